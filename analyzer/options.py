@@ -1,0 +1,106 @@
+"""Options shared by every command that reads inputs, in one decorator (sqlite-utils style)."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import click
+
+from parsers import ParseResult, format_names, parse
+from parsers.errors import ErrorLevel
+
+from .units import parse_duration, parse_size
+
+
+class DurationType(click.ParamType):
+    name = "duration"
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> timedelta:
+        if isinstance(value, timedelta):
+            return value
+        try:
+            return parse_duration(str(value))
+        except ValueError as exc:
+            self.fail(str(exc), param, ctx)
+
+
+class SizeType(click.ParamType):
+    name = "size"
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> int:
+        if isinstance(value, int):
+            return value
+        try:
+            return parse_size(str(value))
+        except ValueError as exc:
+            self.fail(str(exc), param, ctx)
+
+
+DURATION = DurationType()
+SIZE = SizeType()
+
+
+@dataclass(frozen=True)
+class InputOptions:
+    input_format: str | None
+    strict: bool
+    interval: timedelta | None
+    tags: tuple[str, ...]
+
+    @property
+    def errors(self) -> ErrorLevel:
+        return ErrorLevel.RAISE if self.strict else ErrorLevel.WARN
+
+
+def input_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Add --input-format, --strict, --interval and --tags; pass them on as ``inputs``."""
+
+    @click.option(
+        "--input-format",
+        type=click.Choice(format_names()),
+        default=None,
+        help="Read inputs as this format instead of detecting it from their content.",
+    )
+    @click.option("--strict", is_flag=True, help="Fail on the first unreadable line instead of skipping it.")
+    @click.option(
+        "--interval",
+        type=DURATION,
+        default=None,
+        help="Spacing of snapshots that carry no timestamp (e.g. 30m); file order is time order.",
+    )
+    @click.option(
+        "--tags",
+        "tags",
+        multiple=True,
+        type=click.Path(dir_okay=False),
+        help="pooltag.txt / localtag.txt to name tag owners (repeatable; first wins).",
+    )
+    @functools.wraps(func)
+    def wrapper(*args: Any, input_format: str | None, strict: bool, interval: timedelta | None,
+                tags: tuple[str, ...], **kwargs: Any) -> Any:
+        return func(*args, inputs=InputOptions(input_format, strict, interval, tags), **kwargs)
+
+    return wrapper
+
+
+def output_format_option(*choices: str, default: str = "table") -> Callable[..., Any]:
+    return click.option(
+        "--format",
+        "output_format",
+        type=click.Choice(list(choices)),
+        default=default,
+        show_default=True,
+        help="Output format.",
+    )
+
+
+def load(paths: tuple[str, ...] | list[str], inputs: InputOptions) -> ParseResult:
+    """Parse the inputs and report their warnings on stderr (the library never prints)."""
+    result = parse(list(paths), input_format=inputs.input_format, errors=inputs.errors, interval=inputs.interval)
+    for warning in result.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    return result

@@ -1,0 +1,75 @@
+"""Put snapshots from many sources on one time line.
+
+Precedence for a snapshot's time: what the source itself wrote (capture record,
+time marker in a log) over a timestamp in the file name, over file order spaced by
+the user's ``--interval``, over the file's modification time (only for a source
+holding a single snapshot, where it is the moment the snapshot was written).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from .errors import Diagnostics
+from .formats import ParseOptions
+from .model import Snapshot, TimeOrigin
+from .timestamps import timestamp_from_filename
+
+
+def order_snapshots(
+    snapshots: list[Snapshot],
+    sources: Sequence[object],
+    options: ParseOptions,
+    diag: Diagnostics,
+) -> list[Snapshot]:
+    """Fill in missing timestamps and return the snapshots in time order (stable)."""
+    if not snapshots:
+        return snapshots
+    per_source: dict[str, list[Snapshot]] = {}
+    for snap in snapshots:
+        per_source.setdefault(snap.source, []).append(snap)
+
+    for name, snaps in per_source.items():
+        if all(s.timestamp is not None for s in snaps):
+            continue
+        stamp = timestamp_from_filename(name)
+        if stamp is not None and len(snaps) == 1 and snaps[0].timestamp is None:
+            snaps[0].timestamp = stamp
+            snaps[0].time_origin = TimeOrigin.FILENAME
+
+    missing = [s for s in snapshots if s.timestamp is None]
+    if missing and options.interval is not None:
+        base = _first_known(snapshots) or datetime(1970, 1, 1)
+        if len(missing) == len(snapshots):
+            for i, snap in enumerate(snapshots):
+                snap.timestamp = base + i * options.interval
+                snap.time_origin = TimeOrigin.INTERVAL
+        else:
+            # Known anchors exist: space the unknown ones after the previous known time.
+            last: datetime | None = None
+            for snap in snapshots:
+                if snap.timestamp is not None and snap.time_origin is not TimeOrigin.INTERVAL:
+                    last = snap.timestamp
+                    continue
+                last = (last or base) + options.interval
+                snap.timestamp = last
+                snap.time_origin = TimeOrigin.INTERVAL
+        missing = []
+
+    if missing:
+        for name, snaps in per_source.items():
+            if len(snaps) == 1 and snaps[0].timestamp is None and snaps[0].extra.get("mtime"):
+                snaps[0].timestamp = snaps[0].extra["mtime"]
+                snaps[0].time_origin = TimeOrigin.MTIME
+
+    if all(s.timestamp is not None for s in snapshots):
+        return sorted(snapshots, key=lambda s: s.timestamp)  # type: ignore[arg-type,return-value]
+    return snapshots
+
+
+def _first_known(snapshots: Sequence[Snapshot]) -> datetime | None:
+    for snap in snapshots:
+        if snap.timestamp is not None:
+            return snap.timestamp
+    return None
