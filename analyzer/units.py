@@ -20,7 +20,7 @@ def parse_size(text: str) -> int:
     if not m:
         raise ValueError(f"not a size: {text!r} (examples: 4096, 64K, 1.5MB)")
     number, unit, _ = m.groups()
-    return int(round(float(number) * _SIZE_FACTOR[unit.lower()]))
+    return round(float(number) * _SIZE_FACTOR[unit.lower()])
 
 
 def parse_duration(text: str) -> timedelta:

@@ -58,7 +58,7 @@ def order_snapshots(
         missing = []
 
     if missing:
-        for name, snaps in per_source.items():
+        for snaps in per_source.values():
             if len(snaps) == 1 and snaps[0].timestamp is None and snaps[0].extra.get("mtime"):
                 snaps[0].timestamp = snaps[0].extra["mtime"]
                 snaps[0].time_origin = TimeOrigin.MTIME
