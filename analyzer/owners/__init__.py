@@ -1,0 +1,145 @@
+"""Who owns a pool tag: the public API every table with an owner column calls.
+
+>>> resolver = build_resolver(["pooltag.txt"], snapshots)   # doctest: +SKIP
+>>> resolver.best("Abcd")                                  # doctest: +SKIP
+'abc.sys - Abc request buffers'
+
+Candidates come from tag files (``--tags``, ``POOLSCOPE_TAGS``, the Debugging Tools'
+pooltag.txt on Windows, the per-user folder) and from evidence in the inputs, in that
+order of precedence; each carries its provenance.  Exact tags are listed before
+wildcard entries (PoolMon's rule), so an exact claim from a later source outranks a
+wildcard from an earlier one.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from parsers.errors import Diagnostics, ErrorLevel, InputError, ParseWarning
+from parsers.model import Snapshot
+from parsers.pooltag import pad_tag, read_pooltag_file
+
+from .database import PLACEHOLDERS, OwnerCandidate, OwnerDatabase
+from .evidence import input_candidates
+from .sources import ENV_DATA_DIR, ENV_TAGS, TagFileRef, default_tag_files, user_data_dir, user_tags_dir
+
+__all__ = [
+    "ENV_DATA_DIR",
+    "ENV_TAGS",
+    "OwnerCandidate",
+    "OwnerResolver",
+    "add_user_tag_file",
+    "build_resolver",
+    "user_data_dir",
+    "user_tags_dir",
+]
+
+
+class OwnerResolver:
+    """Answers "who owns this tag"; callable as ``resolver(tag) -> best owner`` for ``to_dict(owners)``."""
+
+    def __init__(self, database: OwnerDatabase | None = None, warnings: Sequence[ParseWarning] = (),
+                 sources: Sequence[str] = ()) -> None:
+        self._db = database or OwnerDatabase()
+        self.warnings: list[ParseWarning] = list(warnings)
+        #: Provenance of every tag file read, in precedence order.
+        self.sources: list[str] = list(sources)
+
+    @classmethod
+    def empty(cls) -> OwnerResolver:
+        """A resolver that knows no owners (``best`` is always None)."""
+        return cls()
+
+    def __len__(self) -> int:
+        return len(self._db)
+
+    def __call__(self, tag: str) -> str | None:
+        return self.best(tag)
+
+    def candidates(self, tag: str) -> list[OwnerCandidate]:
+        """Every candidate owner of ``tag``, most trusted first."""
+        return self._db.candidates(tag)
+
+    def best(self, tag: str) -> str | None:
+        """The owner text of the most trusted candidate that names somebody."""
+        for candidate in self._db.candidates(tag):
+            if not candidate.informative:
+                continue
+            if candidate.binary in PLACEHOLDERS and not candidate.description:
+                continue
+            owner = candidate.owner
+            if owner:
+                return owner
+        return None
+
+    def annotate(self, tag: str) -> dict[str, Any]:
+        """The JSON fields a row carries: ``owner`` and ``owner_candidates`` with provenance."""
+        return {
+            "owner": self.best(tag),
+            "owner_candidates": [c.to_dict() for c in self.candidates(tag)],
+        }
+
+
+def _read_ref(ref: TagFileRef, db: OwnerDatabase, diag: Diagnostics) -> bool:
+    try:
+        table = read_pooltag_file(ref.path, diag, name=str(ref.path))
+    except InputError as exc:
+        if ref.required:
+            raise
+        diag.note(str(ref.path), None, f"tag file from {ref.origin} not read: {exc.message}", strict=False)
+        return False
+    for entry in table:
+        db.add(OwnerCandidate(entry.pattern, entry.binary, entry.description, ref.provenance, entry.line))
+    return True
+
+
+def build_resolver(
+    tag_files: Sequence[str | os.PathLike[str]] = (),
+    snapshots: Sequence[Snapshot] = (),
+    *,
+    use_defaults: bool = True,
+    errors: ErrorLevel | str = ErrorLevel.WARN,
+) -> OwnerResolver:
+    """A resolver over ``tag_files`` (a missing one is an InputError), the defaults and the inputs.
+
+    ``use_defaults=False`` leaves out ``POOLSCOPE_TAGS``, the Debugging Tools and the user
+    folder (tests, reproducible reports); evidence from ``snapshots`` is always used.
+    Unreadable lines in tag files become ``resolver.warnings``.
+    """
+    diag = Diagnostics(ErrorLevel(errors))
+    db = OwnerDatabase()
+    refs = [TagFileRef(Path(p), "--tags", required=True) for p in tag_files]
+    if use_defaults:
+        refs.extend(default_tag_files())
+    read: list[str] = []
+    for ref in refs:
+        if _read_ref(ref, db, diag):
+            read.append(ref.provenance)
+    for candidate in input_candidates(snapshots):
+        db.add(candidate)
+    return OwnerResolver(db, diag.warnings(), read)
+
+
+def add_user_tag_file(path: str | os.PathLike[str]) -> Path:
+    """Copy a tag file into the per-user folder, after checking it reads as one."""
+    src = Path(path)
+    diag = Diagnostics()
+    table = read_pooltag_file(src, diag)
+    if not len(table):
+        raise InputError(str(src), "no pool tag entries found; not a pooltag.txt/localtag.txt file")
+    folder = user_tags_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    dest = folder / src.name
+    shutil.copyfile(src, dest)
+    return dest
+
+
+def owner_fields(resolver: OwnerResolver | None, tag: str) -> dict[str, Any]:
+    """``annotate`` that tolerates no resolver (both fields present, empty)."""
+    if resolver is None:
+        return {"owner": None, "owner_candidates": []}
+    return resolver.annotate(pad_tag(tag))

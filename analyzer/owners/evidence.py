@@ -1,0 +1,92 @@
+"""Owner evidence carried by the inputs themselves.
+
+`!poolused` prints the debugger's own pooltag.txt reading beside each tag
+(``Some subsystem , Binary: nt!xyz`` or ``UNKNOWN pooltag 'Xyz ', please update
+pooltag.txt``), and PoolMon ``/g`` / ``/c`` prints a Mapped_Driver column
+(``[ntfs.sys  -  Some subsystem]``, ``[abc][abc.sys - queue]``, ``Unknown Driver``).
+Both name owners on the machine the data came from, which may know drivers our
+files do not.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Sequence
+
+from parsers.model import Snapshot
+from parsers.pooltag import is_binary, pad_tag, split_entry
+
+from .database import OwnerCandidate
+
+_BINARY_FIELD = re.compile(r"\s*,?\s*Binary\s*:\s*(?P<binary>\S.*?)\s*$", re.IGNORECASE)
+_UNKNOWN = re.compile(r"UNKNOWN pooltag|Owning component\s*:\s*Unknown", re.IGNORECASE)
+_BRACKETS = re.compile(r"\[([^\[\]]*)\]")
+
+
+def parse_description(text: str) -> tuple[str | None, str, bool] | None:
+    """(binary, description, informative) from a `!poolused`/`!pool` description, None if empty."""
+    text = text.strip()
+    if not text:
+        return None
+    if _UNKNOWN.search(text):
+        return ("<unknown>", "not in the debugger's pooltag.txt", False)
+    m = _BINARY_FIELD.search(text)
+    if m:
+        description = text[: m.start()].strip().rstrip(",").strip()
+        return (m.group("binary"), description, True)
+    return (None, text, True)
+
+
+def parse_mapped_driver(text: str) -> list[tuple[str | None, str]]:
+    """(binary, description) claims in a PoolMon Mapped_Driver cell; none for `Unknown Driver`."""
+    text = text.strip()
+    if not text or text.lower() == "unknown driver":
+        return []
+    groups = _BRACKETS.findall(text) or [text]
+    out: list[tuple[str | None, str]] = []
+    for group in groups:
+        group = group.strip()
+        if not group:
+            continue
+        fields = split_entry("x - " + group)
+        if fields is not None and fields.binary is not None:
+            out.append((fields.binary, fields.description.strip()))
+        elif " " not in group and (is_binary(group) or group.isidentifier()):
+            # `/c` prints the bare driver name it found the tag in.
+            out.append((group, ""))
+        else:
+            out.append((None, group))
+    return out
+
+
+def input_candidates(snapshots: Sequence[Snapshot]) -> Iterator[OwnerCandidate]:
+    """Candidates from `!poolused` descriptions and Mapped_Driver columns, one per distinct claim."""
+    seen: set[tuple[str, str | None, str]] = set()
+    for snap in snapshots:
+        descriptions = snap.extra.get("descriptions") or {}
+        for tag, text in descriptions.items():
+            parsed = parse_description(str(text))
+            if parsed is None:
+                continue
+            binary, description, informative = parsed
+            key = (pad_tag(tag), binary, description)
+            if key in seen:
+                continue
+            seen.add(key)
+            yield OwnerCandidate(
+                key[0], binary, description, f"input evidence: {snap.source} (!poolused)", snap.line, informative
+            )
+        mapped = snap.rows.mapped_driver
+        if mapped is None:
+            continue
+        for tag, cell in zip(snap.rows.tags, mapped, strict=True):
+            if not cell:
+                continue
+            for binary, description in parse_mapped_driver(cell):
+                key = (pad_tag(tag), binary, description)
+                if key in seen:
+                    continue
+                seen.add(key)
+                yield OwnerCandidate(
+                    key[0], binary, description, f"input evidence: {snap.source} (Mapped_Driver)", snap.line
+                )
