@@ -1,0 +1,165 @@
+"""The PoolMon-like replay view driven through textual's pilot."""
+
+from __future__ import annotations
+
+import asyncio
+
+from report_helpers import leak_snapshots
+
+from analyzer.tui import GrowingProvider, ListProvider, PoolMonApp, PoolView, TagPredicate
+from analyzer.tui.app import GROW_STYLE, NEW_STYLE
+
+
+def run(coro):
+    return asyncio.run(coro)
+
+
+def tags(app: PoolMonApp) -> list[tuple[str, str]]:
+    return [(r.tag, r.pool) for r in app.displayed]
+
+
+def table_tags(app: PoolMonApp) -> list[str]:
+    from textual.widgets import DataTable
+
+    table = app.query_one(DataTable)
+    return [str(table.get_row_at(i)[0]) for i in range(table.row_count)]
+
+
+def test_keys_change_sort_pool_and_snapshot() -> None:
+    async def scenario() -> None:
+        app = PoolMonApp(ListProvider(leak_snapshots()), start=-1)
+        async with app.run_test(size=(120, 40)) as pilot:
+            assert app.position == 5
+            # Default: bytes, largest first.
+            assert tags(app)[0] == ("Abcd", "nonpaged")
+            assert table_tags(app) == [t for t, _ in tags(app)]
+            await pilot.press("t")
+            assert [t for t, _ in tags(app)] == ["Abcd", "CM  ", "Io  ", "Late", "Qrst"]
+            await pilot.press("t")  # same key again reverses, as in PoolMon
+            assert [t for t, _ in tags(app)] == ["Qrst", "Late", "Io  ", "CM  ", "Abcd"]
+            await pilot.press("a")
+            assert tags(app)[0] == ("Io  ", "nonpaged")
+            await pilot.press("f")
+            assert tags(app)[0] == ("Io  ", "nonpaged")
+            await pilot.press("d")
+            assert tags(app)[0] == ("Abcd", "nonpaged")
+            await pilot.press("m")
+            assert tags(app)[0] == ("CM  ", "paged")
+            await pilot.press("p")
+            assert {p for _, p in tags(app)} == {"nonpaged"}
+            await pilot.press("p")
+            assert {p for _, p in tags(app)} == {"paged"}
+            await pilot.press("p")
+            assert {p for _, p in tags(app)} == {"nonpaged", "paged"}
+            # ( sorts by the change column: between snapshots 5 and 6 Qrst shrank most, Abcd grew most.
+            await pilot.press("b", "left_parenthesis")
+            assert app.view.sort_column == "bytes_change"
+            assert tags(app)[0] == ("Abcd", "nonpaged")
+            assert tags(app)[-1] == ("Qrst", "paged")
+            await pilot.press("left")
+            assert app.position == 4
+            await pilot.press("left", "left", "left", "left", "left")
+            assert app.position == 0
+            assert ("Late", "paged") not in tags(app)
+            await pilot.press("right", "right")
+            assert app.position == 2
+            assert ("Late", "paged") in tags(app)
+            await pilot.press("end")
+            assert app.position == 5
+
+    run(scenario())
+
+
+def test_changed_rows_are_highlighted() -> None:
+    async def scenario() -> None:
+        app = PoolMonApp(ListProvider(leak_snapshots()), start=2)
+        async with app.run_test(size=(120, 40)):
+            by_key = {(r.tag, r.pool): r for r in app.displayed}
+            assert by_key[("Late", "paged")].new
+            assert by_key[("Abcd", "nonpaged")].bytes_change == 500 * 640
+            assert by_key[("Io  ", "nonpaged")].bytes_change == 0
+            assert by_key[("Io  ", "nonpaged")].changed  # allocs moved, bytes did not
+            from textual.widgets import DataTable
+
+            table = app.query_one(DataTable)
+            styles = {str(table.get_row_at(i)[0]): table.get_row_at(i)[0].style for i in range(table.row_count)}
+            assert styles["Abcd"] == GROW_STYLE
+            assert styles["Late"] == NEW_STYLE
+            status = str(app.query_one("#status").render())
+            assert "snapshot 3/6" in status
+            assert "changed: 5" in status
+
+    run(scenario())
+
+
+def test_filter_box_uses_poolmon_wildcards() -> None:
+    async def scenario() -> None:
+        app = PoolMonApp(ListProvider(leak_snapshots()), start=-1)
+        async with app.run_test(size=(120, 40)) as pilot:
+            await pilot.press("slash")
+            # Letters typed into the open box are text, not sort keys.
+            await pilot.press(*"A?cd Q*", "enter")
+            assert sorted(t for t, _ in tags(app)) == ["Abcd", "Qrst"]
+            assert app.view.sort == "bytes"
+            await pilot.press("slash", *["backspace"] * 7, *"/xA*", "enter")
+            assert sorted(t for t, _ in tags(app)) == ["CM  ", "Io  ", "Late", "Qrst"]
+            # Case-sensitive, like PoolMon.
+            await pilot.press("slash", *["backspace"] * 4, *"abcd", "enter")
+            assert tags(app) == []
+            await pilot.press("slash", *["backspace"] * 4, "enter")
+            assert len(tags(app)) == 5
+
+    run(scenario())
+
+
+def test_totals_and_quit() -> None:
+    async def scenario() -> None:
+        app = PoolMonApp(ListProvider(leak_snapshots()), start=-1)
+        async with app.run_test(size=(120, 40)) as pilot:
+            totals = app.query_one("#totals")
+            assert not totals.display or "open" not in totals.classes
+            await pilot.press("e")
+            assert "open" in totals.classes
+            text = str(totals.render())
+            assert "Total Nonp" in text and "Total Paged" in text
+            np_bytes = sum(r.bytes for r in app.displayed if r.pool == "nonpaged")
+            assert f"bytes {np_bytes} " in text
+            await pilot.press("q")
+            await pilot.pause()
+        assert app.return_code == 0 or app.return_code is None
+        assert not app.is_running
+
+    run(scenario())
+
+
+def test_owner_column_and_live_provider_poll() -> None:
+    snaps = leak_snapshots()
+    provider = GrowingProvider(snaps[:2])
+
+    async def scenario() -> None:
+        app = PoolMonApp(
+            provider, start=-1, owner=lambda tag: "abc.sys - requests" if tag == "Abcd" else None, poll_seconds=0.05
+        )
+        async with app.run_test(size=(120, 40)) as pilot:
+            assert app.position == 1
+            row = next(r for r in app.displayed if r.tag == "Abcd")
+            assert row.owner == "abc.sys - requests"
+            provider.append(snaps[2])
+            await pilot.pause(0.3)
+            assert app.position == 2  # following the newest snapshot
+            assert ("Late", "paged") in tags(app)
+
+    run(scenario())
+
+
+def test_tag_predicate_and_view_without_textual() -> None:
+    pred = TagPredicate("Ab* /xAbcz !Q?st")
+    assert pred("Abcd") and not pred("Abcz") and not pred("Qrst") and not pred("Io  ")
+    assert TagPredicate("CM")("CM  ")
+    assert TagPredicate("[x]")("[x]  ") and not TagPredicate("[x]")("x   ")
+    view = PoolView()
+    snaps = leak_snapshots()
+    rows = view.rows(snaps[1])  # no previous: the source's own change columns (none here)
+    assert all(r.bytes_change is None for r in rows)
+    rows = view.rows(snaps[1], snaps[0])
+    assert {r.tag for r in rows if r.new} == set()
