@@ -1,0 +1,28 @@
+"""``poolscope parse``: the normalized snapshots of any input, as JSON, CSV or a summary."""
+
+from __future__ import annotations
+
+import click
+
+from ..options import InputOptions, input_options, load, output_format_option
+from ..parse_output import resolve_owners, to_csv, to_json, to_table
+
+
+@click.command("parse")
+@click.argument("paths", nargs=-1, required=True, metavar="FILE...")
+@output_format_option("table", "json", "csv", default="table")
+@input_options
+def parse_command(paths: tuple[str, ...], output_format: str, inputs: InputOptions) -> None:
+    """Read FILE... (files, folders, globs, .gz/.zip, `-` for stdin) and print their snapshots.
+
+    `--format json` prints the stable data contract (docs/json-contract.md): every snapshot
+    with its source, time, scope, header totals and rows, plus the warnings. `--format csv`
+    prints one line per row. The default table is one line per snapshot.
+    """
+    result = load(paths, inputs)
+    if output_format == "table":
+        click.echo(to_table(result), nl=False)
+        return
+    owners = resolve_owners(result, inputs).best
+    text = to_json(result, owners) if output_format == "json" else to_csv(result, owners)
+    click.echo(text, nl=False)

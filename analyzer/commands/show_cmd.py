@@ -1,0 +1,56 @@
+"""``poolscope show``: one snapshot as a PoolMon-like table."""
+
+from __future__ import annotations
+
+import click
+
+from ..options import InputOptions, input_options, load, output_format_option
+from ..parse_output import resolve_owners
+from ..render import render_csv, render_json
+from ..select import parse_spec
+from ..show import POOL_CHOICES, SHOW_COLUMNS, SORT_KEYS, ShowOptions, render_show, show_snapshot
+
+
+def _spec(ctx: click.Context, param: click.Parameter, value: str) -> str | int:
+    try:
+        return parse_spec(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+@click.command("show")
+@click.argument("paths", nargs=-1, required=True, metavar="FILE...")
+@click.option("--snapshot", "snapshot", default="last", show_default=True, callback=_spec,
+              help="Which snapshot: first, last, or its position counted from 0 (negative from the end).")
+@click.option("--sort", type=click.Choice(SORT_KEYS), default="bytes", show_default=True,
+              help="Sort key; numbers sort largest first, like PoolMon's t a f d b m keys.")
+@click.option("--by-change", is_flag=True,
+              help="Sort by the change columns (PoolMon's `(`): the screen's own, or since the previous snapshot.")
+@click.option("--pool", type=click.Choice(POOL_CHOICES), default="both", show_default=True,
+              help="Show one pool only (PoolMon's p key).")
+@click.option("-i", "--include", multiple=True, metavar="PATTERN",
+              help="Show only tags matching PATTERN (PoolMon /i; case-sensitive, * and ?). Repeatable.")
+@click.option("-x", "--exclude", multiple=True, metavar="PATTERN",
+              help="Hide tags matching PATTERN (PoolMon /x; case-sensitive, * and ?). Repeatable.")
+@click.option("--top", type=click.IntRange(min=1), default=None, help="Show only the first N rows after sorting.")
+@click.option("--totals", is_flag=True, help="Print per-pool totals under the table (PoolMon's e key).")
+@output_format_option("table", "json", "csv", default="table")
+@input_options
+def show_command(paths: tuple[str, ...], snapshot: str | int, sort: str, by_change: bool, pool: str,
+                 include: tuple[str, ...], exclude: tuple[str, ...], top: int | None, totals: bool,
+                 output_format: str, inputs: InputOptions) -> None:
+    """Print one snapshot of FILE... the way PoolMon shows it.
+
+    The table has PoolMon's columns (Tag Type Allocs Frees Diff Bytes Per Alloc), the change
+    columns when known, and the owner of each tag when a tag file or the input names one.
+    """
+    result = load(paths, inputs)
+    options = ShowOptions(snapshot=snapshot, sort=sort, by_change=by_change, pool=pool,
+                          include=include, exclude=exclude, top=top)
+    shown = show_snapshot(result, options, resolve_owners(result, inputs).best)
+    if output_format == "json":
+        click.echo(render_json(shown.to_dict()), nl=False)
+    elif output_format == "csv":
+        click.echo(render_csv(shown.rows, SHOW_COLUMNS), nl=False)
+    else:
+        click.echo(render_show(shown, totals=totals), nl=False)

@@ -1,0 +1,419 @@
+"""One snapshot as PoolMon shows it: filtered, sorted, with change columns and per-pool totals.
+
+The library half of ``poolscope show``.  :func:`show_snapshot` returns typed rows and
+:func:`render_show` lays them out like PoolMon's screen (header figures, a title with the
+scope and time, then ``Tag Type Allocs ( ) Frees ( ) Diff Bytes ( ) Per Alloc`` and the owner).
+
+Change columns are PoolMon's "since the previous refresh".  A console screen carries them;
+a log of snapshot files does not, so they are then taken against the previous snapshot of
+the same scope in the input, which is the log's own "previous refresh".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from parsers import ParseResult, Snapshot
+from parsers.errors import InputError
+from parsers.model import MISSING, POOLS, RowTable
+
+from .filters import TagFilter
+from .render import Column
+from .select import select_snapshot
+
+SORT_KEYS: tuple[str, ...] = ("tag", "allocs", "frees", "diff", "bytes", "per-alloc")
+POOL_CHOICES: tuple[str, ...] = ("both", "nonpaged", "paged")
+
+#: The change column a ``--by-change`` sort reads for each key (PoolMon's `(` toggle).
+_CHANGE_OF = {
+    "allocs": "allocs_change",
+    "frees": "frees_change",
+    "diff": "diff_change",
+    "bytes": "bytes_change",
+    "per-alloc": "bytes_change",
+    "tag": "bytes_change",
+}
+
+#: Labels and keys of PoolMon's two header lines, in screen order (all KB).
+_HEADER_FIGURES = (
+    ("Memory", "memory_kb"),
+    ("Avail", "avail_kb"),
+    ("Commit", "commit_kb"),
+    ("Limit", "commit_limit_kb"),
+    ("Peak", "commit_peak_kb"),
+    ("Pool N", "nonpaged_kb"),
+    ("P", "paged_kb"),
+)
+
+
+@dataclass(frozen=True)
+class ShowOptions:
+    snapshot: str | int = "last"
+    sort: str = "bytes"
+    by_change: bool = False
+    pool: str = "both"
+    include: Sequence[str] = ()
+    exclude: Sequence[str] = ()
+    top: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.sort not in SORT_KEYS:
+            raise ValueError(f"unknown sort key {self.sort!r}; choose from {', '.join(SORT_KEYS)}")
+        if self.pool not in POOL_CHOICES:
+            raise ValueError(f"unknown pool {self.pool!r}; choose from {', '.join(POOL_CHOICES)}")
+
+
+@dataclass(frozen=True)
+class ShowRow:
+    tag: str
+    pool: str
+    allocs: int | None
+    frees: int | None
+    diff: int | None
+    bytes: int | None
+    per_alloc: int | None
+    allocs_change: int | None = None
+    frees_change: int | None = None
+    bytes_change: int | None = None
+    owner: str | None = None
+
+    @property
+    def type(self) -> str:
+        """PoolMon's Type column."""
+        return "Nonp" if self.pool == "nonpaged" else "Paged"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "tag": self.tag,
+            "pool": self.pool,
+            "allocs": self.allocs,
+            "frees": self.frees,
+            "outstanding": self.diff,
+            "bytes": self.bytes,
+            "per_alloc": self.per_alloc,
+            "allocs_change": self.allocs_change,
+            "frees_change": self.frees_change,
+            "bytes_change": self.bytes_change,
+            "owner": self.owner,
+        }
+
+
+@dataclass(frozen=True)
+class PoolTotal:
+    pool: str
+    rows: int
+    allocs: int | None
+    frees: int | None
+    diff: int | None
+    bytes: int | None
+
+
+@dataclass
+class ShowResult:
+    snapshot: Snapshot
+    position: int  # place of the snapshot in the input's time order
+    count: int  # snapshots in the input
+    rows: list[ShowRow]
+    totals: list[PoolTotal]
+    #: Where the change columns come from: "source", a previous snapshot's label, or None.
+    change_origin: str | None
+    matched: int  # rows that passed the pool and tag filters, before --top
+    options: ShowOptions = field(default_factory=ShowOptions)
+
+    @property
+    def has_change(self) -> bool:
+        return self.change_origin is not None
+
+    def to_dict(self) -> dict[str, Any]:
+        snap = self.snapshot
+        return {
+            "source": snap.source,
+            "index": snap.index,
+            "position": self.position,
+            "format": snap.format,
+            "timestamp": snap.timestamp.isoformat() if snap.timestamp else None,
+            "time_origin": snap.time_origin.value,
+            "scope": snap.scope,
+            "totals": dict(snap.totals),
+            "change_origin": self.change_origin,
+            "matched": self.matched,
+            "rows": [r.to_dict() for r in self.rows],
+            "pool_totals": [t.__dict__ for t in self.totals],
+        }
+
+
+def _previous(result: ParseResult, position: int) -> Snapshot | None:
+    """The closest earlier snapshot of the same scope, the log's "previous refresh"."""
+    current = result.snapshots[position]
+    for snap in reversed(result.snapshots[:position]):
+        if snap.scope == current.scope:
+            return snap
+    return None
+
+
+def _known(col: np.ndarray) -> np.ndarray:
+    return col != MISSING
+
+
+def _change_columns(result: ParseResult, position: int, table: RowTable) -> tuple[dict[str, np.ndarray], str | None]:
+    """allocs/frees/bytes change arrays aligned with ``table`` and where they came from."""
+    names = ("allocs_change", "frees_change", "bytes_change")
+    own = {n: table.column(n) for n in names}
+    if len(table) and any(_known(c).any() for c in own.values()):
+        return own, "source"
+    prev = _previous(result, position)
+    if prev is None or not len(table):
+        return own, None
+    prev_rows = prev.rows
+    idx = np.array([
+        -1 if (j := prev_rows.index_of(tag, POOLS[code])) is None else j
+        for tag, code in zip(table.tags, table.pool_codes, strict=True)
+    ], dtype=np.intp)
+    found = idx >= 0
+    out: dict[str, np.ndarray] = {}
+    for name, base in (("allocs_change", "allocs"), ("frees_change", "frees"), ("bytes_change", "bytes")):
+        now = table.column(base)
+        before = np.where(found, prev_rows.column(base)[np.where(found, idx, 0)], MISSING) if len(prev_rows) \
+            else np.full(len(table), MISSING, dtype=np.int64)
+        ok = _known(now) & (before != MISSING)
+        # A tag absent from the previous snapshot started from nothing.
+        new = _known(now) & ~found
+        out[name] = np.where(ok, now - before, np.where(new, now, MISSING)).astype(np.int64)
+    if not any(_known(c).any() for c in out.values()):
+        return own, None
+    return out, prev.label
+
+
+def _diff_change(changes: dict[str, np.ndarray]) -> np.ndarray:
+    a, f = changes["allocs_change"], changes["frees_change"]
+    return np.where(_known(a) & _known(f), a - f, MISSING)
+
+
+def _sort_order(table: RowTable, values: dict[str, np.ndarray], key: str, by_change: bool) -> np.ndarray:
+    """Row order: numbers descending (PoolMon), unknown values last, ties by tag then pool."""
+    n = len(table)
+    tag_rank = np.argsort(np.argsort(np.array(table.tags, dtype=object), kind="stable"), kind="stable")
+    if key == "tag" and not by_change:
+        return np.lexsort((table.pool_codes, tag_rank))
+    col = values[_CHANGE_OF[key]] if by_change else values[key]
+    missing = ~_known(col)
+    # lexsort sorts by the last key first; negate for descending, park unknowns at the end.
+    primary = np.where(missing, 0, -col) if n else col
+    return np.lexsort((table.pool_codes, tag_rank, primary, missing))
+
+
+def show_snapshot(
+    result: ParseResult,
+    options: ShowOptions | None = None,
+    owners: Callable[[str], str | None] | None = None,
+) -> ShowResult:
+    """Select, filter and sort one snapshot of ``result`` as ``poolscope show`` prints it."""
+    options = options or ShowOptions()
+    snap = select_snapshot(result, options.snapshot)
+    position = next(i for i, s in enumerate(result.snapshots) if s is snap)
+    table = snap.rows
+
+    keep = TagFilter(options.include, options.exclude).mask(table)
+    if options.pool != "both":
+        keep &= table.pool_codes == (0 if options.pool == "nonpaged" else 1)
+    changes, origin = _change_columns(result, position, table)
+    sel = np.flatnonzero(keep)
+    table = table.take(sel)
+    changes = {k: v[sel] for k, v in changes.items()}
+    if options.by_change and origin is None:
+        raise InputError(snap.label, "no change columns to sort by: the screen has none and there is no "
+                                     "earlier snapshot of this scope in the input")
+
+    allocs, frees = table.column("allocs"), table.column("frees")
+    out = table.column("outstanding")
+    nbytes = table.column("bytes")
+    # Outstanding is Diff; a source without it (rare) still has Allocs - Frees.
+    diff = np.where(_known(out), out, np.where(_known(allocs) & _known(frees), allocs - frees, MISSING))
+    per = np.where(_known(nbytes) & _known(diff) & (diff > 0), nbytes // np.where(diff > 0, diff, 1), MISSING)
+    values = {
+        "allocs": allocs,
+        "frees": frees,
+        "diff": diff,
+        "bytes": nbytes,
+        "per-alloc": per,
+        **changes,
+        "diff_change": _diff_change(changes),
+    }
+    order = _sort_order(table, values, options.sort, options.by_change)
+    if options.top is not None:
+        order = order[: max(options.top, 0)]
+
+    def opt(col: np.ndarray, i: int) -> int | None:
+        v = int(col[i])
+        return None if v == MISSING else v
+
+    cache: dict[str, str | None] = {}
+    rows = []
+    for i in order:
+        tag = table.tags[i]
+        if owners is not None and tag not in cache:
+            cache[tag] = owners(tag)
+        rows.append(
+            ShowRow(
+                tag=tag,
+                pool=POOLS[table.pool_codes[i]],
+                allocs=opt(allocs, i),
+                frees=opt(frees, i),
+                diff=opt(diff, i),
+                bytes=opt(nbytes, i),
+                per_alloc=opt(per, i),
+                allocs_change=opt(changes["allocs_change"], i),
+                frees_change=opt(changes["frees_change"], i),
+                bytes_change=opt(changes["bytes_change"], i),
+                owner=cache.get(tag),
+            )
+        )
+
+    totals = []
+    for code, pool in enumerate(POOLS):
+        mask = table.pool_codes == code
+        if options.pool not in ("both", pool):
+            continue
+
+        def total(col: np.ndarray, mask: np.ndarray = mask) -> int | None:
+            picked = col[mask]
+            if not len(picked) or not _known(picked).all():
+                return None
+            return int(picked.sum())
+
+        totals.append(PoolTotal(pool, int(mask.sum()), total(allocs), total(frees), total(diff), total(nbytes)))
+
+    return ShowResult(snap, position, len(result.snapshots), rows, totals, origin, len(table), options)
+
+
+# -- text layout ----------------------------------------------------------------------------------
+
+
+def _num(v: int | None) -> str:
+    return "-" if v is None else str(v)
+
+
+def _chg(v: int | None) -> str:
+    return "(-)" if v is None else f"({v})"
+
+
+def header_line(snap: Snapshot) -> str | None:
+    """PoolMon's header figures that the source carried, on one line (KB)."""
+    parts = [f"{label}: {snap.totals[key]}K" for label, key in _HEADER_FIGURES if key in snap.totals]
+    return "  ".join(parts) if parts else None
+
+
+def scope_title(scope: str) -> str:
+    if scope == "system":
+        return "System pool information"
+    if scope == "all-sessions":
+        return "All sessions pool information"
+    if scope.startswith("session:"):
+        return f"Session {scope.split(':', 1)[1]} pool information"
+    return f"{scope} pool information"
+
+
+def title_line(res: ShowResult) -> str:
+    snap = res.snapshot
+    when = f"{snap.timestamp.isoformat(sep=' ')} ({snap.time_origin.value})" if snap.timestamp else "time unknown"
+    return f"{scope_title(snap.scope)} - {when} - {snap.label}, snapshot {res.position + 1} of {res.count}"
+
+
+def _layout(res: ShowResult) -> tuple[list[str], list[list[str]], list[bool]]:
+    """Headers, cell texts and right-alignment flags of the table."""
+    change = res.has_change
+    heads = ["Tag", "Type", "Allocs"]
+    right = [False, False, True]
+    if change:
+        heads.append("( )")
+        right.append(True)
+    heads.append("Frees")
+    right.append(True)
+    if change:
+        heads.append("( )")
+        right.append(True)
+    heads += ["Diff", "Bytes"]
+    right += [True, True]
+    if change:
+        heads.append("( )")
+        right.append(True)
+    heads.append("Per Alloc")
+    right.append(True)
+    with_owner = any(r.owner for r in res.rows)
+    if with_owner:
+        heads.append("Owner")
+        right.append(False)
+    cells = []
+    for r in res.rows:
+        line = [r.tag, r.type, _num(r.allocs)]
+        if change:
+            line.append(_chg(r.allocs_change))
+        line.append(_num(r.frees))
+        if change:
+            line.append(_chg(r.frees_change))
+        line += [_num(r.diff), _num(r.bytes)]
+        if change:
+            line.append(_chg(r.bytes_change))
+        line.append(_num(r.per_alloc))
+        if with_owner:
+            line.append(r.owner or "")
+        cells.append(line)
+    return heads, cells, right
+
+
+def _fit(heads: list[str], body: list[list[str]], right: list[bool]) -> list[str]:
+    widths = [max([len(h)] + [len(row[i]) for row in body]) for i, h in enumerate(heads)]
+
+    def line(cells: list[str]) -> str:
+        parts = [c.rjust(w) if r else c.ljust(w) for c, w, r in zip(cells, widths, right)]
+        return (" " + "  ".join(parts)).rstrip()
+
+    return [line(heads), *(line(c) for c in body)]
+
+
+def render_show(res: ShowResult, totals: bool = False) -> str:
+    """PoolMon-like text: header figures, title, table, optional per-pool totals and a footer."""
+    out = []
+    header = header_line(res.snapshot)
+    if header:
+        out.append(" " + header)
+    out.append(" " + title_line(res))
+    heads, cells, right = _layout(res)
+    table = _fit(heads, cells, right)
+    out.append(table[0])
+    out.append("")
+    out.extend(table[1:])
+    if totals:
+        out.append("")
+        tot_rows = [
+            [t.pool.capitalize(), str(t.rows), _num(t.allocs), _num(t.frees), _num(t.diff), _num(t.bytes)]
+            for t in res.totals
+        ]
+        out.extend(_fit(["Totals", "Rows", "Allocs", "Frees", "Diff", "Bytes"], tot_rows,
+                        [False, True, True, True, True, True]))
+    shown = len(res.rows)
+    note = f"{shown} of {res.matched} rows" if shown != res.matched else f"{shown} rows"
+    if res.change_origin and res.change_origin != "source":
+        note += f"; changes since {res.change_origin}"
+    out.append("")
+    out.append(f" {note}")
+    return "\n".join(out) + "\n"
+
+
+SHOW_COLUMNS: tuple[Column, ...] = (
+    Column("tag", "Tag"),
+    Column("pool", "Pool"),
+    Column("allocs", "Allocs", numeric=True),
+    Column("frees", "Frees", numeric=True),
+    Column("diff", "Diff", numeric=True),
+    Column("bytes", "Bytes", numeric=True),
+    Column("per_alloc", "Per Alloc", numeric=True),
+    Column("allocs_change", "Allocs change", numeric=True),
+    Column("frees_change", "Frees change", numeric=True),
+    Column("bytes_change", "Bytes change", numeric=True),
+    Column("owner", "Owner"),
+)
