@@ -145,7 +145,8 @@ def summary_rows(result: ParseResult) -> list[dict[str, Any]]:
 def to_table(result: ParseResult, width: int | None = None) -> str:
     """A readable summary: one line per snapshot, then the sources and their formats."""
     n = len(result.snapshots)
-    title = f"{n} snapshot{'s' if n != 1 else ''} from {len(result.sources)} source{'s' if len(result.sources) != 1 else ''}"
+    m = len(result.sources)
+    title = f"{n} snapshot{'s' if n != 1 else ''} from {m} source{'s' if m != 1 else ''}"
     text = render_table(summary_rows(result), SUMMARY_COLUMNS, title=title, width=width or 120)
     lines = [text.rstrip("\n"), ""]
     for info in result.sources:

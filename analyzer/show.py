@@ -369,7 +369,7 @@ def _fit(heads: list[str], body: list[list[str]], right: list[bool]) -> list[str
     widths = [max([len(h)] + [len(row[i]) for row in body]) for i, h in enumerate(heads)]
 
     def line(cells: list[str]) -> str:
-        parts = [c.rjust(w) if r else c.ljust(w) for c, w, r in zip(cells, widths, right)]
+        parts = [c.rjust(w) if r else c.ljust(w) for c, w, r in zip(cells, widths, right, strict=True)]
         return (" " + "  ".join(parts)).rstrip()
 
     return [line(heads), *(line(c) for c in body)]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gzip
 import io
+import itertools
 import random
 import zipfile
 from dataclasses import dataclass
@@ -59,7 +60,9 @@ class TagModel:
 def appended_tags() -> list[TagModel]:
     """About sixty rows for a 16 GB workstation with a filter driver leaking request buffers."""
     t = [
-        TagModel("Wdrq", "Nonp", 640, 410, 9000, "leak", rate=1480, driver="[wdrfilt.sys - Widget filter request queue]"),
+        TagModel(
+            "Wdrq", "Nonp", 640, 410, 9000, "leak", rate=1480, driver="[wdrfilt.sys - Widget filter request queue]"
+        ),
         TagModel("Wdrc", "Nonp", 96, 12, 1800, "steady", driver="[wdrfilt.sys - Widget filter contexts]"),
         TagModel("Io  ", "Nonp", 312, 2210, 180000, "noisy", driver="[nt!io - general IO allocations]"),
         TagModel("Irp ", "Nonp", 1008, 1900, 240000, "noisy", driver="[nt!io - Io, IRP packets]"),
@@ -189,9 +192,9 @@ def frames(tags: list[TagModel], times: list[float], seed: int) -> list[Frame]:
         rng = random.Random(seed * 1000 + i)
         out.append(Frame([(m, *m.state(hours, rng)) for m in tags]))
     # Cumulative counters never go down, whatever the noise did.
-    for prev, cur in zip(out, out[1:]):
+    for prev, cur in itertools.pairwise(out):
         fixed = []
-        for (m, a0, f0, _b0), (_, a, f, b) in zip(prev.rows, cur.rows):
+        for (m, a0, f0, _b0), (_, a, f, b) in zip(prev.rows, cur.rows, strict=False):
             if a < a0 or f < f0:
                 bump = max(a0 - a, f0 - f)
                 a, f = a + bump, f + bump
@@ -230,11 +233,13 @@ def leak_appended() -> None:
         when = when + timedelta(seconds=1500 + rng.randint(2, 9), microseconds=rng.randint(0, 99) * 10000)
     hours = [(s - start).total_seconds() / 3600 for s in stamps]
     lines: list[str] = []
-    for i, (stamp, frame) in enumerate(zip(stamps, frames(tags, hours, seed=7))):
+    for i, (stamp, frame) in enumerate(zip(stamps, frames(tags, hours, seed=7), strict=False)):
         np_kb = frame.pool_kb("Nonp", 182000)
         p_kb = frame.pool_kb("Paged", 402000)
         lines.append(cmd_marker(stamp))
-        lines += header_lines(np_kb, p_kb, 9122400 - 420 * i - rng.randint(0, 900), 7810220 + 610 * i, rng.randint(0, 900))
+        lines += header_lines(
+            np_kb, p_kb, 9122400 - 420 * i - rng.randint(0, 900), 7810220 + 610 * i, rng.randint(0, 900)
+        )
         lines.append(" System pool information")
         lines.append(CONSOLE_HEADER + "  Mapped_Driver")
         lines.append("")
@@ -254,9 +259,17 @@ def poolsnap_folder() -> None:
     folder.mkdir(exist_ok=True)
     start = datetime(2026, 11, 21, 14, 3, 7)
     stamps = [start + timedelta(hours=2 * i, seconds=rng.randint(0, 40)) for i in range(6)]
-    for i, (stamp, frame) in enumerate(zip(stamps, frames(tags, [(s - start).total_seconds() / 3600 for s in stamps], seed=9))):
-        lines = header_lines(frame.pool_kb("Nonp", 240000), frame.pool_kb("Paged", 610000),
-                             22000100 - 2100 * i, 9410020 + 1800 * i, rng.randint(0, 300), mem=33553972)
+    for i, (stamp, frame) in enumerate(
+        zip(stamps, frames(tags, [(s - start).total_seconds() / 3600 for s in stamps], seed=9), strict=False)
+    ):
+        lines = header_lines(
+            frame.pool_kb("Nonp", 240000),
+            frame.pool_kb("Paged", 610000),
+            22000100 - 2100 * i,
+            9410020 + 1800 * i,
+            rng.randint(0, 300),
+            mem=33553972,
+        )
         lines.append(" System pool information")
         lines.append(WIDE_HEADER)
         lines.append("")
@@ -272,7 +285,9 @@ def powershell_utf16() -> None:
     start = datetime(2026, 11, 21, 13, 58, 41)
     stamps = [start + timedelta(minutes=10 * i, seconds=rng.randint(0, 3)) for i in range(4)]
     lines: list[str] = []
-    for stamp, frame in zip(stamps, frames(tags, [(s - start).total_seconds() / 3600 for s in stamps], seed=3)):
+    for stamp, frame in zip(
+        stamps, frames(tags, [(s - start).total_seconds() / 3600 for s in stamps], seed=3), strict=False
+    ):
         hour12 = stamp.hour % 12 or 12
         ampm = "AM" if stamp.hour < 12 else "PM"
         lines += ["", f"{stamp:%A, %B} {stamp.day}, {stamp.year} {hour12}:{stamp:%M:%S} {ampm}", "", ""]
@@ -291,7 +306,7 @@ def console_rows(tags: list[TagModel], seed: int) -> list[tuple[TagModel, int, i
     seed_counters(tags, rng, uptime_hours=50)
     earlier, now = frames(tags, [0.0, 5 / 3600], seed=seed)
     out = []
-    for (m, a0, f0, b0), (_, a, f, b) in zip(earlier.rows, now.rows):
+    for (m, a0, f0, b0), (_, a, f, b) in zip(earlier.rows, now.rows, strict=False):
         out.append((m, a, f, b, a - a0, f - f0, b - b0))
     return out
 
@@ -331,8 +346,12 @@ def console_session() -> None:
 
 def pasted_forum() -> None:
     """A screen pasted into a forum post: spaces collapsed, quoted, one row elided."""
-    tags = [m for m in appended_tags() if m.tag in (
-        "Wdrq", "Io  ", "Irp ", "File", "Thre", "Dh 2", "NDnb", "MmSt", "CM  ", "Ntff", "Toke", "Vad ", "Even")]
+    tags = [
+        m
+        for m in appended_tags()
+        if m.tag
+        in ("Wdrq", "Io  ", "Irp ", "File", "Thre", "Dh 2", "NDnb", "MmSt", "CM  ", "Ntff", "Toke", "Vad ", "Even")
+    ]
     for m in tags:
         if m.tag == "Wdrq":
             # Six hours into the leak this post describes.
@@ -393,7 +412,9 @@ def bugreport_zip() -> None:
             earlier, now = frames(fresh, [hours, hours + 5 / 3600], seed=seed)
             lines = header_lines(now.pool_kb("Nonp", 90000), now.pool_kb("Paged", 300000), 5120440, 4411208, 12)
             lines += [" System pool information", CONSOLE_HEADER, "-" * 78]
-            for (m, a0, f0, b0), (_, a, f, b) in sorted(zip(earlier.rows, now.rows), key=lambda r: r[0][0].tag):
+            for (m, a0, f0, b0), (_, a, f, b) in sorted(
+                zip(earlier.rows, now.rows, strict=False), key=lambda r: r[0][0].tag
+            ):
                 lines.append(row_console(m, a, f, b, a - a0, f - f0, b - b0, True))
             info = zipfile.ZipInfo(name, date_time=when)
             info.compress_type = zipfile.ZIP_DEFLATED
@@ -409,16 +430,19 @@ def german_gz() -> None:
     start = datetime(2026, 11, 21, 14, 3, 7, 120000)
     stamps = [start + timedelta(minutes=30 * i, seconds=rng.randint(0, 5)) for i in range(5)]
     lines: list[str] = []
-    for stamp, frame in zip(stamps, frames(tags, [(s - start).total_seconds() / 3600 for s in stamps], seed=11)):
+    for stamp, frame in zip(
+        stamps, frames(tags, [(s - start).total_seconds() / 3600 for s in stamps], seed=11), strict=False
+    ):
         lines.append(f"{stamp:%d.%m.%Y} {stamp.hour:>2}:{stamp:%M:%S},{stamp.microsecond // 10000:02d} ")
         lines.append(CONSOLE_HEADER)
         lines.append("")
         lines += [row_narrow(m, a, f, b, False) for m, a, f, b in sort_rows(frame.rows)]
         lines.append("")
     data = ("\r\n".join(lines) + "\r\n").encode("ascii")
-    with open(HERE / "server_de.log.gz", "wb") as fh, gzip.GzipFile(
-        filename="server_de.log", mode="wb", fileobj=fh, mtime=0
-    ) as gz:
+    with (
+        open(HERE / "server_de.log.gz", "wb") as fh,
+        gzip.GzipFile(filename="server_de.log", mode="wb", fileobj=fh, mtime=0) as gz,
+    ):
         gz.write(data)
 
 
