@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import numpy as np
@@ -57,11 +58,15 @@ class DiffResult:
     totals: dict[str, dict[str, int | None]]  # pool -> bytes_before, bytes_after, bytes_change
     interval_seconds: float | None = None
     counts: dict[str, int] = field(default_factory=dict)
+    before_time: datetime | None = None
+    after_time: datetime | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "before": self.before,
             "after": self.after,
+            "before_time": self.before_time.isoformat() if self.before_time else None,
+            "after_time": self.after_time.isoformat() if self.after_time else None,
             "interval_seconds": self.interval_seconds,
             "totals": self.totals,
             "counts": self.counts,
@@ -168,4 +173,4 @@ def diff_snapshots(before: Snapshot, after: Snapshot, *, min_change: int = 0) ->
     interval = None
     if before.timestamp and after.timestamp:
         interval = (after.timestamp - before.timestamp).total_seconds()
-    return DiffResult(before.label, after.label, rows, totals, interval, counts)
+    return DiffResult(before.label, after.label, rows, totals, interval, counts, before.timestamp, after.timestamp)

@@ -1,0 +1,44 @@
+"""``poolscope diff BEFORE AFTER``: what changed between two snapshots, with gates for test pipelines."""
+
+from __future__ import annotations
+
+import click
+
+from parsers import Snapshot
+
+from ..diff import diff_snapshots
+from ..options import SIZE, InputOptions, input_options, load, output_format_option
+from ..select import select_snapshot, split_file_spec
+from ..time_output import check_diff_gates, owner_resolver, render_diff
+
+
+def _load_one(spec_text: str, inputs: InputOptions) -> Snapshot:
+    path, spec = split_file_spec(spec_text)
+    return select_snapshot(load([path], inputs), "last" if spec is None else spec, name=path)
+
+
+@click.command("diff")
+@click.argument("before", metavar="BEFORE")
+@click.argument("after", metavar="AFTER")
+@click.option("--min-change", type=SIZE, default=0, show_default=True,
+              help="Hide tags whose bytes changed by less than this (4096, 64K, 1.5MB).")
+@click.option("--fail-on-growth", type=SIZE, default=None,
+              help="Exit 1 when any tag grew by more than this many bytes.")
+@click.option("--fail-on-total", type=SIZE, default=None,
+              help="Exit 1 when both pools together grew by more than this many bytes.")
+@output_format_option("table", "json", "csv", "markdown", default="table")
+@input_options
+def diff_command(before: str, after: str, min_change: int, fail_on_growth: int | None,
+                 fail_on_total: int | None, output_format: str, inputs: InputOptions) -> None:
+    """Compare two snapshots: BEFORE and AFTER are files or FILE#N / FILE#first / FILE#last.
+
+    Without #N the last snapshot of each file is used.  Rows are (tag, pool), largest byte
+    growth first, with new and vanished tags and per-pool totals.
+    """
+    snap_a, snap_b = _load_one(before, inputs), _load_one(after, inputs)
+    result = diff_snapshots(snap_a, snap_b, min_change=min_change)
+    owners = owner_resolver([snap_a, snap_b], inputs)
+    for row in result.rows:
+        row.owner = owners.best(row.tag)
+    click.echo(render_diff(result, output_format), nl=False)
+    check_diff_gates(diff_snapshots(snap_a, snap_b) if min_change else result, fail_on_growth, fail_on_total)

@@ -1,0 +1,38 @@
+"""``poolscope trend INPUT...``: leak verdicts over a log or a folder of snapshots."""
+
+from __future__ import annotations
+
+import click
+
+from ..options import InputOptions, input_options, load, output_format_option
+from ..time_output import check_trend_gate, owner_resolver, render_trend, select_rows
+from ..trend import TrendOptions, analyze
+
+
+@click.command("trend")
+@click.argument("paths", nargs=-1, required=True, metavar="INPUT...")
+@click.option("--fail-on", type=click.Choice(["leak", "suspect"]), default=None,
+              help="Exit 1 when any series gets this verdict (suspect also trips on leak).")
+@click.option("--all", "show_all", is_flag=True, help="Show every series, stable ones included.")
+@click.option("--top", type=click.IntRange(min=1), default=20, show_default=True,
+              help="Show at most this many rows (with --all: no limit unless given).")
+@click.option("--min-points", type=click.IntRange(min=3), default=TrendOptions.min_points, show_default=True,
+              help="Fewer snapshots with a tag than this: insufficient-data.")
+@output_format_option("table", "json", "csv", "markdown", default="table")
+@input_options
+def trend_command(paths: tuple[str, ...], fail_on: str | None, show_all: bool, top: int, min_points: int,
+                  output_format: str, inputs: InputOptions) -> None:
+    """Give each (tag, pool) of INPUT... a verdict: leak, suspect, recovers, stable or insufficient-data.
+
+    INPUT is any mix of files, folders, globs and capture logs; snapshots are put in time
+    order (their timestamps, else file order spaced by --interval).  Each verdict comes
+    with a reason you can check against the numbers.
+    """
+    result = load(paths, inputs)
+    trend = analyze(result.snapshots, TrendOptions(min_points=min_points))
+    limit = None if show_all and click.get_current_context().get_parameter_source("top").name == "DEFAULT" else top
+    owners = owner_resolver(result.snapshots, inputs)
+    for row in select_rows(trend, show_all, limit):
+        row.owner = owners.best(row.tag)
+    click.echo(render_trend(trend, output_format, show_all=show_all, top=limit), nl=False)
+    check_trend_gate(trend, fail_on)

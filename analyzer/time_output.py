@@ -1,0 +1,175 @@
+"""Text, CSV, JSON and Markdown for ``diff`` and ``trend`` results, and their exit gates.
+
+Kept apart from the click commands so that a script holding a :class:`DiffResult` or
+:class:`TrendResult` prints exactly what the command line prints.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+import click
+
+from parsers import Snapshot
+
+from .cli import GateTripped
+from .diff import DIFF_COLUMNS, DiffResult
+from .options import InputOptions
+from .render import Column, render_csv, render_json, render_markdown, render_table
+from .trend import TREND_COLUMNS, VERDICTS, TrendResult
+from .units import format_duration, format_size
+
+OWNER_COLUMN = Column("owner", "Owner")
+
+
+def owner_resolver(snapshots: Sequence[Snapshot], inputs: InputOptions) -> Any:
+    """Owners from --tags files, the default tag files and the inputs' own evidence."""
+    from .owners import build_resolver
+
+    resolver = build_resolver(inputs.tags, snapshots, errors=inputs.errors)
+    for warning in resolver.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    return resolver
+
+
+def _when(dt: datetime | None) -> str:
+    return dt.isoformat(sep=" ") if dt else "time unknown"
+
+
+def _columns(base: Sequence[Column], rows: Sequence[Any]) -> list[Column]:
+    cols = list(base)
+    if any(getattr(r, "owner", None) for r in rows):
+        cols.append(OWNER_COLUMN)
+    return cols
+
+
+# -- diff ---------------------------------------------------------------------------------------
+
+
+def render_diff(result: DiffResult, fmt: str = "table", width: int | None = None) -> str:
+    if fmt == "json":
+        return render_json(result.to_dict())
+    if fmt == "csv":
+        return render_csv(result.rows, [*DIFF_COLUMNS, OWNER_COLUMN])
+    cols = _columns(DIFF_COLUMNS, result.rows)
+    if fmt == "markdown":
+        return render_markdown(result.rows, cols) + "\n" + _diff_totals(result)
+    later = ""
+    if result.interval_seconds is not None:
+        from datetime import timedelta
+
+        secs = result.interval_seconds
+        later = f", {format_duration(timedelta(seconds=abs(secs)))} {'later' if secs >= 0 else 'EARLIER'}"
+    head = f"before: {result.before} ({_when(result.before_time)})\nafter:  {result.after} " \
+           f"({_when(result.after_time)}){later}\n\n"
+    body = render_table(result.rows, cols, width=width) if result.rows else "no tag changed enough to show\n"
+    return head + body + "\n" + _diff_totals(result)
+
+
+def _diff_totals(result: DiffResult) -> str:
+    lines = []
+    for pool, t in result.totals.items():
+        lines.append(f"{pool:<9} {format_size(t['bytes_before']):>10} -> {format_size(t['bytes_after']):>10}"
+                     f"  ({format_size(t['bytes_change'], signed=True) if t['bytes_change'] else '0'})")
+    c = result.counts
+    lines.append(f"tags: {c.get('changed', 0)} changed, {c.get('new', 0)} new, {c.get('vanished', 0)} vanished, "
+                 f"{c.get('same', 0)} unchanged")
+    return "\n".join(lines) + "\n"
+
+
+def check_diff_gates(result: DiffResult, fail_on_growth: int | None, fail_on_total: int | None) -> None:
+    """Raise :class:`GateTripped` (exit 1) when a requested growth limit is exceeded."""
+    problems = []
+    if fail_on_growth is not None:
+        over = [r for r in result.rows if r.bytes_change is not None and r.bytes_change > fail_on_growth]
+        if over:
+            shown = ", ".join(f"{r.tag.rstrip()} {r.pool} {format_size(r.bytes_change, signed=True)}" for r in over[:5])
+            more = f" and {len(over) - 5} more" if len(over) > 5 else ""
+            noun = "tag" if len(over) == 1 else "tags"
+            problems.append(f"{len(over)} {noun} grew more than {format_size(fail_on_growth)}: {shown}{more}")
+    if fail_on_total is not None:
+        total = sum(t["bytes_change"] or 0 for t in result.totals.values())
+        if total > fail_on_total:
+            problems.append(f"pools grew {format_size(total, signed=True)} in total, "
+                            f"more than {format_size(fail_on_total)}")
+    if problems:
+        raise GateTripped("gate tripped: " + "; ".join(problems))
+
+
+# -- trend --------------------------------------------------------------------------------------
+
+#: The table leaves the reason out (it is long); it follows the table, one line per row.
+TREND_TABLE_COLUMNS = [c for c in TREND_COLUMNS if c.key != "reason"]
+
+
+def select_rows(result: TrendResult, show_all: bool = False, top: int | None = 20) -> list[Any]:
+    """Rows to show: everything with ``show_all``, else the non-stable ones, most suspicious first."""
+    rows = result.rows if show_all else [r for r in result.rows if r.verdict in ("leak", "suspect", "recovers")]
+    return rows if top is None else rows[:top]
+
+
+def trend_summary(result: TrendResult) -> str:
+    s = result.summary
+    if s.get("timed"):
+        start = datetime.fromisoformat(s["start"])
+        end = datetime.fromisoformat(s["end"])
+        span = f"{_when(start)} to {_when(end)} ({format_duration(end - start)})"
+    else:
+        span = "no timestamps: order as given, rates per snapshot"
+    counts = ", ".join(f"{s['verdicts'][v]} {v}" for v in VERDICTS)
+    out = f"{s['snapshots']} snapshots, {span}; {s['series']} series: {counts}\n"
+    if s.get("reboots"):
+        out += f"counters restarted (reboot) at: {', '.join(str(r) for r in s['reboots'])}\n"
+    return out
+
+
+def _exhaustion_lines(result: TrendResult) -> str:
+    if not result.exhaustion:
+        return ""
+    lines = []
+    for name, e in result.exhaustion.items():
+        rng = f"{e['hours_low']:.1f}-{e['hours_high']:.1f} h" if e.get("hours_high") is not None else \
+            f"at least {e['hours_low']:.1f} h"
+        at = f", around {e['at']}" if e.get("at") else ""
+        lines.append(f"{name} runs out in about {e['hours']:.1f} h ({rng}){at} at "
+                     f"{format_size(e['rate_bytes_per_hour'])}/h")
+    return "\n".join(lines) + "\n"
+
+
+def render_trend(result: TrendResult, fmt: str = "table", *, show_all: bool = False, top: int | None = 20,
+                 width: int | None = None) -> str:
+    rows = select_rows(result, show_all, top)
+    if fmt == "json":
+        out = result.to_dict()
+        out["rows"] = [r.to_dict() for r in rows]
+        return render_json(out)
+    if fmt == "csv":
+        return render_csv(rows, [*TREND_COLUMNS, OWNER_COLUMN])
+    if fmt == "markdown":
+        return render_markdown(rows, _columns(TREND_COLUMNS, rows))
+    text = trend_summary(result) + "\n"
+    if rows:
+        text += render_table(rows, _columns(TREND_TABLE_COLUMNS, rows), width=width) + "\n"
+        text += "".join(f"{r.tag} {r.pool}: {r.verdict}: {r.reason}\n" for r in rows)
+    else:
+        text += "no leak, suspect or recovering series\n"
+    hidden = len(result.rows) - len(rows)
+    if hidden:
+        text += f"\n{hidden} more rows not shown (--all shows every row)\n"
+    ex = _exhaustion_lines(result)
+    return text + ("\n" + ex if ex else "")
+
+
+def check_trend_gate(result: TrendResult, fail_on: str | None) -> None:
+    """``--fail-on leak`` trips on any leak; ``--fail-on suspect`` on any leak or suspect."""
+    if not fail_on:
+        return
+    wanted = ("leak",) if fail_on == "leak" else ("leak", "suspect")
+    hits = [r for r in result.rows if r.verdict in wanted]
+    if hits:
+        names = ", ".join(f"{r.tag.rstrip()} {r.pool}" for r in hits[:5])
+        more = f" and {len(hits) - 5} more" if len(hits) > 5 else ""
+        raise GateTripped(f"gate tripped: {len(hits)} {' or '.join(wanted)} verdict"
+                          f"{'s' if len(hits) > 1 else ''}: {names}{more}")
