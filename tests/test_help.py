@@ -1,0 +1,85 @@
+"""Every command answers --help, and the help names every option it takes."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import click
+import pytest
+from click.testing import CliRunner
+
+from analyzer import __version__
+from analyzer.cli import COMMANDS, LazyGroup, cli
+
+
+def _walk(cmd: click.Command, path: tuple[str, ...]) -> list[tuple[tuple[str, ...], click.Command]]:
+    out = [(path, cmd)]
+    if isinstance(cmd, click.Group):
+        ctx = click.Context(cmd)
+        for name in cmd.list_commands(ctx):
+            sub = cmd.get_command(ctx, name)
+            if sub is not None:
+                out.extend(_walk(sub, (*path, name)))
+    return out
+
+
+def _commands() -> list[tuple[tuple[str, ...], click.Command]]:
+    out = []
+    for name in COMMANDS:
+        cmd = LazyGroup._load(name)
+        if cmd is not None:
+            out.extend(_walk(cmd, (name,)))
+    return out
+
+
+ALL = _commands()
+
+
+def test_registry_commands_load():
+    # parse and show are part of every build; the rest appear as their modules land.
+    names = {path[0] for path, _ in ALL}
+    assert {"parse", "show"} <= names
+    ctx = click.Context(cli)
+    assert set(cli.list_commands(ctx)) == names
+
+
+@pytest.mark.parametrize(("path", "cmd"), ALL, ids=[" ".join(p) for p, _ in ALL])
+def test_help_mentions_every_option(path, cmd):
+    result = CliRunner().invoke(cli, [*path, "--help"], prog_name="poolscope", terminal_width=200)
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith(f"Usage: poolscope {' '.join(path)}")
+    assert (cmd.help or cmd.short_help or "").strip(), f"{' '.join(path)} has no help text"
+    for param in cmd.params:
+        if isinstance(param, click.Option) and not param.hidden:
+            longest = max(param.opts, key=len)
+            assert longest in result.output, f"{longest} missing from `{' '.join(path)} --help`"
+
+
+def test_top_level_help_lists_commands():
+    result = CliRunner().invoke(cli, ["--help"], terminal_width=200)
+    assert result.exit_code == 0
+    for path, _ in ALL:
+        if len(path) == 1:
+            assert f"  {path[0]} " in result.output
+
+
+def test_version():
+    result = CliRunner().invoke(cli, ["--version"])
+    assert result.exit_code == 0
+    assert result.output == f"poolscope, version {__version__}\n"
+
+
+def test_unknown_command_is_a_usage_error():
+    result = CliRunner().invoke(cli, ["frobnicate"])
+    assert result.exit_code == 2
+    assert "No such command 'frobnicate'" in result.output
+
+
+def test_installed_entry_point():
+    exe = Path(sys.executable).with_name("poolscope")
+    if not exe.exists():
+        pytest.skip("poolscope console script not installed next to this Python")
+    done = subprocess.run([str(exe), "--version"], capture_output=True, text=True, timeout=60)
+    assert (done.returncode, done.stdout, done.stderr) == (0, f"poolscope, version {__version__}\n", "")
