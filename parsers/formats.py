@@ -42,12 +42,14 @@ class InputFormat:
     parse: Callable[[TextSource, Diagnostics, ParseOptions], list[Snapshot]]
 
 
-#: Format name -> module that defines ``FORMAT``.  Order breaks sniffing ties.
+#: Format name -> module that defines ``FORMAT`` (or ``module:ATTRIBUTE`` when one module
+#: defines several formats).  Order breaks sniffing ties.
 _MODULES: dict[str, str] = {
     "capture": "parsers.capture_log",
     "transcript": "parsers.transcript",
     "poolused": "parsers.poolused",
     "poolmon": "parsers.poolmon",
+    "poolsnap": "parsers.poolmon:SNAP_FORMAT",
     "slabinfo": "parsers.slabinfo",
 }
 
@@ -63,7 +65,8 @@ def get_format(name: str) -> InputFormat:
         raise InputError("--input-format", f"unknown format {name!r}; choose from {', '.join(_MODULES)}")
     fmt = _loaded.get(name)
     if fmt is None:
-        fmt = importlib.import_module(_MODULES[name]).FORMAT
+        module, _, attr = _MODULES[name].partition(":")
+        fmt = getattr(importlib.import_module(module), attr or "FORMAT")
         _loaded[name] = fmt
     return fmt
 
@@ -75,7 +78,7 @@ def available_formats() -> list[InputFormat]:
         try:
             out.append(get_format(name))
         except ModuleNotFoundError as exc:
-            if exc.name != _MODULES[name]:
+            if exc.name != _MODULES[name].partition(":")[0]:
                 raise
     return out
 
