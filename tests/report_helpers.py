@@ -9,6 +9,11 @@ from parsers.model import Row, RowTable, Snapshot, TimeOrigin
 START = datetime(2026, 11, 21, 14, 0, 0)
 
 
+def qrst(i: int) -> int:
+    """Outstanding allocations of a tag that fills up, then gives everything back."""
+    return 200 * min(i, 3) - 200 * min(max(0, i - 2), 3)
+
+
 def leak_snapshots(
     n: int = 6, step: timedelta = timedelta(minutes=30), source: str = "leak.log", leak_tag: str = "Abcd"
 ) -> list[Snapshot]:
@@ -37,9 +42,9 @@ def leak_snapshots(
                 "Qrst",
                 "paged",
                 allocs=300 + 200 * min(i, 3),
-                frees=300 + 200 * max(0, i - 2),
-                outstanding=200 * min(i, 3) - 200 * max(0, i - 2),
-                bytes=(200 * min(i, 3) - 200 * max(0, i - 2)) * 128,
+                frees=300 + 200 * min(max(0, i - 2), 3),
+                outstanding=qrst(i),
+                bytes=qrst(i) * 128,
             ),
         ]
         if i >= 2:
@@ -84,3 +89,33 @@ def poolmon_log(snaps: list[Snapshot]) -> str:
             )
         out.append("")
     return "\n".join(out) + "\n"
+
+
+HOSTILE_TAG = "<script>alert(1)</script>"
+HOSTILE_ATTR = '"><img src=x onerror=window.__pwned=1>'
+HOSTILE_FILE = 'run<b onmouseover="x()">1</b>.log'
+
+
+def leak_result(n: int = 10):
+    """A ParseResult over :func:`leak_snapshots`, as if read from one PoolMon log."""
+    from parsers import ParseResult, SourceInfo
+
+    snaps = leak_snapshots(n)
+    return ParseResult(snaps, [], [SourceInfo("leak.log", "poolmon", "utf-8", len(snaps))])
+
+
+def hostile_result(tmp_path):
+    """Snapshots whose tags, file name, warning and pooltag descriptions carry markup; and the tag file."""
+    from parsers import ParseResult, SourceInfo
+    from parsers.errors import ParseWarning
+
+    snaps = leak_snapshots(10, source=HOSTILE_FILE, leak_tag=HOSTILE_TAG)
+    for s in snaps:
+        s.extra["descriptions"] = {HOSTILE_TAG: HOSTILE_ATTR}
+    tag_file = tmp_path / "pooltag.txt"
+    tag_file.write_text(
+        f"Late - evil{HOSTILE_ATTR}.sys - {HOSTILE_TAG} [x](javascript:alert(1)) *bold* | pipe @someone #12\n",
+        encoding="utf-8",
+    )
+    warning = ParseWarning(HOSTILE_FILE, 3, f"could not read {HOSTILE_TAG}")
+    return ParseResult(snaps, [warning], [SourceInfo(HOSTILE_FILE, "poolmon", "utf-8", len(snaps))]), tag_file
