@@ -130,7 +130,7 @@ def summary_rows(result: ParseResult) -> list[dict[str, Any]]:
             {
                 "index": pos,
                 "source": snap.label if len(result.sources) > 1 else snap.source,
-                "timestamp": snap.timestamp.isoformat(sep=" ") if snap.timestamp else "-",
+                "timestamp": f"{snap.timestamp:%Y-%m-%d %H:%M:%S}" if snap.timestamp else "-",
                 "time_origin": snap.time_origin.value,
                 "scope": snap.scope,
                 "format": snap.format,
@@ -147,7 +147,8 @@ def to_table(result: ParseResult, width: int | None = None) -> str:
     n = len(result.snapshots)
     m = len(result.sources)
     title = f"{n} snapshot{'s' if n != 1 else ''} from {m} source{'s' if m != 1 else ''}"
-    text = render_table(summary_rows(result), SUMMARY_COLUMNS, title=title, width=width or 120)
+    # Wide enough that rich never shortens a file name; lines are right-trimmed anyway.
+    text = render_table(summary_rows(result), SUMMARY_COLUMNS, title=title, width=width or 1000)
     lines = [text.rstrip("\n"), ""]
     for info in result.sources:
         lines.append(f"{info.name}: {info.format}, {info.encoding}, {info.snapshots} snapshot"

@@ -409,7 +409,7 @@ def bugreport_zip() -> None:
             rng = random.Random(seed)
             fresh = [TagModel(**{k: getattr(m, k) for k in TagModel.__dataclass_fields__}) for m in tags]
             seed_counters(fresh, rng, uptime_hours=10)
-            earlier, now = frames(fresh, [hours, hours + 5 / 3600], seed=seed)
+            earlier, now = frames(fresh, [hours, hours + 5 / 3600], seed=seed + int(hours))
             lines = header_lines(now.pool_kb("Nonp", 90000), now.pool_kb("Paged", 300000), 5120440, 4411208, 12)
             lines += [" System pool information", CONSOLE_HEADER, "-" * 78]
             for (m, a0, f0, b0), (_, a, f, b) in sorted(
