@@ -1,0 +1,485 @@
+"""Find calls to pool routines in x86/x64 code and read the tag they pass.
+
+Disassembling a whole driver instruction by instruction in Python is far too slow
+for a folder of large binaries, so the scan works from *anchors*: numpy finds every
+place whose 32-bit displacement (x64, RIP-relative) or absolute address (x86)
+points at the IAT slot of a pool routine, and every ``call``/``jmp rel32`` into a
+``jmp [IAT]`` thunk.  Only a short window of code before each call is then decoded
+(capstone's light mode) and walked forward with a small value tracker: constants
+moved into registers, copies between registers, stack slots written and read back
+(locals and struct fields at -O0, outgoing argument slots on x86 and x64), pushes,
+and loads from read-only sections.  When the tag is still unknown at the call the
+window is widened to the start of the function (from .pdata on x64).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+from capstone import CS_ARCH_X86, CS_MODE_32, CS_MODE_64, Cs
+
+from .image import Image, Section
+from .routines import X64_ARG_REGS, Routine
+
+#: Bytes decoded before a call on the first try, then on the wider retry.
+SHORT_WINDOW = 96
+LONG_WINDOW = 2048
+#: How far after a ``mov reg, [IAT]`` the matching ``call reg`` is looked for.
+FORWARD_WINDOW = 1024
+
+_FAMILIES = {
+    "rax": "rax eax ax al ah",
+    "rbx": "rbx ebx bx bl bh",
+    "rcx": "rcx ecx cx cl ch",
+    "rdx": "rdx edx dx dl dh",
+    "rsi": "rsi esi si sil",
+    "rdi": "rdi edi di dil",
+    "rbp": "rbp ebp bp bpl",
+    "rsp": "rsp esp sp spl",
+    **{f"r{n}": f"r{n} r{n}d r{n}w r{n}b" for n in range(8, 16)},
+}
+_CANON: dict[str, str] = {name: fam for fam, names in _FAMILIES.items() for name in names.split()}
+_FULL32 = {n for n in _CANON if n.startswith("e") or n.endswith("d")} - {"ebp", "esp"} | {"ebp", "esp"}
+
+_VOLATILE = {
+    "x64": ("rax", "rcx", "rdx", "r8", "r9", "r10", "r11"),
+    "x86": ("rax", "rcx", "rdx"),
+}
+# Instructions that write registers they do not name as their first operand.
+_IMPLICIT = {
+    "cdq": ("rdx",), "cqo": ("rdx",), "cwd": ("rdx",), "cwde": ("rax",), "cdqe": ("rax",), "cbw": ("rax",),
+    "mul": ("rax", "rdx"), "div": ("rax", "rdx"), "idiv": ("rax", "rdx"),
+    "rdtsc": ("rax", "rdx"), "rdtscp": ("rax", "rdx", "rcx"), "cpuid": ("rax", "rbx", "rcx", "rdx"),
+    "rdmsr": ("rax", "rdx"), "xgetbv": ("rax", "rdx"), "lahf": ("rax",), "in": ("rax",),
+    "syscall": ("rcx", "r11"), "sysenter": ("rcx", "rdx"), "loop": ("rcx",), "loope": ("rcx",),
+    "loopne": ("rcx",), "cmpxchg": ("rax",), "cmpxchg8b": ("rax", "rdx"), "cmpxchg16b": ("rax", "rdx"),
+}
+_STRING_OPS = re.compile(r"^(?:rep\w* )?(?:lods|stos|movs|scas|cmps|ins|outs)")
+_NO_FIRST_WRITE = {"cmp", "test", "push", "bt", "nop", "prefetch", "prefetchw", "clflush", "invlpg",
+                   "lock", "ud2", "int3", "hlt", "pause", "out", "ltr", "lgdt", "lidt", "wrmsr"}
+_MEM = re.compile(r"^(?:(\w+) ptr )?(?:(\w+):)?\[([^\]]+)\]$")
+_SIZES = {"byte": 1, "word": 2, "dword": 4, "qword": 8}
+
+
+@dataclass(frozen=True)
+class CallSite:
+    """One call (or tail jump) to a pool routine and the tag value it passes, when provable."""
+
+    address: int
+    routine: Routine
+    tag_value: int | None
+
+
+@dataclass(frozen=True)
+class _Mem:
+    size: int
+    base: str | None
+    index: str | None
+    disp: int
+    absolute: int | None  # address when RIP-relative or a bare absolute address
+
+
+def _parse_mem(text: str, insn_end: int) -> _Mem | None:
+    m = _MEM.match(text)
+    if m is None:
+        return None
+    size = _SIZES.get(m.group(1) or "", 0)
+    if m.group(2) in ("fs", "gs"):
+        return _Mem(size, None, "segment", 0, None)
+    base = index = None
+    disp = 0
+    rip = False
+    for sign, term in re.findall(r"([+-]?)\s*([^+\-\s]+)", m.group(3)):
+        if term == "rip":
+            rip = True
+        elif term in _CANON:
+            base = _CANON[term]
+        elif "*" in term:
+            index = _CANON.get(term.split("*")[0], "?")
+        else:
+            try:
+                value = int(term, 0)
+            except ValueError:
+                return None
+            disp += -value if sign == "-" else value
+    if rip:
+        return _Mem(size, None, None, disp, insn_end + disp)
+    if base is None and index is None:
+        return _Mem(size, None, None, disp, disp & 0xFFFFFFFF)
+    return _Mem(size, base, index, disp, None)
+
+
+class _State:
+    """Register and stack-slot values along one straight run of code."""
+
+    __slots__ = ("pushes", "regs", "slots")
+
+    def __init__(self) -> None:
+        self.regs: dict[str, object] = {}
+        self.slots: dict[tuple[str, int], object] = {}
+        self.pushes: list[object] = []
+
+    def reset(self) -> None:
+        self.regs.clear()
+        self.slots.clear()
+        self.pushes.clear()
+
+
+class Tracker:
+    """Walks decoded instructions of one image and reports pool-routine call sites."""
+
+    def __init__(self, image: Image, thunks: dict[int, Routine]) -> None:
+        self.image = image
+        self.thunks = thunks
+        self.x64 = image.arch == "x64"
+        self.mask = 0xFFFFFFFFFFFFFFFF if self.x64 else 0xFFFFFFFF
+        self.volatile = _VOLATILE[image.arch]
+
+    # -- operand values ---------------------------------------------------------------
+    def _load(self, state: _State, mem: _Mem) -> object:
+        if mem.absolute is not None:
+            routine = self.image.slots.get(mem.absolute)
+            if routine is not None:
+                return routine
+            return self.image.read_const(mem.absolute, mem.size or 4)
+        if mem.index is None and mem.base in ("rsp", "rbp"):
+            return state.slots.get((mem.base, mem.disp))
+        return None
+
+    def _value(self, state: _State, text: str, insn_end: int) -> object:
+        if text in _CANON:
+            value = state.regs.get(_CANON[text])
+            if isinstance(value, int) and text in _FULL32:
+                return value & 0xFFFFFFFF
+            return value
+        if "[" in text:
+            mem = _parse_mem(text, insn_end)
+            return None if mem is None else self._load(state, mem)
+        try:
+            return int(text, 0) & self.mask
+        except ValueError:
+            return None
+
+    def _write_reg(self, state: _State, name: str, value: object) -> None:
+        fam = _CANON[name]
+        if value is None or not (name in _FULL32 or name == fam):
+            state.regs.pop(fam, None)  # a partial write leaves nothing we can vouch for
+        else:
+            state.regs[fam] = value & 0xFFFFFFFF if isinstance(value, int) and name in _FULL32 else value
+
+    def _write_mem(self, state: _State, text: str, insn_end: int, value: object) -> None:
+        mem = _parse_mem(text, insn_end)
+        if mem is None or mem.index is not None or mem.base not in ("rsp", "rbp"):
+            return
+        key = (mem.base, mem.disp)
+        if value is None or mem.size not in (4, 8):
+            state.slots.pop(key, None)
+        else:
+            state.slots[key] = value & 0xFFFFFFFF if isinstance(value, int) and mem.size == 4 else value
+
+    # -- call sites -------------------------------------------------------------------
+    def _target(self, state: _State, operand: str, insn_end: int) -> Routine | None:
+        if "[" in operand:
+            mem = _parse_mem(operand, insn_end)
+            if mem is not None and mem.absolute is not None:
+                return self.image.slots.get(mem.absolute)
+            return None
+        if operand in _CANON:
+            value = state.regs.get(_CANON[operand])
+            return value if isinstance(value, Routine) else None
+        try:
+            return self.thunks.get(int(operand, 0))
+        except ValueError:
+            return None
+
+    def _tag_arg(self, state: _State, routine: Routine) -> int | None:
+        if self.x64:
+            if routine.arg <= 4:
+                value = state.regs.get(X64_ARG_REGS[routine.arg - 1])
+            else:
+                value = state.slots.get(("rsp", 0x20 + 8 * (routine.arg - 5)))
+        else:
+            slot = routine.x86_slot
+            if len(state.pushes) > slot:
+                value = state.pushes[-1 - slot]
+            else:
+                value = state.slots.get(("rsp", 4 * slot))
+        return value & 0xFFFFFFFF if isinstance(value, int) else None
+
+    def _after_call(self, state: _State) -> None:
+        for reg in self.volatile:
+            state.regs.pop(reg, None)
+        state.pushes.clear()
+        limit = 0x60 if self.x64 else 1 << 30
+        for key in [k for k in state.slots if k[0] == "rsp" and k[1] < limit]:
+            del state.slots[key]
+
+    # -- the walk ---------------------------------------------------------------------
+    def walk(self, insns: list[tuple[int, int, str, str]], stop: int | None = None) -> Iterator[CallSite]:
+        """Track values through ``insns``; yield call sites (only the one ending at ``stop`` if given).
+
+        Matching on the end address keeps a prefixed instruction (``rex.W jmp [IAT]``)
+        and its unprefixed reading the same site.
+        """
+        state = _State()
+        for address, size, mnemonic, op_str in insns:
+            end = address + size
+            ops = op_str.split(", ") if op_str else []
+            if mnemonic in ("call", "jmp") and ops:
+                routine = self._target(state, ops[0], end)
+                if routine is not None and (stop is None or end == stop):
+                    yield CallSite(address, routine, self._tag_arg(state, routine))
+                if stop is not None and end >= stop:
+                    return
+                if mnemonic == "call":
+                    self._after_call(state)
+                else:
+                    state.reset()
+                continue
+            if mnemonic in ("ret", "retf", "int3", "ud2", "hlt", "iretq", "iretd"):
+                state.reset()
+                continue
+            if mnemonic in ("mov", "movabs") and len(ops) == 2:
+                value = self._value(state, ops[1], end)
+                if ops[0] in _CANON:
+                    self._write_reg(state, ops[0], value)
+                elif "[" in ops[0]:
+                    self._write_mem(state, ops[0], end, value)
+                continue
+            if mnemonic == "xor" and len(ops) == 2 and ops[0] == ops[1] and ops[0] in _CANON:
+                self._write_reg(state, ops[0], 0)
+                continue
+            if mnemonic == "push" and ops:
+                state.pushes.append(self._value(state, ops[0], end))
+                continue
+            if mnemonic == "pop" and ops:
+                value = state.pushes.pop() if state.pushes else None
+                if ops[0] in _CANON:
+                    self._write_reg(state, ops[0], value)
+                continue
+            if mnemonic in ("leave", "enter"):
+                state.regs.pop("rbp", None)
+                state.slots.clear()
+                state.pushes.clear()
+                continue
+            self._generic(state, mnemonic, ops, end)
+
+    def _generic(self, state: _State, mnemonic: str, ops: list[str], end: int) -> None:
+        for reg in _IMPLICIT.get(mnemonic, ()):
+            state.regs.pop(reg, None)
+        if _STRING_OPS.match(mnemonic):
+            for reg in ("rsi", "rdi", "rcx", "rax"):
+                state.regs.pop(reg, None)
+        if not ops or mnemonic.startswith("j") or mnemonic in _NO_FIRST_WRITE:
+            return
+        first = ops[0]
+        if first in _CANON:
+            fam = _CANON[first]
+            state.regs.pop(fam, None)
+            if fam == "rsp":
+                # The stack pointer moved: slots addressed from it now mean something else.
+                for key in [k for k in state.slots if k[0] == "rsp"]:
+                    del state.slots[key]
+        elif "[" in first:
+            self._write_mem(state, first, end, None)
+        if mnemonic in ("xchg", "xadd") and len(ops) == 2 and ops[1] in _CANON:
+            state.regs.pop(_CANON[ops[1]], None)
+
+
+# -- anchors and windows --------------------------------------------------------------
+
+
+def _dwords(data: bytes) -> np.ndarray:
+    """The little-endian 32-bit value starting at every byte offset of ``data``."""
+    b = np.frombuffer(data, dtype=np.uint8)
+    if len(b) < 4:
+        return np.zeros(0, dtype=np.uint32)
+    out = b[:-3].astype(np.uint32)
+    out |= b[1:-2].astype(np.uint32) << 8
+    out |= b[2:-1].astype(np.uint32) << 16
+    out |= b[3:].astype(np.uint32) << 24
+    return out
+
+
+@dataclass(frozen=True)
+class _Anchor:
+    offset: int  # of the displacement (mem kinds) or of the E8/E9 opcode (rel)
+    kind: str  # "mem" or "rel"
+
+
+def _mem_anchors(image: Image, sec: Section, dwords: np.ndarray) -> np.ndarray:
+    slots = np.array(sorted(image.slots), dtype=np.int64)
+    if not len(slots) or not len(dwords):
+        return np.zeros(0, dtype=np.int64)
+    if image.arch == "x64":
+        rel = dwords.view(np.int32).astype(np.int64)
+        target = rel + (sec.va + 4) + np.arange(len(dwords), dtype=np.int64)
+    else:
+        target = dwords.astype(np.int64)
+    near = (target >= slots[0]) & (target <= slots[-1])
+    idx = np.nonzero(near)[0]
+    if not len(idx):
+        return idx
+    return idx[np.isin(target[idx], slots)]
+
+
+def _rel_anchors(sec: Section, dwords: np.ndarray, thunks: dict[int, Routine]) -> np.ndarray:
+    if not thunks or len(dwords) < 2:
+        return np.zeros(0, dtype=np.int64)
+    b = np.frombuffer(sec.data, dtype=np.uint8)[: len(dwords) - 1]
+    idx = np.nonzero((b == 0xE8) | (b == 0xE9))[0]
+    if not len(idx):
+        return idx
+    target = dwords[idx + 1].view(np.int32).astype(np.int64) + (sec.va + 5) + idx
+    return idx[np.isin(target, np.array(sorted(thunks), dtype=np.int64))]
+
+
+class Scanner:
+    """Call sites of pool routines in one image."""
+
+    def __init__(self, image: Image) -> None:
+        self.image = image
+        self.md = Cs(CS_ARCH_X86, CS_MODE_64 if image.arch == "x64" else CS_MODE_32)
+        self.md.skipdata = False
+        self.thunks: dict[int, Routine] = {}
+        self.tracker = Tracker(image, self.thunks)
+
+    def _decode(self, sec: Section, start: int, end: int) -> list[tuple[int, int, str, str]]:
+        out: list[tuple[int, int, str, str]] = []
+        pos = start
+        data = sec.data
+        while pos < end:
+            before = len(out)
+            out.extend(self.md.disasm_lite(data[pos:end], sec.va + pos))
+            if len(out) == before:
+                pos += 1  # undecodable byte: step over it
+                continue
+            last = out[-1]
+            pos = last[0] + last[1] - sec.va
+            if pos < end:
+                out.append((sec.va + pos, 1, "(bad)", ""))
+                pos += 1
+        return out
+
+    def _window(self, sec: Section, insn_off: int, back: int, insn_end: int) -> list[tuple[int, int, str, str]]:
+        """Instructions from about ``back`` bytes before ``insn_off`` up to the instruction there."""
+        va = sec.va + insn_off
+        func = self.image.function_of(va)
+        lo = max(0, insn_off - back)
+        if func is not None and func[0] - sec.va >= lo:
+            return self._decode(sec, func[0] - sec.va, insn_end)
+        # Find a start from which decoding falls onto the call instruction itself.
+        for start in range(lo, min(lo + 16, insn_off + 1)):
+            insns = self._decode(sec, start, insn_end)
+            if any(i[0] + i[1] == sec.va + insn_end for i in insns[-8:]):
+                return insns
+        return self._decode(sec, insn_off, insn_end)
+
+    def _insn_at(self, sec: Section, anchor: _Anchor) -> tuple[int, int, str, str] | None:
+        """The instruction an anchor belongs to (its displacement is the instruction's last field)."""
+        if anchor.kind == "rel":
+            got = list(self.md.disasm_lite(sec.data[anchor.offset : anchor.offset + 5], sec.va + anchor.offset))
+            return got[0] if got else None
+        # Decode up to the displacement from a synchronised start: guessing the start
+        # byte-by-byte would drop a REX prefix and misread the register.
+        end = anchor.offset + 4
+        for insn in reversed(self._window(sec, anchor.offset, 32, end)[-4:]):
+            if insn[0] + insn[1] == sec.va + end and "[" in insn[3]:
+                return insn
+        return None
+
+    def _site(self, sec: Section, insn: tuple[int, int, str, str]) -> CallSite | None:
+        off = insn[0] - sec.va
+        end = off + insn[1]
+        for back in (SHORT_WINDOW, LONG_WINDOW):
+            found = list(self.tracker.walk(self._window(sec, off, back, end), stop=sec.va + end))
+            if found and (found[0].tag_value is not None or back == LONG_WINDOW):
+                return found[0]
+        return None
+
+    def _register_calls(self, sec: Section, mov: tuple[int, int, str, str]) -> Iterator[tuple[int, int, str, str]]:
+        """``call reg`` / ``jmp reg`` instructions that use a register loaded from the IAT."""
+        start = mov[0] - sec.va
+        insns = self._decode(sec, start, min(len(sec.data), start + FORWARD_WINDOW))
+        fam = _CANON.get(mov[3].split(", ")[0])
+        if fam is None or not insns:
+            return
+        state = _State()
+        self._step(state, insns[0])
+        for insn in insns[1:]:
+            mnemonic = insn[2]
+            if mnemonic in ("call", "jmp") and _CANON.get(insn[3]) == fam:
+                yield insn
+            if mnemonic in ("ret", "int3", "jmp"):
+                return
+            self._step(state, insn)
+            if not isinstance(state.regs.get(fam), Routine):
+                return
+
+    def _step(self, state: _State, insn: tuple[int, int, str, str]) -> None:
+        # Re-use the tracker's semantics on a persistent state for one instruction.
+        tracker = self.tracker
+        address, size, mnemonic, op_str = insn
+        ops = op_str.split(", ") if op_str else []
+        end = address + size
+        if mnemonic == "call":
+            tracker._after_call(state)
+        elif mnemonic in ("mov", "movabs") and len(ops) == 2:
+            value = tracker._value(state, ops[1], end)
+            if ops[0] in _CANON:
+                tracker._write_reg(state, ops[0], value)
+            elif "[" in ops[0]:
+                tracker._write_mem(state, ops[0], end, value)
+        else:
+            tracker._generic(state, mnemonic, ops, end)
+
+    def call_sites(self) -> list[CallSite]:
+        if not self.image.slots:
+            return []
+        sites: dict[int, CallSite] = {}
+        code = [s for s in self.image.sections if s.executable and s.data]
+        pending: list[tuple[Section, _Anchor]] = []
+        cache = [(sec, _dwords(sec.data)) for sec in code]
+        for sec, dwords in cache:
+            for off in _mem_anchors(self.image, sec, dwords):
+                pending.append((sec, _Anchor(int(off), "mem")))
+        # Thunks first, so that calls into them become anchors too.
+        insns: list[tuple[Section, tuple[int, int, str, str]]] = []
+        for sec, anchor in pending:
+            insn = self._insn_at(sec, anchor)
+            if insn is None:
+                continue
+            insns.append((sec, insn))
+            if insn[2] == "jmp":
+                mem = _parse_mem(insn[3], insn[0] + insn[1])
+                if mem is not None and mem.absolute in self.image.slots:
+                    routine = self.image.slots[mem.absolute]
+                    self.thunks[insn[0]] = routine
+                    off = insn[0] - sec.va
+                    if self.image.arch == "x64" and off > 0 and 0x40 <= sec.data[off - 1] <= 0x4F:
+                        self.thunks[insn[0] - 1] = routine  # the REX-prefixed form starts a byte earlier
+        for sec, dwords in cache:
+            for off in _rel_anchors(sec, dwords, self.thunks):
+                insn = self._insn_at(sec, _Anchor(int(off), "rel"))
+                if insn is not None:
+                    insns.append((sec, insn))
+        for sec, insn in insns:
+            mnemonic = insn[2]
+            if mnemonic in ("call", "jmp"):
+                targets = [insn]
+            elif mnemonic == "mov" and insn[3].split(", ")[0] in _CANON:
+                targets = list(self._register_calls(sec, insn))
+            else:
+                continue
+            for target in targets:
+                end = target[0] + target[1]
+                if end in sites:
+                    continue
+                site = self._site(sec, target)
+                if site is None or (site.tag_value is None and site.address in self.thunks):
+                    continue  # a `jmp [IAT]` stub: its callers are the sites
+                sites[end] = site
+        return sorted(sites.values(), key=lambda s: s.address)
