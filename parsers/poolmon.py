@@ -270,10 +270,30 @@ class FrameAssembler:
         parts.append(batch.slice(start, len(keys)))
         return parts
 
-    def finish(self, options: ParseOptions, cut_at: int | None = None) -> list[Snapshot]:
+    def _cut_starts_new_frame(self, frame: _Frame, key: tuple[str, int] | None) -> bool:
+        """A cut-off row whose (tag, pool) the last frame already holds began the next frame."""
+        if key is None or key[0] not in self.tag_index:
+            return False
+        wanted = self.tag_index[key[0]] * 2 + key[1]
+        batch = frame.batches[0]
+        return bool(np.any(batch.tag_ids * 2 + batch.pools == wanted))
+
+    def finish(
+        self, options: ParseOptions, cut_at: int | None = None, cut_key: tuple[str, int] | None = None
+    ) -> list[Snapshot]:
         self._close()
         frames = self.frames
-        if cut_at is not None and frames and frames[-1].nrows:
+        if cut_at is not None:
+            # The cut-off note below replaces the "unreadable row" count for that line.
+            self.diag.skipped = [w for w in self.diag.skipped if (w.source, w.line) != (self.name, cut_at)]
+        if cut_at is not None and frames and frames[-1].nrows and self._cut_starts_new_frame(frames[-1], cut_key):
+            self.diag.note(
+                self.name,
+                cut_at,
+                f"input cut off mid-row at line {cut_at}; the snapshot it began was dropped",
+                strict=False,
+            )
+        elif cut_at is not None and frames and frames[-1].nrows:
             if len(frames) > 1:
                 dropped = frames.pop()
                 self.diag.note(
@@ -570,9 +590,13 @@ def _cuts(token: str, k: int) -> Iterable[list[str]]:
 # -- line classification ----------------------------------------------------------------
 
 
-def classify_lines(lines: Iterable[tuple[int, str]], asm: FrameAssembler) -> int | None:
-    """Feed numbered lines to the assembler; returns the line of a final cut-off row, if any."""
-    last_bad: int | None = None
+def classify_lines(lines: Iterable[tuple[int, str]], asm: FrameAssembler) -> tuple[int, tuple[str, int] | None] | None:
+    """Feed numbered lines to the assembler.
+
+    Returns the line and (tag, pool code) of the last line when it is an unreadable
+    row, which the caller may judge to be a log cut off mid-row.
+    """
+    last_bad: tuple[int, tuple[str, int] | None] | None = None
     for lineno, raw in lines:
         line = raw.rstrip()
         if not line.strip():
@@ -585,7 +609,12 @@ def classify_lines(lines: Iterable[tuple[int, str]], asm: FrameAssembler) -> int
                     asm.note_repair(lineno)
                 asm.add_row(fields, lineno)
             else:
-                last_bad = lineno
+                km = _TAG_TYPE.match(line)
+                key = None
+                if km:
+                    tag = (km.group(1) if km.group(1) is not None else km.group(3)).ljust(4)
+                    key = (tag, 0 if (km.group(2) or km.group(4)) == "Nonp" else 1)
+                last_bad = (lineno, key)
                 asm.diag.skip(asm.name, lineno, "unreadable PoolMon row", line.strip())
             continue
         if "Memory:" in line:
@@ -654,10 +683,10 @@ def parse_source(
     else:
         numbered = enumerate(text.split("\n"), start=1)
     cut = classify_lines(numbered, asm)
-    if cut is not None and text.rstrip(" \t").endswith("\n"):
+    if cut is None or text.rstrip(" \t").endswith("\n"):
         # A complete last line that simply did not parse is a bad row, not a cut-off log.
-        cut = None
-    return asm.finish(options, cut)
+        return asm.finish(options)
+    return asm.finish(options, cut[0], cut[1])
 
 
 def _parse_poolmon(source: TextSource, diag: Diagnostics, options: ParseOptions) -> list[Snapshot]:
