@@ -422,6 +422,8 @@ def table_snapshot(
     }
     if table.sort:
         extra["sort"] = table.sort
+    if not table.command.complete:
+        extra["partial"] = True  # filtered or top-N: tags missing here are not gone from the pool
     if table.command.tag_filter:
         extra["tag_filter"] = table.command.tag_filter
     if table.command.top is not None:
