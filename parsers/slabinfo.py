@@ -132,7 +132,7 @@ _LABEL_RE = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
 def row_grammar() -> pp.ParserElement:
     """``NAME N N ... [: [label] N N ...]...``; the name is everything before the first run of numbers."""
     integer = pp.Word(pp.nums).set_parse_action(lambda t: int(t[0]))
-    name = pp.Regex(r"[^:\s](?:[^:]*?[^:\s])?(?=(?:[ \t]+\d+)+[ \t]*(?::|$))")
+    name = pp.Regex(r"[^:\s](?:[^:]*?[^:\s])??(?=(?:[ \t]+\d+)+[ \t]*(?::|$))")
     label = pp.Word(pp.alphas, pp.alphanums + "_")
     section = pp.Group(
         pp.Suppress(":") + pp.Optional(label, default="")("label") + pp.Group(pp.OneOrMore(integer))("values")
