@@ -319,7 +319,11 @@ def scope_title(scope: str) -> str:
 
 def title_line(res: ShowResult) -> str:
     snap = res.snapshot
-    when = f"{snap.timestamp.isoformat(sep=' ')} ({snap.time_origin.value})" if snap.timestamp else "time unknown"
+    when = (
+        f"{snap.timestamp.isoformat(sep=' ', timespec='seconds')} ({snap.time_origin.value})"
+        if snap.timestamp
+        else "time unknown"
+    )
     return f"{scope_title(snap.scope)} - {when} - {snap.label}, snapshot {res.position + 1} of {res.count}"
 
 

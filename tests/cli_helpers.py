@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -44,3 +46,35 @@ def poolscope(*args: str, stdin: bytes | None = None, cwd: Path = REPO, tmp: Pat
         timeout=300,
     )
     return Run(done.returncode, done.stdout.decode("utf-8"), done.stderr.decode("utf-8"))
+
+
+#: Checkouts set file times to "now"; samples whose time comes from their mtime get this one.
+FIXED_MTIME = datetime(2026, 11, 21, 12, 0, 0)
+
+
+def fixed_sample_tree(root: Path) -> Path:
+    """Copy samples/ under ``root`` with every file time set to FIXED_MTIME; returns ``root``."""
+    shutil.copytree(SAMPLES, root / "samples")
+    stamp = FIXED_MTIME.timestamp()
+    for path in (root / "samples").rglob("*"):
+        os.utime(path, (stamp, stamp))
+    return root
+
+
+def invoke(tree: Path, *args: str, stdin: str | bytes | None = None) -> Run:
+    """``poolscope ARGS`` in-process (click's runner) with ``tree`` as the working folder."""
+    from click.testing import CliRunner
+
+    from analyzer.cli import cli
+
+    env = {"POOLSCOPE_DATA_DIR": str(tree / "no-user-data"), "POOLSCOPE_TAGS": "", "NO_COLOR": "1",
+           "COLUMNS": "120"}
+    old = Path.cwd()
+    os.chdir(tree)
+    try:
+        result = CliRunner().invoke(cli, list(args), input=stdin, env=env, prog_name="poolscope")
+    finally:
+        os.chdir(old)
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return Run(result.exit_code, result.stdout, result.stderr)

@@ -12,31 +12,29 @@ import gzip
 import json
 import os
 import re
-import shutil
 import zipfile
 from datetime import datetime
 from pathlib import Path
 
 import pytest
-from cli_helpers import SAMPLES
-from click.testing import CliRunner
-
-from analyzer.cli import cli
+from cli_helpers import SAMPLES, fixed_sample_tree, invoke
 
 GOLDEN = Path(__file__).resolve().parent / "golden" / "parse"
 UPDATE = os.environ.get("POOLSCOPE_UPDATE_GOLDEN") == "1"
 
-#: Checkouts set file times to "now"; samples whose time comes from their mtime get this one.
-FIXED_MTIME = datetime(2026, 11, 21, 12, 0, 0)
-
-_NOT_INPUTS = {"README.md", "make_samples.py"}
+def _is_input(path: Path) -> bool:
+    """Pool data, as opposed to the README, scripts and owner databases (pooltag.txt / localtag.txt)."""
+    name = path.name.lower()
+    if name.startswith(".") or name == "readme.md" or name.endswith((".py", ".md")):
+        return False
+    return not name.startswith(("pooltag", "localtag"))
 
 
 def sample_inputs() -> list[str]:
     """Every sample as the user would name it: files, and the poolsnap folder as one input."""
     out = []
     for path in sorted(SAMPLES.iterdir()):
-        if path.name in _NOT_INPUTS or path.name.startswith("."):
+        if not _is_input(path):
             continue
         out.append(f"samples/{path.name}")
     return out
@@ -49,24 +47,13 @@ def golden_path(sample: str) -> Path:
 @pytest.fixture(scope="module")
 def sample_tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A copy of samples/ with fixed file times, so mtime-dated snapshots are reproducible."""
-    root = tmp_path_factory.mktemp("golden")
-    shutil.copytree(SAMPLES, root / "samples")
-    stamp = FIXED_MTIME.timestamp()
-    for path in (root / "samples").rglob("*"):
-        os.utime(path, (stamp, stamp))
-    return root
+    return fixed_sample_tree(tmp_path_factory.mktemp("golden"))
 
 
 def run_parse(tree: Path, *args: str) -> tuple[str, str]:
-    env = {"POOLSCOPE_DATA_DIR": str(tree / "no-user-data"), "POOLSCOPE_TAGS": "", "NO_COLOR": "1"}
-    old = Path.cwd()
-    os.chdir(tree)
-    try:
-        result = CliRunner().invoke(cli, ["parse", "--format", "json", *args], env=env, prog_name="poolscope")
-    finally:
-        os.chdir(old)
-    assert result.exit_code == 0, (result.output, result.stderr, result.exception)
-    return result.stdout, result.stderr
+    run = invoke(tree, "parse", "--format", "json", *args)
+    assert run.code == 0, run.err
+    return run.out, run.err
 
 
 @pytest.mark.parametrize("sample", sample_inputs())
