@@ -186,9 +186,9 @@ class CaptureWriter:
                     raise OSError(errno.EIO, "write accepted no bytes")
                 done += n
         except OSError as exc:
-            if done:
-                # Leave no half record behind: the log ends at the last complete one.
-                with contextlib.suppress(OSError):
+            # Leave no half record behind: the log ends at the last complete one.
+            with contextlib.suppress(OSError):
+                if os.fstat(self._fd).st_size > start:
                     os.ftruncate(self._fd, start)
             if exc.errno == errno.ENOSPC:
                 raise CaptureLogError(
