@@ -19,8 +19,9 @@ from parsers.textio import TextSource, expand_inputs, read_path, read_stdin
 from ..units import format_duration, format_size
 from .model import InputRead, NextStep, PoolTotal, Report, Series, Suspect
 
-#: ``progress(phase, done, total)``: phase is "read", "analyse"; total None when unknown.
-ProgressCallback = Callable[[str, float, float | None], None]
+#: ``progress(phase, done, total, label)``: phase "read" (bytes) or "analyse" (steps);
+#: total None when unknown (the bar pulses); label names what is being worked on.
+ProgressCallback = Callable[[str, float, "float | None", "str | None"], None]
 
 SUSPECT_VERDICTS = ("leak", "suspect")
 #: Shorter than this, a capture cannot tell a leak from a slow cache: suggest a longer one.
@@ -62,14 +63,15 @@ def load_inputs(
 
     def sources() -> Iterator[TextSource]:
         done = 0.0
-        if progress:
-            progress("read", 0.0, total)
         for item, size in zip(items, sizes, strict=True):
+            if progress:
+                # One big file parses in one go: a pulsing bar is more honest than one stuck at 0%.
+                progress("read", done, total if len(items) > 1 else None, f"reading {item}")
             yield from (read_stdin() if item == "-" else read_path(Path(item), str(item)))
             # The generator resumes only once the consumer has parsed what it yielded.
             done += size
-            if progress:
-                progress("read", done, total)
+        if progress:
+            progress("read", done, done or 1.0, "read")
 
     return parse_sources(sources(), input_format=input_format, errors=errors, interval=interval)
 
@@ -97,13 +99,13 @@ def build_report(
     if opts.tag_filter is not None and getattr(opts.tag_filter, "active", True):
         snaps = [_filtered(s, opts.tag_filter) for s in snaps]
     if opts.progress:
-        opts.progress("analyse", 0, 3)
+        opts.progress("analyse", 0, 3, "analysing trends")
     resolver = build_resolver(opts.tag_files, snaps, use_defaults=opts.use_default_tags)
     warnings = list(result.warnings) + list(getattr(resolver, "warnings", []))
 
     trend = analyze(snaps, opts.trend_options) if snaps else None
     if opts.progress:
-        opts.progress("analyse", 1, 3)
+        opts.progress("analyse", 1, 3, "diff of first and last snapshot")
     trend_rows = list(trend.rows) if trend is not None else []
     owners: dict[tuple[str, str], str | None] = {}
     for r in trend_rows:
@@ -125,7 +127,7 @@ def build_report(
         for r in diff_rows:
             owners.setdefault((r.tag, r.pool), resolver.best(r.tag))
     if opts.progress:
-        opts.progress("analyse", 2, 3)
+        opts.progress("analyse", 2, 3, "summarising")
 
     start = snaps[0].timestamp if snaps else None
     end = snaps[-1].timestamp if snaps else None
@@ -151,7 +153,7 @@ def build_report(
     report.level, report.verdict = _verdict(report)
     report.next_steps = _next_steps(report, resolver)
     if opts.progress:
-        opts.progress("analyse", 3, 3)
+        opts.progress("analyse", 3, 3, "done")
     return report
 
 
@@ -290,7 +292,7 @@ def _verdict(report: Report) -> tuple[str, str]:
         more = len(leaks) - 1
         tail = f"; {more} more tag{'s' if more != 1 else ''} also leak" if more else ""
         if suspects:
-            tail += f", {len(suspects)} more look suspicious"
+            tail += f", {len(suspects)} more {'looks' if len(suspects) == 1 else 'look'} suspicious"
         return (
             "leak",
             f"Likely leak: {_who(top)} grew steadily at {rate_text(top.rate_bytes_per_hour)} over {span}{tail}.",
@@ -378,9 +380,8 @@ def _next_steps(report: Report, resolver: Any) -> list[NextStep]:
         steps.append(
             NextStep(
                 "Capture for longer (several hours, one snapshot every few minutes) so growth can be told from noise.",
-                "for /l %i in (0,0,1) do (echo %DATE% %TIME% & poolmon -b -n poolsnap.tmp & type poolsnap.tmp & "
-                "timeout /t 300 >nul) >> poolmon.log",
-                "windows",
+                "poolscope capture --interval 5m --duration 6h -o pool-capture.log",
+                "poolscope",
             )
         )
     if report.level == "clean":

@@ -17,7 +17,7 @@ from .text import exhaustion_text, interval_text, kb_text, pct_text, rate_text, 
 # The ASCII punctuation that can open markup inside a line: emphasis, code, links,
 # images, raw HTML, entities, table cells, strikethrough, and GitHub's #123 and @user
 # references.  Cells and list items never start a line, so "-", "+" and "1." stay as they are.
-_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>#!|~&@])")
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>#|~&@])")
 
 
 def md_escape(text: object) -> str:

@@ -11,6 +11,7 @@ from ..units import format_duration, format_size
 from .build import rate_text
 from .model import Report, Suspect
 
+YEAR_HOURS = 24 * 365
 SPARK = "▁▂▃▄▅▆▇█"
 POOL_SHORT = {"nonpaged": "Nonp", "paged": "Paged"}
 
@@ -62,6 +63,8 @@ def when_text(t: datetime | None) -> str:
 def hours_text(hours: float | None) -> str:
     if hours is None or not math.isfinite(hours):
         return "never"
+    if hours >= YEAR_HOURS:
+        return "over a year"
     return format_duration(timedelta(hours=hours)) if hours >= 1 / 60 else "under a minute"
 
 
@@ -89,10 +92,13 @@ def exhaustion_text(ex: dict[str, Any] | None) -> str:
     resource = ex.get("resource", "pool headroom")
     head = ex.get("headroom_bytes")
     left = f" ({format_size(head)} left)" if head is not None else ""
+    if hours is None or not math.isfinite(hours) or hours >= YEAR_HOURS:
+        # Decades away is not a forecast worth a reader's attention; say so plainly.
+        return f"{resource}{left} would last over a year at this rate"
     text = f"{resource}{left} runs out in about {hours_text(hours)} at this rate"
-    lo, hi = ex.get("hours_low"), ex.get("hours_high")
-    if lo is not None or hi is not None:
-        text += f" (between {hours_text(lo)} and {hours_text(hi)})"
+    lo, hi = hours_text(ex.get("hours_low")), hours_text(ex.get("hours_high"))
+    if (ex.get("hours_low") is not None or ex.get("hours_high") is not None) and lo != hi:
+        text += f" (between {lo} and {hi})"
     if ex.get("at"):
         text += f", around {ex['at'].replace('T', ' ')[:16]}"
     return text
