@@ -1,0 +1,163 @@
+"""``poolscope parse``: the JSON contract, CSV rows, the summary table, stdin and options."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import pytest
+from cli_helpers import SAMPLES, fixed_sample_tree, invoke, poolscope
+
+
+@pytest.fixture(scope="module")
+def tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return fixed_sample_tree(tmp_path_factory.mktemp("cli_parse"))
+
+
+TABLE = """\
+6 snapshots from 2 sources
+#   Source                           Timestamp             From     Scope       Format     Rows   Nonpaged     Paged
+────────────────────────────────────────────────────────────────────────────────────────────────────────────────────
+0   samples/console_session1.txt#0   2026-11-21 12:00:00   mtime    session:1   poolmon      19        0 B    8.1 MB
+1   samples/server_de.log#0          2026-11-21 14:03:09   marker   system      poolsnap     20        0 B   61.3 MB
+2   samples/server_de.log#1          2026-11-21 14:33:08   marker   system      poolsnap     20        0 B   61.8 MB
+3   samples/server_de.log#2          2026-11-21 15:03:08   marker   system      poolsnap     20        0 B   62.6 MB
+4   samples/server_de.log#3          2026-11-21 15:33:12   marker   system      poolsnap     20        0 B   63.0 MB
+5   samples/server_de.log#4          2026-11-21 16:03:08   marker   system      poolsnap     20        0 B   63.1 MB
+
+samples/console_session1.txt: poolmon, utf-8, 1 snapshot
+samples/server_de.log: poolmon, utf-8, 5 snapshots
+"""
+
+
+def test_table_is_one_line_per_snapshot(tree):
+    run = invoke(tree, "parse", "samples/console_session1.txt", "samples/server_de.log.gz")
+    assert run.code == 0
+    assert run.out == TABLE
+    assert run.err == (
+        "warning: samples/server_de.log:14: 5 rows whose numbers ran together were split with "
+        "Diff = Allocs - Frees and Per Alloc = Bytes / Diff (first at line 14)\n"
+    )
+
+
+def test_table_totals_are_the_row_sums(tree):
+    data = json.loads(invoke(tree, "parse", "--format", "json", "samples/console_session1.txt").out)
+    paged = sum(r["bytes"] for r in data["snapshots"][0]["rows"])
+    assert paged == 8_494_472  # checked with awk over the screen (minding the "Dh 1" tag)
+    assert f"{paged / 1024**2:.1f} MB" == "8.1 MB"
+
+
+CSV_HEAD = """\
+source,index,timestamp,time_origin,scope,format,tag,pool,allocs,frees,outstanding,bytes,allocs_change,\
+frees_change,bytes_change,per_alloc,mapped_driver,owner
+samples/console_session1.txt,0,2026-11-21T12:00:00,mtime,session:1,poolmon,Gh05,paged,432709,430534,2175,\
+4449547,9,46,-474704,2045,,
+samples/console_session1.txt,0,2026-11-21T12:00:00,mtime,session:1,poolmon,Gpfe,paged,6219,6058,161,651728,\
+0,1,-4048,4048,,
+"""
+
+
+def test_csv_rows(tree):
+    run = invoke(tree, "parse", "--format", "csv", "samples/console_session1.txt")
+    assert run.code == 0
+    assert run.out.startswith(CSV_HEAD)
+    rows = list(csv.DictReader(io.StringIO(run.out)))
+    assert len(rows) == 19
+    last = rows[-1]
+    assert (last["tag"], last["allocs"], last["allocs_change"], last["bytes_change"], last["per_alloc"]) == (
+        "Qrst", "10233456", "-3", "-1088", "640")
+    # Ghab has nothing outstanding: Per Alloc is undefined, so the cell is empty, not 0.
+    ghab = next(r for r in rows if r["tag"] == "Ghab")
+    assert (ghab["outstanding"], ghab["bytes"], ghab["per_alloc"]) == ("0", "0", "")
+
+
+def test_csv_keeps_padding_drivers_and_owners(tree):
+    rows = list(csv.DictReader(io.StringIO(invoke(tree, "parse", "--format", "csv",
+                                                  "samples/bugreport_screens.zip").out)))
+    assert len(rows) == 16
+    cm = next(r for r in rows if r["tag"] == "CM  ")
+    assert cm["source"] == "samples/bugreport_screens.zip!before_update.txt"
+    assert cm["mapped_driver"] == "[nt!cm - Configuration Manager (registry)]"
+    assert cm["owner"] == "nt!cm - Configuration Manager (registry)"
+    dh2 = next(r for r in rows if r["tag"] == "Dh 2")
+    assert (dh2["mapped_driver"], dh2["owner"]) == ("Unknown Driver", "")
+
+
+def test_json_contract_shape(tree):
+    data = json.loads(invoke(tree, "parse", "--format", "json", "samples/leak_appended.log").out)
+    assert list(data) == ["snapshots", "warnings"]
+    snap = data["snapshots"][0]
+    assert list(snap) == ["source", "index", "format", "timestamp", "scope", "totals", "rows"]
+    assert (snap["source"], snap["index"], snap["format"], snap["timestamp"], snap["scope"]) == (
+        "samples/leak_appended.log", 0, "poolsnap", "2026-11-21T14:03:07.120000", "system")
+    assert list(snap["totals"]) == ["nonpaged_kb", "paged_kb", "memory_kb", "avail_kb", "commit_kb",
+                                    "commit_limit_kb", "commit_peak_kb"]
+    wdrq = next(r for r in snap["rows"] if r["tag"] == "Wdrq")
+    assert wdrq == {"tag": "Wdrq", "pool": "nonpaged", "allocs": 233392, "frees": 232983, "outstanding": 409,
+                    "bytes": 261760, "owner": "wdrfilt.sys - Widget filter request queue"}
+    assert [s["index"] for s in data["snapshots"]] == list(range(14))
+    assert data["warnings"] == [{"source": "samples/leak_appended.log", "line": 31, "message":
+                                 "14 rows whose numbers ran together were split with Diff = Allocs - Frees "
+                                 "and Per Alloc = Bytes / Diff (first at line 31)"}]
+
+
+def test_json_null_means_not_in_source(tree):
+    data = json.loads(invoke(tree, "parse", "--format", "json", "samples/windbg_poolused_modern.txt").out)
+    rows = data["snapshots"][0]["rows"]
+    # !poolused carries outstanding and bytes but no cumulative counters: null, never 0.
+    assert all(r["allocs"] is None and r["frees"] is None for r in rows)
+    assert all(isinstance(r["outstanding"], int) and isinstance(r["bytes"], int) for r in rows)
+
+
+def test_json_owner_from_tag_file(tree, tmp_path):
+    tags = tmp_path / "pooltag.txt"
+    tags.write_text("rem local owners\nGh05 - win32kfull.sys - GDITAG_HMGR_SPRITE_TYPE\nUs*  - win32k.sys   - "
+                    "User tags\n")
+    data = json.loads(invoke(tree, "parse", "--format", "json", "--tags", str(tags),
+                             "samples/console_session1.txt").out)
+    owners = {r["tag"]: r["owner"] for r in data["snapshots"][0]["rows"]}
+    assert owners["Gh05"] == "win32kfull.sys - GDITAG_HMGR_SPRITE_TYPE"
+    assert owners["Usqm"] == "win32k.sys - User tags"
+    assert owners["Gla5"] is None
+
+
+def test_stdin_dash(tree):
+    text = (SAMPLES / "console_session1.txt").read_text()
+    run = invoke(tree, "parse", "--format", "json", "-", stdin=text)
+    snap = json.loads(run.out)["snapshots"][0]
+    assert (snap["source"], snap["timestamp"], snap["scope"], len(snap["rows"])) == ("<stdin>", None, "session:1", 19)
+
+
+def test_stdin_utf16_through_the_real_entry_point():
+    raw = (SAMPLES / "powershell_utf16.log").read_bytes()
+    run = poolscope("parse", "--format", "json", "-", stdin=raw)
+    assert run.code == 0, run.err
+    snaps = json.loads(run.out)["snapshots"]
+    assert [s["timestamp"] for s in snaps] == ["2026-11-21T13:58:43", "2026-11-21T14:08:41",
+                                              "2026-11-21T14:18:43", "2026-11-21T14:28:43"]
+
+
+def test_interval_dates_snapshots_without_times(tree):
+    text = (SAMPLES / "console_session1.txt").read_text()
+    snap = json.loads(invoke(tree, "parse", "--format", "json", "--interval", "10m", "-", stdin=text).out)
+    assert snap["snapshots"][0]["timestamp"] is not None
+
+
+def test_folder_is_one_input(tree):
+    data = json.loads(invoke(tree, "parse", "--format", "json", "samples/poolsnap").out)
+    assert [s["source"] for s in data["snapshots"]] == [
+        f"samples/poolsnap/{p.name}" for p in sorted((SAMPLES / "poolsnap").glob("*.log"))]
+
+
+def test_input_format_override(tree):
+    run = invoke(tree, "parse", "--input-format", "slabinfo", "samples/console_session1.txt")
+    assert run.code == 2
+    assert run.err.count("\n") == 1 and run.err.startswith("Error: samples/console_session1.txt")
+
+
+def test_paths_are_required(tree):
+    run = invoke(tree, "parse")
+    assert run.code == 2
+    assert "Missing argument 'FILE...'" in run.err
