@@ -1,0 +1,562 @@
+"""Crash-dump and debugger-log triage: what the bug check means for pool, who holds it, what to run next.
+
+The input is a :class:`parsers.transcript.Transcript` (a debugger log, or what the
+cdb runner got from a dump).  The answer is a :class:`TriageReport` of typed rows;
+renderers turn it into a table, JSON or Markdown.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from parsers.debugger.analyze import BugCheck
+from parsers.model import NONPAGED, PAGED, Snapshot
+from parsers.poolused import split_description
+from parsers.transcript import Transcript, read_transcript
+
+#: Dump files go to the cdb runner; everything else is read as a debugger log.
+DUMP_SUFFIXES = (".dmp", ".mdmp", ".hdmp")
+
+EXHAUSTION = "exhaustion"
+CORRUPTION = "corruption"
+UNLOAD_LEAK = "leak-at-unload"
+SESSION_LEAK = "session-leak"
+OTHER = "not-pool"
+NONE = "no-bug-check"
+
+
+@dataclass(frozen=True)
+class BugCheckInfo:
+    """What a bug check code means for pool."""
+
+    name: str
+    category: str
+    meaning: str
+
+
+BUGCHECKS: dict[int, BugCheckInfo] = {
+    0x41: BugCheckInfo("MUST_SUCCEED_POOL_EMPTY", EXHAUSTION,
+                       "nonpaged pool ran out: an allocation that had to succeed could not be satisfied"),
+    0x19: BugCheckInfo("BAD_POOL_HEADER", CORRUPTION, "a pool block header is damaged"),
+    0xC2: BugCheckInfo("BAD_POOL_CALLER", CORRUPTION,
+                       "a driver made a bad pool request (double free, wrong IRQL, bad address)"),
+    0xC5: BugCheckInfo("DRIVER_CORRUPTED_EXPOOL", CORRUPTION, "a driver wrote over pool at a raised IRQL"),
+    0xD0: BugCheckInfo("DRIVER_CORRUPTED_MMPOOL", CORRUPTION, "a driver corrupted the memory manager's pool"),
+    0xC1: BugCheckInfo("SPECIAL_POOL_DETECTED_MEMORY_CORRUPTION", CORRUPTION,
+                       "Special Pool caught a driver writing outside its allocation"),
+    0xDE: BugCheckInfo("POOL_CORRUPTION_IN_FILE_AREA", CORRUPTION, "a driver corrupted pool used for file data"),
+    0x13A: BugCheckInfo("KERNEL_MODE_HEAP_CORRUPTION", CORRUPTION,
+                        "the kernel pool (segment heap) detected corruption"),
+    0xC4: BugCheckInfo("DRIVER_VERIFIER_DETECTED_VIOLATION", OTHER, "Driver Verifier caught a driver breaking a rule"),
+    0xAB: BugCheckInfo("SESSION_HAS_VALID_POOL_ON_EXIT", SESSION_LEAK,
+                       "a session unloaded while still holding session pool: a session-space driver leaked it"),
+    0x3F: BugCheckInfo("NO_MORE_SYSTEM_PTES", OTHER,
+                       "system page table entries ran out (often a leak of mappings, not pool)"),
+    0x1A: BugCheckInfo("MEMORY_MANAGEMENT", OTHER, "the memory manager found an inconsistency"),
+    0xCE: BugCheckInfo("DRIVER_UNLOADED_WITHOUT_CANCELLING_PENDING_OPERATIONS", OTHER,
+                       "a driver unloaded with work still pending"),
+}
+
+#: Driver Verifier's "unloaded without freeing its pool" parameters of 0xC4.
+_UNLOAD_LEAK_P1 = (0x60, 0x62)
+
+
+@dataclass
+class PoolState:
+    """How full one pool was, and where that figure comes from."""
+
+    pool: str
+    usage_kb: int | None
+    max_kb: int | None
+    source: str
+    #: False when the maximum is only the address-space limit (x64 dynamic pools): no real bound.
+    max_is_bound: bool = True
+
+    @property
+    def percent(self) -> float | None:
+        if self.usage_kb is None or not self.max_kb or not self.max_is_bound:
+            return None
+        return round(100.0 * self.usage_kb / self.max_kb, 1)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"pool": self.pool, "usage_kb": self.usage_kb, "max_kb": self.max_kb, "percent": self.percent,
+                "max_is_bound": self.max_is_bound, "source": self.source}
+
+
+@dataclass
+class Consumer:
+    """One of the biggest tags in a pool, with every piece of owner evidence found."""
+
+    rank: int
+    tag: str
+    pool: str
+    bytes: int
+    outstanding: int | None
+    share: float | None  # percent of the pool total
+    owner: str | None
+    owner_source: str | None = None  # provenance of the owner text (tag file, input evidence)
+    evidence: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "rank": self.rank, "tag": self.tag, "pool": self.pool, "bytes": self.bytes,
+            "outstanding": self.outstanding, "share": self.share, "owner": self.owner,
+            "owner_source": self.owner_source, "evidence": list(self.evidence),
+        }
+
+
+@dataclass
+class TriageReport:
+    source: str
+    category: str
+    summary: str
+    bugcheck: BugCheck | None = None
+    bugcheck_name: str | None = None
+    meaning: str | None = None
+    exhausted_pool: str | None = None
+    pools: list[PoolState] = field(default_factory=list)
+    consumers: list[Consumer] = field(default_factory=list)
+    suspects: list[str] = field(default_factory=list)
+    findings: list[str] = field(default_factory=list)
+    next_commands: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    def top(self, pool: str | None = None) -> Consumer | None:
+        for c in self.consumers:
+            if pool is None or c.pool == pool:
+                return c
+        return None
+
+    def to_dict(self) -> dict[str, Any]:
+        bug = None
+        if self.bugcheck is not None:
+            bug = self.bugcheck.to_dict()
+            bug["name"] = self.bugcheck_name
+            bug["meaning"] = self.meaning
+        return {
+            "source": self.source,
+            "category": self.category,
+            "summary": self.summary,
+            "bugcheck": bug,
+            "exhausted_pool": self.exhausted_pool,
+            "pools": [p.to_dict() for p in self.pools],
+            "consumers": [c.to_dict() for c in self.consumers],
+            "suspects": list(self.suspects),
+            "findings": list(self.findings),
+            "next_commands": list(self.next_commands),
+            "warnings": list(self.warnings),
+        }
+
+
+def _fmt_kb(kb: int | None) -> str:
+    return "?" if kb is None else f"{kb:,} KB"
+
+
+def _pool_word(pool: str) -> str:
+    return "nonpaged" if pool == NONPAGED else "paged"
+
+
+def _main_snapshot(transcript: Transcript) -> Snapshot | None:
+    """The last complete system-pool table (a filtered/top-N table only when nothing else exists)."""
+    snaps = transcript.snapshots
+    for wanted in (lambda s: s.scope == "system" and not s.extra.get("partial"), lambda s: True):
+        found = [s for s in snaps if wanted(s)]
+        if found:
+            return found[-1]
+    return None
+
+
+def _pool_states(transcript: Transcript, snap: Snapshot | None) -> list[PoolState]:
+    vm = transcript.latest_vm()
+    out = []
+    for pool, usage_attr, max_key in ((NONPAGED, "nonpaged_kb", "nonpaged_max_kb"),
+                                      (PAGED, "paged_kb", "paged_max_kb")):
+        if vm is not None and (getattr(vm, usage_attr) is not None or vm.get(max_key) is not None):
+            mx, mem = vm.get(max_key), vm.get("memory_kb")
+            bound = not (mx and mem and mx > 4 * mem)
+            out.append(PoolState(pool, getattr(vm, usage_attr), mx, "!vm", bound))
+        elif snap is not None and f"{pool}_kb" in snap.totals:
+            out.append(PoolState(pool, snap.totals[f"{pool}_kb"], None, "!poolused TOTAL"))
+    return out
+
+
+def _evidence(transcript: Transcript, tag: str, description: str | None) -> list[str]:
+    ev: list[str] = []
+    if description:
+        ev.append(f"!poolused: {description}")
+    for note in transcript.owner_notes:
+        if note.tag == tag:
+            ev.append(f"!pool: {note.description or ''}{', Binary: ' + note.binary if note.binary else ''}")
+    hits = transcript.tag_hits().get(tag)
+    if hits:
+        ev.append("tag found in " + ", ".join(f"{m} ({n} hit{'s' if n != 1 else ''})" for m, n in hits.items()))
+    callers = sorted({a.symbol for v in transcript.verifier for d in v.drivers for a in d.allocations
+                      if a.tag == tag and a.symbol})
+    if callers:
+        ev.append("allocated by " + ", ".join(callers) + " (!verifier)")
+    found = [a for a in transcript.allocations if a.tag == tag and a.state == "allocated"]
+    if found:
+        ev.append(f"{len(found)} block{'s' if len(found) != 1 else ''} listed by !poolfind/!pool")
+    return ev
+
+
+def _consumers(transcript: Transcript, snap: Snapshot | None, resolver: Any, per_pool: int) -> list[Consumer]:
+    if snap is None:
+        return []
+    descriptions: dict[str, str] = snap.extra.get("descriptions", {})
+    out: list[Consumer] = []
+    for pool in (NONPAGED, PAGED):
+        rows = [r for r in snap.rows if r.pool == pool and r.bytes]
+        rows.sort(key=lambda r: (-(r.bytes or 0), r.tag))
+        total_bytes = (snap.extra.get("table_total") or {}).get(f"{pool}_bytes") or sum(r.bytes or 0 for r in rows)
+        for rank, row in enumerate(rows[:per_pool], start=1):
+            desc = descriptions.get(row.tag)
+            owner, source = _owner(resolver, row.tag)
+            if owner is None and desc:
+                text, binary = split_description(desc)
+                owner = " - ".join(p for p in (binary, text) if p) or None
+                source = f"input evidence: {snap.source} (!poolused)" if owner else None
+            share = round(100.0 * (row.bytes or 0) / total_bytes, 1) if total_bytes else None
+            out.append(Consumer(rank, row.tag, pool, row.bytes or 0, row.outstanding, share, owner, source,
+                                _evidence(transcript, row.tag, desc)))
+    return out
+
+
+def _owner(resolver: Any, tag: str) -> tuple[str | None, str | None]:
+    """The resolver's best owner and where it came from."""
+    if resolver is None:
+        return None, None
+    best = resolver.best(tag)
+    if best is None:
+        return None, None
+    for candidate in resolver.candidates(tag):
+        if getattr(candidate, "owner", None) == best:
+            return best, candidate.source
+    return best, None
+
+
+def _binary_of(owner: str | None) -> str | None:
+    if not owner:
+        return None
+    first = owner.split(" - ", 1)[0].strip()
+    return first if "." in first or "!" in first else None
+
+
+def _exhausted_pool(transcript: Transcript, bug: BugCheck | None, pools: Sequence[PoolState]) -> str | None:
+    if bug is not None and bug.code == 0x41:
+        return NONPAGED
+    if transcript.events:
+        return transcript.events[-1].pool
+    vm = transcript.latest_vm()
+    if vm is not None:
+        for warning in vm.warnings:
+            w = warning.lower()
+            if "excessive" in w and "nonpaged" in w:
+                return NONPAGED
+            if "excessive" in w and "paged" in w:
+                return PAGED
+    for state in pools:
+        if state.percent is not None and state.percent >= 90.0:
+            return state.pool
+    return None
+
+
+def triage_transcript(transcript: Transcript, *, resolver: Any = None, top: int = 5) -> TriageReport:
+    """Read the case in one debugger log."""
+    bug = transcript.bugcheck
+    info = BUGCHECKS.get(bug.code) if bug is not None else None
+    snap = _main_snapshot(transcript)
+    pools = _pool_states(transcript, snap)
+    consumers = _consumers(transcript, snap, resolver, top)
+    report = TriageReport(source=transcript.source, category=NONE, summary="", bugcheck=bug,
+                          pools=pools, consumers=consumers,
+                          warnings=[str(w) for w in transcript.warnings])
+    if bug is not None:
+        report.bugcheck_name = bug.name or (info.name if info else None)
+        report.meaning = info.meaning if info else "not a pool bug check"
+        report.category = info.category if info else OTHER
+        if bug.code == 0xC4 and bug.param(1) in _UNLOAD_LEAK_P1:
+            report.category = UNLOAD_LEAK
+            report.meaning = "a driver was unloaded without freeing its pool allocations (Driver Verifier check)"
+    exhausted = _exhausted_pool(transcript, bug, pools)
+    if exhausted is not None and report.category in (NONE, OTHER, EXHAUSTION):
+        report.category = EXHAUSTION
+        report.exhausted_pool = exhausted
+    if not snap:
+        report.findings.append("no !poolused output in this log: top consumers unknown")
+    {
+        EXHAUSTION: _exhaustion,
+        CORRUPTION: _corruption,
+        UNLOAD_LEAK: _unload_leak,
+        SESSION_LEAK: _session_leak,
+    }.get(report.category, _other)(report, transcript)
+    report.suspects = list(dict.fromkeys(s for s in report.suspects if s))
+    return report
+
+
+def _bug_text(report: TriageReport) -> str:
+    bug = report.bugcheck
+    if bug is None:
+        return "no bug check"
+    name = f" {report.bugcheck_name}" if report.bugcheck_name else ""
+    return f"bug check {bug.code_text}{name}"
+
+
+def _exhaustion(report: TriageReport, transcript: Transcript) -> None:
+    pool = report.exhausted_pool or NONPAGED
+    word = _pool_word(pool)
+    state = next((p for p in report.pools if p.pool == pool), None)
+    bug = report.bugcheck
+    how_full = ""
+    if state is not None and state.percent is not None:
+        how_full = f", {state.percent}% of its maximum ({_fmt_kb(state.usage_kb)} of {_fmt_kb(state.max_kb)})"
+    elif state is not None and state.usage_kb is not None:
+        how_full = f", {_fmt_kb(state.usage_kb)} in use (maximum not known)"
+    top = report.top(pool)
+    who = ""
+    if top is not None:
+        owner = f" ({top.owner})" if top.owner else " (owner unknown)"
+        share = f", {top.share}% of the pool" if top.share is not None else ""
+        who = f"; top tag {top.tag}{owner} holds {top.bytes:,} bytes{share}"
+    report.summary = f"{word} pool exhausted{how_full}{who}"
+    if bug is not None and bug.code == 0x41:
+        pages = bug.param(2)
+        if pages is not None:
+            report.findings.append(f"bug check parameter 2: {pages:,} pages of nonpaged pool in use "
+                                   f"({pages * 4:,} KB with 4 KB pages); parameter 4: {bug.param(4)} pages available")
+    for event in transcript.events:
+        report.findings.append(f"event {event.event_id} (line {event.line}): the server could not allocate "
+                               f"{event.pool} pool")
+    vm = transcript.latest_vm()
+    if vm is not None:
+        report.findings.extend(f"!vm warns: {w}" for w in vm.warnings)
+        if vm.untrusted:
+            report.findings.append("!vm figures not trusted (underflowed): " + ", ".join(vm.untrusted))
+        mem = vm.get("memory_kb")
+        if state is not None and not state.max_is_bound:
+            report.findings.append(f"the {word} pool maximum is the address-space limit; physical memory "
+                                   f"({_fmt_kb(mem)}) and the commit limit are the real bound")
+    if top is not None:
+        report.suspects.append(_binary_of(top.owner))
+        report.findings.append("exhaustion is the end of a leak: capture PoolMon or poolscope snapshots over "
+                               "time on the live machine and run `poolscope trend` to see which tag grows")
+    if bug is not None:
+        report.suspects.append(bug.image)
+    report.next_commands = _exhaustion_commands(pool, top.tag if top else None)
+
+
+def _exhaustion_commands(pool: str, tag: str | None) -> list[str]:
+    sort_flag = "2" if pool == NONPAGED else "4"
+    cmds = ["!vm 1", f"!poolused {sort_flag}"]
+    if tag:
+        cmds += [
+            f"!poolfind {tag} {'0' if pool == NONPAGED else '1'}",
+            f'!for_each_module s -a @#Base @#End "{tag}"',
+            f"!py <poolscope_pykd.py> findtag {tag}   (poolscope windbg-script shows the path)",
+        ]
+    return cmds
+
+
+def _corruption(report: TriageReport, transcript: Transcript) -> None:
+    bug = report.bugcheck
+    assert bug is not None
+    suspect = bug.image or (bug.probably_caused_by.split()[0] if bug.probably_caused_by else None)
+    report.suspects.append(suspect)
+    report.summary = (f"pool corruption ({_bug_text(report)}): a driver wrote where it should not; "
+                      "trend analysis will not help")
+    report.findings.append("corruption is not growth: pool usage trends and leak verdicts say nothing about it")
+    report.findings.append("the driver named by !analyze is often the victim, not the culprit: catch the writer "
+                           "in the act with Special Pool / Driver Verifier")
+    target = suspect or "SUSPECT.sys"
+    report.next_commands = [
+        "!analyze -v",
+        f"!pool {bug.param(2):#x}" if bug.code == 0x19 and bug.param(2) else "!pool <address from the bug check>",
+        f"verifier /flags 0x1 /driver {target}   (Special Pool, then reboot and reproduce)",
+        f"verifier /standard /driver {target}   (Driver Verifier standard checks)",
+        "verifier /reset   (when done)",
+    ]
+
+
+def _unload_leak(report: TriageReport, transcript: Transcript) -> None:
+    bug = report.bugcheck
+    assert bug is not None
+    leaking = [d for v in transcript.verifier for d in v.drivers
+               if (d.unloads or 0) > 0 and any(k.startswith("current_") and val for k, val in d.counters.items())]
+    driver = bug.image or (leaking[0].name if leaking else None)
+    report.suspects.append(driver)
+    report.suspects.extend(d.name for d in leaking)
+    count = bug.param(4)
+    left = f": {count:#x} ({count}) allocations not freed" if count else ""
+    report.summary = f"{driver or 'a driver'} was unloaded without freeing its pool{left}"
+    for d in leaking:
+        c = d.counters
+        report.findings.append(
+            f"!verifier: {d.name} still holds {c.get('current_nonpaged_allocations', 0)} nonpaged "
+            f"({c.get('current_nonpaged_bytes', 0):,} bytes) and {c.get('current_paged_allocations', 0)} paged "
+            f"({c.get('current_paged_bytes', 0):,} bytes) allocations after {d.unloads} unload(s)"
+        )
+        tags = sorted({a.tag for a in d.allocations})
+        if tags:
+            report.findings.append(f"leaked tags: {', '.join(tags)}")
+    for mod in transcript.unloaded_modules:
+        report.findings.append(f"unloaded module: {mod.image or mod.name}")
+    report.next_commands = [
+        f"!verifier 3 {driver or '<driver.sys>'}   (lists the leaked allocations with their callers)",
+        f"dt nt!_UNICODE_STRING {bug.param(2):#x}   (the driver's name)" if bug.param(2) else "lm",
+        "lm   (see Unloaded modules)",
+        "fix the driver's unload routine to free what it allocated",
+    ]
+
+
+def _session_leak(report: TriageReport, transcript: Transcript) -> None:
+    report.summary = f"session pool leaked at session exit ({_bug_text(report)})"
+    report.findings.append("a session-space driver (win32k, display or printer driver) kept session pool")
+    report.next_commands = ["!poolused 8", "!session", "!analyze -v"]
+
+
+def _other(report: TriageReport, transcript: Transcript) -> None:
+    if report.bugcheck is not None:
+        report.summary = f"{_bug_text(report)}: {report.meaning}; pool does not look exhausted"
+    else:
+        report.summary = "no bug check and no sign of pool exhaustion in this log"
+    if report.bugcheck is not None and report.bugcheck.image:
+        report.suspects.append(report.bugcheck.image)
+    report.next_commands = ["!analyze -v", "!vm", "!poolused 2", "!poolused 4"]
+
+
+def triage(
+    source: Transcript | str | os.PathLike[str],
+    *,
+    tag_files: Sequence[str | os.PathLike[str]] = (),
+    use_default_tags: bool = True,
+    symbols: str | None = None,
+    debugger: str | None = None,
+    top: int = 5,
+) -> TriageReport:
+    """Triage a debugger log (path or :class:`Transcript`) or, through cdb, a crash dump."""
+    if isinstance(source, Transcript):
+        transcript = source
+    elif os.fspath(source).lower().endswith(DUMP_SUFFIXES):
+        from .windbg.cdb import run_dump
+
+        transcript = run_dump(os.fspath(source), symbols=symbols, debugger=debugger)
+    else:
+        transcript = read_transcript(source)
+    resolver = None
+    try:
+        from .owners import build_resolver
+    except ImportError:  # owner resolution is optional here: descriptions still name owners
+        build_resolver = None  # type: ignore[assignment]
+    if build_resolver is not None:
+        resolver = build_resolver(tag_files, transcript.snapshots, use_defaults=use_default_tags)
+    return triage_transcript(transcript, resolver=resolver, top=top)
+
+
+# -- rendering ---------------------------------------------------------------------------------
+def _pct(value: Any) -> str:
+    return "-" if value is None else f"{value:.1f}%"
+
+
+def _num(value: Any) -> str:
+    return "-" if value is None else f"{value:,}"
+
+
+def _columns(short_owner: bool = True) -> tuple[list[Any], list[Any]]:
+    from .render import Column
+
+    pools = [
+        Column("pool", "Pool"),
+        Column("usage_kb", "Usage KB", True, _num),
+        Column("max_kb", "Max KB", True, _num),
+        Column("percent", "Full", True, _pct),
+        Column("source", "From"),
+    ]
+    consumers = [
+        Column("pool", "Pool"),
+        Column("rank", "#", True),
+        Column("tag", "Tag", fmt=lambda t: repr(t)[1:-1]),
+        Column("bytes", "Bytes", True, _num),
+        Column("outstanding", "Allocs", True, _num),
+        Column("share", "Share", True, _pct),
+        Column("owner", "Owner", fmt=_short if short_owner else None),
+    ]
+    return pools, consumers
+
+
+def _short(text: Any, limit: int = 44) -> str:
+    """Owner text cut to fit, so that the numbers beside it never are."""
+    if text is None:
+        return "-"
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _bug_line(report: TriageReport) -> str:
+    bug = report.bugcheck
+    if bug is None:
+        return "none in this log"
+    params = ", ".join(f"{p:#x}" for p in bug.params)
+    name = f" {report.bugcheck_name}" if report.bugcheck_name else ""
+    return f"{bug.code_text}{name} ({params})"
+
+
+def render_text(report: TriageReport, width: int | None = None) -> str:
+    """The human report: case summary, pools, top consumers, findings, next commands."""
+    from .render import render_table
+
+    pool_cols, consumer_cols = _columns()
+    lines = [
+        f"Triage of {report.source}",
+        f"  Bug check : {_bug_line(report)}",
+    ]
+    if report.meaning:
+        lines.append(f"  Meaning   : {report.meaning}")
+    lines.append(f"  Case      : {report.category}: {report.summary}")
+    if report.suspects:
+        lines.append(f"  Suspects  : {', '.join(report.suspects)}")
+    out = "\n".join(lines) + "\n"
+    if report.pools:
+        out += "\n" + render_table(report.pools, pool_cols, title="Pools", width=width)
+    if report.consumers:
+        out += "\n" + render_table(report.consumers, consumer_cols, title="Top consumers", width=width)
+        evidence = list(dict.fromkeys(
+            f"  {c.tag!r:6} {e}" for c in report.consumers for e in c.evidence if not e.startswith("!poolused")
+        ))
+        if evidence:
+            out += "\nOwner evidence\n" + "\n".join(evidence) + "\n"
+    if report.findings:
+        out += "\nFindings\n" + "\n".join(f"  - {f}" for f in report.findings) + "\n"
+    if report.next_commands:
+        out += "\nNext commands\n" + "\n".join(f"  {c}" for c in report.next_commands) + "\n"
+    if report.warnings:
+        out += "\nWarnings\n" + "\n".join(f"  {w}" for w in report.warnings) + "\n"
+    return out
+
+
+def render_markdown(report: TriageReport) -> str:
+    from .render import render_markdown as table_md
+
+    pool_cols, consumer_cols = _columns(short_owner=False)
+    parts = [
+        f"# Triage of `{report.source}`",
+        "",
+        f"- **Bug check:** {_bug_line(report)}",
+    ]
+    if report.meaning:
+        parts.append(f"- **Meaning:** {report.meaning}")
+    parts.append(f"- **Case:** {report.category}: {report.summary}")
+    if report.suspects:
+        parts.append(f"- **Suspects:** {', '.join(f'`{s}`' for s in report.suspects)}")
+    if report.pools:
+        parts += ["", "## Pools", "", table_md(report.pools, pool_cols).rstrip("\n")]
+    if report.consumers:
+        parts += ["", "## Top consumers", "", table_md(report.consumers, consumer_cols).rstrip("\n")]
+    if report.findings:
+        parts += ["", "## Findings", ""] + [f"- {f}" for f in report.findings]
+    if report.next_commands:
+        parts += ["", "## Next commands", "", "```", *report.next_commands, "```"]
+    if report.warnings:
+        parts += ["", "## Warnings", ""] + [f"- {w}" for w in report.warnings]
+    return "\n".join(parts) + "\n"

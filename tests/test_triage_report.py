@@ -1,0 +1,128 @@
+"""poolscope triage: the case each kind of crash makes, golden reports, and the CLI."""
+
+from __future__ import annotations
+
+import pytest
+from click.testing import CliRunner
+from debugger_helpers import check_golden, sample
+
+from analyzer.cli import cli
+from analyzer.render import render_json
+from analyzer.triage import render_markdown, render_text, triage, triage_transcript
+from parsers.transcript import read_text
+
+
+@pytest.fixture(autouse=True)
+def _no_local_tag_files(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Owner answers must come from the inputs only, whatever the machine has installed."""
+    monkeypatch.delenv("POOLSCOPE_TAGS", raising=False)
+    monkeypatch.setenv("POOLSCOPE_DATA_DIR", str(tmp_path / "data"))
+
+
+def test_0x41_names_the_exhausted_pool_and_the_top_tag_with_its_owner() -> None:
+    report = triage(str(sample("windbg_0x41.txt")))
+    assert report.category == "exhaustion"
+    assert report.exhausted_pool == "nonpaged"
+    top = report.top("nonpaged")
+    assert top is not None
+    assert (top.tag, top.bytes, top.owner) == ("Abcd", 201326400, "abcfilt.sys - Abc request buffers")
+    assert report.pools[0].percent == 99.8
+    assert report.summary == (
+        "nonpaged pool exhausted, 99.8% of its maximum (261,648 KB of 262,144 KB); top tag Abcd "
+        "(abcfilt.sys - Abc request buffers) holds 201,326,400 bytes, 79.7% of the pool"
+    )
+    assert report.suspects == ["abcfilt.sys"]
+    assert "!poolfind Abcd 0" in report.next_commands
+
+
+def test_owner_from_a_tag_file_wins_over_the_dump_description(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    tags = tmp_path / "pooltag.txt"
+    tags.write_text("Abcd - abcfilt.sys - Abc filter request buffers (vendor list)\n")
+    report = triage(str(sample("windbg_0x41.txt")), tag_files=[str(tags)])
+    top = report.top("nonpaged")
+    assert top is not None and top.owner == "abcfilt.sys - Abc filter request buffers (vendor list)"
+    assert top.owner_source is not None and "pooltag.txt" in top.owner_source
+
+
+@pytest.mark.parametrize(("name", "fmt"), [
+    ("windbg_0x41.txt", "table"), ("windbg_0x41.txt", "json"), ("windbg_0x41.txt", "markdown"),
+    ("windbg_transcript_all.txt", "table"), ("windbg_transcript_all.txt", "json"),
+])
+def test_cli_output_matches_golden(name: str, fmt: str) -> None:
+    result = CliRunner().invoke(cli, ["triage", str(sample(name)), "--format", fmt], env={"COLUMNS": "100"})
+    assert result.exit_code == 0, result.output
+    text = result.output.replace(str(sample(name)), f"samples/{name}")
+    ext = {"table": "txt", "json": "json", "markdown": "md"}[fmt]
+    check_golden(f"triage_{name.replace('.txt', '')}.{ext}", text)
+
+
+def test_unload_leak_points_at_the_driver_and_verifier() -> None:
+    report = triage(str(sample("windbg_transcript_all.txt")))
+    assert report.category == "leak-at-unload"
+    assert report.suspects == ["abcfilt.sys"]
+    assert report.next_commands[0].startswith("!verifier 3 abcfilt.sys")
+    assert "unloaded module: oldfilt.sys" in report.findings
+
+
+CORRUPTION = """\
+0: kd> !analyze -v
+BAD_POOL_HEADER (19)
+The pool is already corrupt at the time of the current request.
+Arguments:
+Arg1: 0000000000000020, a pool block header size is corrupt.
+Arg2: ffffa2052f0e8000, The pool entry we were looking for within the page.
+Arg3: ffffa2052f0e8110, The next pool entry.
+Arg4: 0000000004110000, (reserved)
+
+IMAGE_NAME:  qrstdrv.sys
+MODULE_NAME: qrstdrv
+"""
+
+
+def test_corruption_says_trend_will_not_help_and_asks_for_special_pool() -> None:
+    report = triage_transcript(read_text(CORRUPTION, "c.log"))
+    assert report.category == "corruption"
+    assert "trend analysis will not help" in report.summary
+    assert report.suspects == ["qrstdrv.sys"]
+    assert report.next_commands[1] == "!pool 0xffffa2052f0e8000"
+    assert "verifier /flags 0x1 /driver qrstdrv.sys   (Special Pool, then reboot and reproduce)" in report.next_commands
+
+
+def test_bad_pool_caller_new_style_is_corruption() -> None:
+    text = "0: kd> !analyze -v\nBUGCHECK_CODE:  c2\nBUGCHECK_P1: 7\nBUGCHECK_P2: 1200\nBUGCHECK_P3: 0\n" \
+           "BUGCHECK_P4: ffffa2052f0e8010\nIMAGE_NAME:  abcfilt.sys\n"
+    report = triage_transcript(read_text(text, "c2.log"))
+    assert (report.category, report.bugcheck_name) == ("corruption", "BAD_POOL_CALLER")
+
+
+def test_event_2020_without_a_crash_is_paged_exhaustion() -> None:
+    text = (
+        "Event ID: 2020  Source: Srv  The server was unable to allocate from the system paged pool "
+        "because the pool was empty.\n"
+        "lkd> !vm\n"
+        "PagedPool Usage:        91900 (    367600 Kb)\n"
+        "PagedPool Maximum:      92160 (    368640 Kb)\n"
+    )
+    report = triage_transcript(read_text(text, "ev.log"))
+    assert (report.category, report.exhausted_pool) == ("exhaustion", "paged")
+    assert report.summary.startswith("paged pool exhausted, 99.7% of its maximum")
+    assert "no !poolused output in this log: top consumers unknown" in report.findings
+
+
+def test_healthy_log_without_bug_check() -> None:
+    report = triage(str(sample("windbg_poolused_modern.txt")))
+    assert report.category == "no-bug-check"
+    assert report.summary == "no bug check and no sign of pool exhaustion in this log"
+    assert report.next_commands == ["!analyze -v", "!vm", "!poolused 2", "!poolused 4"]
+
+
+def test_renderers_agree_on_content() -> None:
+    report = triage(str(sample("windbg_0x41.txt")))
+    assert "Abcd" in render_text(report) and "Abcd" in render_markdown(report)
+    assert '"exhausted_pool": "nonpaged"' in render_json(report.to_dict())
+
+
+def test_missing_file_is_one_line_exit_2() -> None:
+    result = CliRunner().invoke(cli, ["triage", "does-not-exist.log"])
+    assert result.exit_code == 2
+    assert result.output.strip().splitlines()[-1].startswith("Error: does-not-exist.log")
