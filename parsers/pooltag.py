@@ -99,7 +99,7 @@ def entry_grammar() -> pp.ParserElement:
     entry = tag + sep + pp.Optional(binary + pp.Optional(sep)) + pp.Optional(description) + pp.StringEnd()
     for element in (sep, tag, binary, description, entry):
         element.leave_whitespace()
-    return entry.leave_whitespace()
+    return entry.leave_whitespace().parse_with_tabs()
 
 
 def parse_entry_grammar(text: str) -> EntryFields | None:
