@@ -156,18 +156,20 @@ def capture_around(
     on_record: OnRecord | None = None,
     on_warning: Callable[[str], None] | None = None,
     take: Callable[[], Snapshot] | None = None,
+    stdout: int | None = None,
 ) -> AroundResult:
     """Snapshot before ``command``, every ``interval`` while it runs and through ``settle`` after, then once more.
 
     The settle time lets deferred frees (RCU, lookaside lists, delayed work) land,
     so what remains in the last snapshot is what the command really left behind.
+    ``stdout`` redirects the command's output (e.g. to stderr when ours must stay JSON).
     """
     step = _seconds(interval)
     settle_s = _seconds(settle)
     rec = _Recorder(output, source, session, take, on_record, on_warning, keep=True)
     try:
         rec.shot()
-        proc = subprocess.Popen(command, shell=isinstance(command, str))
+        proc = subprocess.Popen(command, shell=isinstance(command, str), stdout=stdout)
         due = time.monotonic() + step
         try:
             while True:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import subprocess
 import sys
 from collections.abc import Callable
 from datetime import timedelta
@@ -26,6 +27,13 @@ def _progress(quiet: bool, path: Path | None) -> Callable[[int, Snapshot], None]
         click.echo(f"record {n}{where} ({len(snap.rows)} rows, {stamp})", err=True)
 
     return report
+
+
+def _stderr_fd() -> int | None:
+    try:
+        return sys.stderr.fileno()
+    except (AttributeError, OSError, ValueError):  # stderr replaced by an in-memory stream
+        return subprocess.DEVNULL
 
 
 def _warn(message: str) -> None:
@@ -94,7 +102,9 @@ def _capture_around(command: str, interval: timedelta, settle: timedelta, output
     from ..trend import analyze
 
     result = capture.capture_around(command, output=output, interval=interval, settle=settle, source=source,
-                                    session=session, on_record=_progress(quiet, output), on_warning=_warn)
+                                    session=session, on_record=_progress(quiet, output), on_warning=_warn,
+                                    # JSON on stdout must stay parseable: the command talks on stderr.
+                                    stdout=_stderr_fd() if output_format == "json" else None)
     diff = diff_snapshots(result.before, result.after, min_change=min_change)
     full = diff_snapshots(result.before, result.after) if min_change else diff
     # Unchanged caches or tags are most of a machine: the table lists what moved.
