@@ -20,7 +20,7 @@ def _spec(ctx: click.Context, param: click.Parameter, value: str) -> str | int:
 
 @click.command("show")
 @click.argument("paths", nargs=-1, required=True, metavar="FILE...")
-@click.option("--snapshot", "snapshot", default="last", show_default=True, callback=_spec,
+@click.option("--snapshot", "snapshot", default="last", show_default=True, callback=_spec, metavar="first|last|N",
               help="Which snapshot: first, last, or its position counted from 0 (negative from the end).")
 @click.option("--sort", type=click.Choice(SORT_KEYS), default="bytes", show_default=True,
               help="Sort key; numbers sort largest first, like PoolMon's t a f d b m keys.")
