@@ -83,3 +83,14 @@ def test_installed_entry_point():
         pytest.skip("poolscope console script not installed next to this Python")
     done = subprocess.run([str(exe), "--version"], capture_output=True, text=True, timeout=60)
     assert (done.returncode, done.stdout, done.stderr) == (0, f"poolscope, version {__version__}\n", "")
+
+
+@pytest.mark.parametrize("name", ["parse", "show"])
+def test_cli_doc_covers_every_option(name):
+    doc = (Path(__file__).resolve().parent.parent / "docs" / "cli.md").read_text(encoding="utf-8")
+    cmd = LazyGroup._load(name)
+    assert cmd is not None
+    assert f"`poolscope {name} FILE..." in doc
+    for param in cmd.params:
+        if isinstance(param, click.Option):
+            assert f"`{max(param.opts, key=len)}" in doc, f"{param.opts} of {name} missing from docs/cli.md"
