@@ -42,3 +42,22 @@ def snapshot_record(snap: Any) -> dict[str, Any]:
 
 def to_json(obj: Any) -> str:
     return json.dumps(obj, indent=2, default=json_default, ensure_ascii=False, sort_keys=False) + "\n"
+
+
+class ReplaySession:
+    """Stands in for WinDbg: answers each command with its recorded output, and remembers what was asked."""
+
+    def __init__(self, recording: Path) -> None:
+        from parsers.debugger.blocks import split_commands
+
+        self.outputs: dict[str, str] = {}
+        for block in split_commands(recording.read_text(encoding="utf-8").split("\n")):
+            if block.command is not None:
+                self.outputs[block.command] = "\n".join(block.output)
+        self.asked: list[str] = []
+
+    def command(self, text: str) -> str:
+        self.asked.append(text)
+        if text not in self.outputs:
+            raise KeyError(f"no recorded output for {text!r}")
+        return self.outputs[text]
