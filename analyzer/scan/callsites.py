@@ -337,6 +337,14 @@ def _rel_anchors(sec: Section, dwords: np.ndarray, thunks: dict[int, Routine]) -
     return idx[np.isin(target, np.array(sorted(thunks), dtype=np.int64))]
 
 
+def _starts_code(window: list[tuple[int, int, str, str]], end: int) -> bool:
+    """True when the instruction ending at ``end`` follows no code of its own function."""
+    for i, insn in enumerate(window):
+        if insn[0] + insn[1] == end:
+            return i == 0 or window[i - 1][2] in ("jmp", "ret", "int3", "nop", "(bad)", "ud2")
+    return False
+
+
 class Scanner:
     """Call sites of pool routines in one image."""
 
@@ -395,9 +403,15 @@ class Scanner:
         off = insn[0] - sec.va
         end = off + insn[1]
         for back in (SHORT_WINDOW, LONG_WINDOW):
-            found = list(self.tracker.walk(self._window(sec, off, back, end), stop=sec.va + end))
-            if found and (found[0].tag_value is not None or back == LONG_WINDOW):
-                return found[0]
+            window = self._window(sec, off, back, end)
+            found = list(self.tracker.walk(window, stop=sec.va + end))
+            if not found:
+                continue
+            site = found[0]
+            if site.tag_value is None and insn[2] == "jmp" and _starts_code(window, sec.va + end):
+                return None  # a `jmp [IAT]` stub, not a tail call: its callers are the sites
+            if site.tag_value is not None or back == LONG_WINDOW:
+                return site
         return None
 
     def _register_calls(self, sec: Section, mov: tuple[int, int, str, str]) -> Iterator[tuple[int, int, str, str]]:
@@ -479,7 +493,6 @@ class Scanner:
                 if end in sites:
                     continue
                 site = self._site(sec, target)
-                if site is None or (site.tag_value is None and site.address in self.thunks):
-                    continue  # a `jmp [IAT]` stub: its callers are the sites
-                sites[end] = site
+                if site is not None:
+                    sites[end] = site
         return sorted(sites.values(), key=lambda s: s.address)

@@ -72,6 +72,8 @@ def load_image(data: bytes, name: str = "") -> Image:
     """Parse headers, sections and imports; raises NotPE for anything else."""
     if data[:2] != b"MZ":
         raise NotPE("not a PE file (no MZ header)")
+    if len(data) < 0x40:
+        raise NotPE("not a PE file (too short)")
     try:
         pe = pefile.PE(data=data, fast_load=True)
     except pefile.PEFormatError as exc:
