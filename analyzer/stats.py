@@ -164,18 +164,19 @@ def trend_tests(y: np.ndarray, x: np.ndarray | None = None, *, alpha: float = 0.
     return TrendStats(slope=slope, low=low, high=high, s=s, var_s=var_s, z=z, p=p, n=counts, n_ns=n_ns)
 
 
-def hinge_onset(y: np.ndarray, x: np.ndarray, candidates: int = 48) -> tuple[np.ndarray, np.ndarray]:
+def hinge_onset(y: np.ndarray, x: np.ndarray, candidates: int = 48) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Onset of growth: the break of a flat-then-linear fit, per column.
 
     Fits ``y = a + b·max(0, x - x_k)`` by least squares for each candidate break
     ``x_k`` (all columns at once, through one matrix product) and returns
-    (index of the best break, SSE of that fit / SSE of a straight line).  A ratio
-    well below 1 says the series was flat and then started to grow.  NaN points
-    should be filled before calling.
+    (index of the best break, SSE of that fit / SSE of a straight line, residual
+    standard deviation of the better of the two fits).  A ratio well below 1 says the
+    series was flat and then started to grow.  NaN points should be filled before calling.
     """
     n, m = y.shape
     if n < 6:
-        return np.zeros(m, dtype=np.intp), np.ones(m)
+        resid = np.sqrt(np.var(y, axis=0)) if n else np.zeros(m)
+        return np.zeros(m, dtype=np.intp), np.ones(m), resid
     ks = np.unique(np.linspace(1, n - 3, min(candidates, n - 3)).astype(np.intp))
     xc = x - x.mean()
     yc = y - y.mean(axis=0)
@@ -193,7 +194,8 @@ def hinge_onset(y: np.ndarray, x: np.ndarray, candidates: int = 48) -> tuple[np.
     best_sse = sse[best, np.arange(m)]
     with np.errstate(invalid="ignore", divide="ignore"):
         ratio = np.where(line_sse > 0, best_sse / line_sse, 1.0)
-    return ks[best], np.clip(ratio, 0.0, 1.0)
+    resid = np.sqrt(np.maximum(np.minimum(best_sse, line_sse), 0.0) / max(n - 3, 1))
+    return ks[best], np.clip(ratio, 0.0, 1.0), resid
 
 
 def drawdown(y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

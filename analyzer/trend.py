@@ -43,7 +43,9 @@ class TrendOptions:
     min_points: int = 8  # fewer observations: insufficient-data
     min_growth: int = 64 * 1024  # bytes a leak must have added over the window
     still_growing: float = 0.3  # last-third gain over the middle third, as a share of slope × time
-    giveback: float = 0.5  # share of a rise returned after its peak that means "recovers"
+    giveback: float = 0.5  # largest fall after a peak, as a share of the range, that means "recovers"
+    leak_giveback: float = 0.4  # a leak never fell back this much
+    snr: float = 4.0  # growth over the window against the residual noise of the fit
     onset_ratio: float = 0.5  # SSE of flat-then-linear / straight line below this: growth has an onset
     max_points: int = 160  # longer series are averaged into this many blocks
     mk_lag: int | None = 10  # autocorrelation lags in the Yue–Wang correction
@@ -257,7 +259,7 @@ def analyze(snapshots: Sequence[Snapshot], options: TrendOptions | None = None) 
     slope, low, high, pval = ts.slope.copy(), ts.low.copy(), ts.high.copy(), ts.p.copy()
 
     filled = _fill(y)
-    onset_idx, onset_ratio = stats.hinge_onset(filled, x)
+    onset_idx, onset_ratio, resid_sd = stats.hinge_onset(filled, x)
     # Onset only when the flat-then-linear fit is much better, the break is not at the very start,
     # and there is a real rise after it.
     has_onset = (onset_ratio < opts.onset_ratio) & (onset_idx >= max(2, n // 10)) & (slope > 0) & (n >= 12)
@@ -281,15 +283,17 @@ def analyze(snapshots: Sequence[Snapshot], options: TrendOptions | None = None) 
     with np.errstate(invalid="ignore", divide="ignore"):
         still = np.where((slope > 0) & (dt_mid > 0), gain / (slope * dt_mid), 0.0)
 
+    # Give-back: the largest fall from a peak (smoothed), as a share of the whole range.
     smooth = _rolling_median(filled, 5)
     fall, peak_i, _trough_i = stats.drawdown(smooth)
-    base = np.array([smooth[: p + 1, c].min() for c, p in enumerate(peak_i)]) if k else np.zeros(0)
-    rise = smooth[peak_i, cols] - base
+    rise = smooth.max(axis=0) - smooth.min(axis=0) if n else np.zeros(k)
     with np.errstate(invalid="ignore", divide="ignore"):
         giveback = np.where(rise > 0, fall / rise, 0.0)
-    noise = 1.4826 * np.nanmedian(np.abs(np.diff(filled, axis=0) - np.nanmedian(np.diff(filled, axis=0), axis=0)),
-                                  axis=0) if n > 2 else np.zeros(k)
     growth = filled[-1] - filled[0]
+    # Signal to noise: growth the slope explains over the growing part, against the residual of the fit.
+    active = np.where(has_onset, x[-1] - x[onset_idx], x[-1] - x[0]) if n else np.zeros(k)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        snr = np.where(resid_sd > 0, slope * active / resid_sd, np.where(slope > 0, np.inf, 0.0))
 
     # Allocation counters: freed share of new allocations over the window.
     freed = np.full(k, np.nan)
@@ -300,7 +304,7 @@ def analyze(snapshots: Sequence[Snapshot], options: TrendOptions | None = None) 
             freed = np.where(da > 0, df / da, np.nan)
 
     span = float(hours[-1] - hours[0]) if t_count > 1 else 0.0
-    verdict = _verdicts(opts, n_points, pval, low, slope, still, giveback, rise, fall, noise, growth, span)
+    verdict = _verdicts(opts, n_points, pval, low, slope, still, giveback, rise, fall, resid_sd, snr, growth, span)
 
     suspicious = np.flatnonzero((verdict == "leak") | (verdict == "suspect"))
     groups = np.zeros(k, dtype=np.intp)
@@ -332,6 +336,7 @@ def analyze(snapshots: Sequence[Snapshot], options: TrendOptions | None = None) 
             "growth_bytes": float(growth[c]),
             "still_growing": float(still[c]),
             "giveback": float(giveback[c]),
+            "signal_to_noise": float(snr[c]),
             "onset_fit_ratio": float(onset_ratio[c]),
             "resets": int(data.resets[:, c].sum()),
             "wraps": int(data.wraps[:, c].sum()),
@@ -358,8 +363,8 @@ def analyze(snapshots: Sequence[Snapshot], options: TrendOptions | None = None) 
                 stats=st,
             )
         )
-        rows[-1].reason = _reason(rows[-1], slope[c], low[c], high[c], unit, smooth[:, c], peak_i[c],
-                                  x, data, span, opts)
+        rows[-1].reason = _reason(rows[-1], slope[c], low[c], high[c], unit, float(fall[c]), peak_i[c],
+                                  x, data, opts)
     rows.sort(key=lambda r: (_RANK[r.verdict], -(r.rate_bytes_per_hour or r.stats["growth_bytes"] or 0.0),
                              r.tag, r.pool))
     summary["verdicts"] = {v: sum(1 for r in rows if r.verdict == v) for v in VERDICTS}
@@ -368,19 +373,21 @@ def analyze(snapshots: Sequence[Snapshot], options: TrendOptions | None = None) 
 
 def _verdicts(opts: TrendOptions, n_points: np.ndarray, p: np.ndarray, low: np.ndarray, slope: np.ndarray,
               still: np.ndarray, giveback: np.ndarray, rise: np.ndarray, fall: np.ndarray, noise: np.ndarray,
-              growth: np.ndarray, span: float) -> np.ndarray:
+              snr: np.ndarray, growth: np.ndarray, span: float) -> np.ndarray:
     """The verdict rules, first match wins (docs/analysis.md lists them)."""
     k = len(n_points)
     out = np.full(k, "stable", dtype=object)
     enough = n_points >= opts.min_points
     grows = (low > 0) & (slope > 0)
     big = (growth >= opts.min_growth) | (slope * span >= opts.min_growth)
-    kept = giveback < opts.giveback
+    kept = giveback < opts.leak_giveback
     still_ok = still >= opts.still_growing
-    leak = enough & grows & (p < opts.alpha) & big & kept & still_ok
-    real_fall = fall > np.maximum(3 * noise, opts.min_growth / 2)
+    clear = snr >= opts.snr
+    leak = enough & grows & (p < opts.alpha) & big & kept & still_ok & clear
+    real_fall = fall > np.maximum(2 * noise, opts.min_growth / 2)
     recovers = enough & ~leak & (giveback >= opts.giveback) & (rise >= opts.min_growth) & real_fall
-    suspect = enough & ~leak & ~recovers & grows & (p < opts.suspect_alpha) & still_ok & big
+    suspect = (enough & ~leak & ~recovers & grows & (p < opts.suspect_alpha) & still_ok & big
+               & (snr >= opts.snr / 2))
     out[leak] = "leak"
     out[recovers] = "recovers"
     out[suspect] = "suspect"
@@ -388,8 +395,8 @@ def _verdicts(opts: TrendOptions, n_points: np.ndarray, p: np.ndarray, low: np.n
     return out
 
 
-def _reason(row: TrendRow, slope: float, low: float, high: float, unit: str, smooth: np.ndarray, peak: int,
-            x: np.ndarray, data: SeriesSet, span: float, opts: TrendOptions) -> str:
+def _reason(row: TrendRow, slope: float, low: float, high: float, unit: str, fall: float, peak: int,
+            x: np.ndarray, data: SeriesSet, opts: TrendOptions) -> str:
     st = row.stats
     if row.verdict == "insufficient-data":
         return f"only {row.n_points} snapshots with this tag (need {opts.min_points})"
@@ -409,13 +416,15 @@ def _reason(row: TrendRow, slope: float, low: float, high: float, unit: str, smo
         why = []
         if st["mk_p"] >= opts.alpha:
             why.append(f"trend p={st['mk_p']:.3f}")
-        if st["giveback"] >= opts.giveback:
-            why.append(f"gave back {100 * st['giveback']:.0f} % once")
+        if st["giveback"] >= opts.leak_giveback:
+            why.append(f"fell {100 * st['giveback']:.0f} % of its range once")
+        if st["signal_to_noise"] < opts.snr:
+            why.append(f"growth only {st['signal_to_noise']:.1f}× the noise")
         return f"{grew}, {rate}{since}{freed}, weaker evidence ({', '.join(why) or 'borderline'}){extra}"
     if row.verdict == "recovers":
         when = _clock(_stamp(data, x[peak]), f"point {peak}")
-        return (f"rose {format_size(float(smooth[peak] - smooth[:peak + 1].min()))} to a peak at {when}, "
-                f"then gave back {100 * min(st['giveback'], 1.0):.0f} %{freed}{extra}")
+        return (f"fell {format_size(fall)} after a peak at {when}, {100 * st['giveback']:.0f} % of its range"
+                f"{freed}{extra}")
     # stable
     if st["growth_bytes"] > 0 and st["still_growing"] < opts.still_growing and st["mk_p"] < opts.alpha and low > 0:
         return f"grew {format_size(st['growth_bytes'], signed=True)} early, then levelled off{freed}{extra}"
