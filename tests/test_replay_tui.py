@@ -7,7 +7,7 @@ import asyncio
 from report_helpers import leak_snapshots
 
 from analyzer.tui import GrowingProvider, ListProvider, PoolMonApp, PoolView, TagPredicate
-from analyzer.tui.app import GROW_STYLE, NEW_STYLE
+from analyzer.tui.app import GROW_STYLE, NEW_STYLE, row_style
 
 
 def run(coro):
@@ -163,3 +163,48 @@ def test_tag_predicate_and_view_without_textual() -> None:
     assert all(r.bytes_change is None for r in rows)
     rows = view.rows(snaps[1], snaps[0])
     assert {r.tag for r in rows if r.new} == set()
+
+
+def test_replay_of_the_sample_log() -> None:
+    from pathlib import Path
+
+    from analyzer.tui.replay import replay_app
+    from parsers import parse
+
+    sample = Path(__file__).resolve().parent.parent / "samples" / "leak_appended.log"
+    app = replay_app(parse([sample]), start="last", use_default_tags=False)
+
+    async def scenario() -> None:
+        async with app.run_test(size=(140, 50)) as pilot:
+            assert app.position == 13
+            await pilot.press("left_parenthesis")  # sort by the byte change since the previous frame
+            changes = [r.bytes_change for r in app.displayed if r.bytes_change is not None]
+            assert changes == sorted(changes, reverse=True) and changes[0] > 0
+            wdrq = next(r for r in app.displayed if (r.tag, r.pool) == ("Wdrq", "nonpaged"))
+            assert wdrq.bytes_change > 0 and row_style(wdrq) == GROW_STYLE
+            assert wdrq.owner == "wdrfilt.sys - Widget filter request queue"  # from the log's Mapped_Driver column
+            await pilot.press("home")
+            assert app.position == 0
+            assert not any(r.changed for r in app.displayed if r.bytes_change is None and not r.new)
+            await pilot.press("q")
+
+    run(scenario())
+
+
+def test_replay_command_needs_a_terminal_and_checks_start() -> None:
+    import pytest
+    from click.testing import CliRunner
+
+    from analyzer.cli import cli
+    from analyzer.tui.replay import start_index
+
+    result = CliRunner().invoke(cli, ["replay", "samples/leak_appended.log"])
+    assert result.exit_code == 2
+    assert result.stderr.splitlines()[-1] == (
+        "Error: replay is interactive and needs a terminal; use `poolscope show` or `poolscope report` for a pipe "
+        "or file"
+    )
+    assert [start_index(t, 14) for t in ("first", "last", "LAST", "1", "14")] == [0, 13, 13, 0, 13]
+    for bad in ("0", "15", "x"):
+        with pytest.raises(ValueError, match="use first, last or a number from 1 to 14"):
+            start_index(bad, 14)

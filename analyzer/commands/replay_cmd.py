@@ -25,27 +25,13 @@ def replay_command(paths: tuple[str, ...], start: str, inputs: InputOptions) -> 
     """
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
         raise click.UsageError(
-            "replay is interactive and needs a terminal; use `poolscope show` or `report` for output to a pipe or file"
+            "replay is interactive and needs a terminal; use `poolscope show` or `poolscope report` for a pipe or file"
         )
+    from ..tui.replay import replay_app
+
     result = load(paths, inputs)
-    if not result.snapshots:
-        raise click.UsageError("no snapshots to replay")
-    from ..owners import build_resolver
-    from ..tui import ListProvider, PoolMonApp
-
-    index = _start_index(start, len(result.snapshots))
-    owners = build_resolver(inputs.tags, result.snapshots)
-    PoolMonApp(
-        ListProvider(result.snapshots), owner=owners.best, start=index, title=f"poolscope replay {' '.join(paths)}"
-    ).run()
-
-
-def _start_index(text: str, n: int) -> int:
-    t = text.strip().lower()
-    if t == "first":
-        return 0
-    if t == "last":
-        return n - 1
-    if t.isdigit() and 1 <= int(t) <= n:
-        return int(t) - 1
-    raise click.BadParameter(f"{text!r}: use first, last or a number from 1 to {n}", param_hint="--start")
+    try:
+        app = replay_app(result, start=start, tag_files=inputs.tags, title=f"poolscope replay {' '.join(paths)}")
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from exc
+    app.run()
