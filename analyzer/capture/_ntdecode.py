@@ -111,8 +111,8 @@ def query(
             raise NtStatusError(info_class, status)
         if size >= ceiling:
             break
-        # ReturnLength is a hint that may already be stale; without one, double.
-        size = min(returned + returned // 8 + 0x1000 if returned > size else size * 2, ceiling)
+        # ReturnLength is a hint that may already be stale (tags keep appearing): at least double.
+        size = min(max(size * 2, returned + returned // 2 + 0x1000), ceiling)
     raise NtStatusError(
         info_class, STATUS_INFO_LENGTH_MISMATCH, f"buffer still too small after {max_tries} tries ({size} bytes)"
     )
