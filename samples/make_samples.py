@@ -446,7 +446,32 @@ def german_gz() -> None:
         gz.write(data)
 
 
+def banners_cp1252() -> None:
+    """A scheduled task on a German server: banners, Notepad's ANSI, mixed line ends, a session check.
+
+    Each run writes a `===== date time =====` banner, the system pool, and then the
+    all-sessions pool, which on this server (no one logged on) is headings only.
+    """
+    rng = random.Random(31)
+    tags = [m for m in appended_tags() if m.tag in ("Ntfr", "Ntff", "File", "Io  ", "Thre", "Toke", "MmSt")]
+    tags.append(TagModel("Grfx", "Nonp", 2048, 300, 500, "steady", driver="[grafik.sys - Puffer für Überlagerung]"))
+    seed_counters(tags, rng, uptime_hours=70)
+    start = datetime(2026, 11, 21, 14, 3, 7)
+    stamps = [start + timedelta(hours=i, seconds=rng.randint(0, 9)) for i in range(3)]
+    lines: list[str] = []
+    for stamp, frame in zip(stamps, frames(tags, [(s - start).total_seconds() / 3600 for s in stamps], seed=13), strict=False):
+        lines.append(f"===== {stamp:%Y-%m-%d %H:%M:%S} =====")
+        lines += header_lines(frame.pool_kb("Nonp", 130000), frame.pool_kb("Paged", 210000), 4120004, 3900100, 5)
+        lines += [" System pool information", CONSOLE_HEADER + "  Mapped_Driver", ""]
+        lines += [row_narrow(m, a, f, b, True) for m, a, f, b in sort_rows(frame.rows)]
+        lines += ["", " All sessions pool information", CONSOLE_HEADER, "", ""]
+    # Notepad kept CRLF where the task wrote it; a later `echo` from a Unix tool added bare LF.
+    text = "".join(line + ("\n" if i % 7 == 3 else "\r\n") for i, line in enumerate(lines))
+    (HERE / "banners_cp1252.log").write_bytes(text.encode("cp1252"))
+
+
 def main() -> None:
+    banners_cp1252()
     leak_appended()
     poolsnap_folder()
     powershell_utf16()

@@ -134,22 +134,31 @@ def _text(name: str) -> str:
         raw = gzip.decompress(raw)
     if raw.startswith(b"\xff\xfe"):
         return raw[2:].decode("utf-16-le")
-    return raw.decode("ascii")
+    return raw.decode("cp1252" if "cp1252" in name else "ascii")
 
 
 @pytest.mark.parametrize(
-    ("sample", "frames", "rows_per_frame"),
+    ("sample", "rows_per_frame"),
     [
-        ("leak_appended.log", 14, 59),
-        ("powershell_utf16.log", 4, 24),
-        ("server_de.log.gz", 5, 20),
-        ("console_session1.txt", 1, 19),
+        ("leak_appended.log", [59] * 14),
+        ("powershell_utf16.log", [24] * 4),
+        ("server_de.log.gz", [20] * 5),
+        ("console_session1.txt", [19]),
+        # Each run: the system pool, then the all-sessions pool with headings only.
+        ("banners_cp1252.log", [8, 0] * 3),
     ],
 )
-def test_golden_rows_agree_with_independent_reader(sample, frames, rows_per_frame):
+def test_golden_rows_agree_with_independent_reader(sample, rows_per_frame):
     snaps = golden_snapshots(f"samples/{sample}")
-    assert [len(s["rows"]) for s in snaps] == [rows_per_frame] * frames
+    assert [len(s["rows"]) for s in snaps] == rows_per_frame
     assert golden_rows(f"samples/{sample}") == reference_rows(_text(sample))
+
+
+def test_golden_scopes_and_drivers_of_the_banner_log():
+    snaps = golden_snapshots("samples/banners_cp1252.log")
+    assert [s["scope"] for s in snaps] == ["system", "all-sessions"] * 3
+    owners = {r["tag"]: r["owner"] for r in snaps[0]["rows"]}
+    assert owners["Grfx"] == "grafik.sys - Puffer für Überlagerung"  # cp1252 text decoded
 
 
 def test_poolsnap_folder_agrees_with_independent_reader():
@@ -174,6 +183,7 @@ def test_zip_members_agree_with_independent_reader():
 _MARKERS = {
     "leak_appended.log": (re.compile(r"^\w{3} (\d\d/\d\d/\d{4}) +(\d+:\d\d:\d\d)\.(\d\d) $"), "%m/%d/%Y %H:%M:%S"),
     "server_de.log.gz": (re.compile(r"^(\d\d\.\d\d\.\d{4}) +(\d+:\d\d:\d\d),(\d\d) $"), "%d.%m.%Y %H:%M:%S"),
+    "banners_cp1252.log": (re.compile(r"^===== (\d{4}-\d\d-\d\d) (\d\d:\d\d:\d\d)() =====$"), "%Y-%m-%d %H:%M:%S"),
     "powershell_utf16.log": (re.compile(r"^\w+, (\w+ \d+, \d{4}) (\d+:\d\d:\d\d (?:AM|PM))()$"),
                              "%B %d, %Y %I:%M:%S %p"),
 }
@@ -190,7 +200,8 @@ def test_golden_timestamps_are_the_markers(sample):
             if m.group(3):
                 when = when.replace(microsecond=int(m.group(3)) * 10000)
             expected.append(when.isoformat())
-    snaps = golden_snapshots(f"samples/{sample}")
+    # Only the frames a marker dates (the all-sessions screens of the banner log carry none of their own).
+    snaps = [s for s in golden_snapshots(f"samples/{sample}") if s["scope"] == "system"]
     assert [s["timestamp"] for s in snaps] == expected
     assert len(expected) == len(snaps) > 1
 
