@@ -59,6 +59,7 @@ class ShowOptions:
     include: Sequence[str] = ()
     exclude: Sequence[str] = ()
     top: int | None = None
+    scope: str | None = None  # only snapshots of this scope count (system, all-sessions, session:N)
 
     def __post_init__(self) -> None:
         if self.sort not in SORT_KEYS:
@@ -155,6 +156,15 @@ def _previous(result: ParseResult, position: int) -> Snapshot | None:
     return None
 
 
+def _only_scope(result: ParseResult, scope: str) -> ParseResult:
+    snaps = [s for s in result.snapshots if s.scope == scope]
+    if not snaps and result.snapshots:
+        found = ", ".join(dict.fromkeys(s.scope for s in result.snapshots))
+        where = result.sources[0].name if len(result.sources) == 1 else "input"
+        raise InputError(where, f"no snapshot of scope {scope!r} (found: {found})")
+    return ParseResult(snaps, result.warnings, result.sources)
+
+
 def _known(col: np.ndarray) -> np.ndarray:
     return col != MISSING
 
@@ -213,6 +223,8 @@ def show_snapshot(
 ) -> ShowResult:
     """Select, filter and sort one snapshot of ``result`` as ``poolscope show`` prints it."""
     options = options or ShowOptions()
+    if options.scope is not None:
+        result = _only_scope(result, options.scope)
     snap = select_snapshot(result, options.snapshot)
     position = next(i for i, s in enumerate(result.snapshots) if s is snap)
     table = snap.rows
@@ -224,7 +236,7 @@ def show_snapshot(
     sel = np.flatnonzero(keep)
     table = table.take(sel)
     changes = {k: v[sel] for k, v in changes.items()}
-    if options.by_change and origin is None:
+    if options.by_change and origin is None and len(table):
         raise InputError(snap.label, "no change columns to sort by: the screen has none and there is no "
                                      "earlier snapshot of this scope in the input")
 

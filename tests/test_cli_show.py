@@ -202,3 +202,16 @@ def test_library_by_change_without_changes_names_the_snapshot():
                         " Abcd Nonp     1520331    1519870      461   147520    320\n", "snap.txt")
     with pytest.raises(InputError, match=r"^snap.txt#0: no change columns to sort by"):
         show_snapshot(result, ShowOptions(by_change=True))
+
+
+def test_scope_picks_among_snapshots_of_one_scope(tree):
+    # The banner log alternates system screens and header-only all-sessions screens.
+    shown = _json(tree, "samples/banners_cp1252.log", "--scope", "system")
+    assert (shown["scope"], shown["index"], shown["position"], shown["change_origin"]) == (
+        "system", 4, 2, "samples/banners_cp1252.log#2")
+    empty = _json(tree, "samples/banners_cp1252.log", "--by-change")
+    assert (empty["scope"], empty["rows"]) == ("all-sessions", [])
+    run = invoke(tree, "show", "--scope", "session:1", "samples/banners_cp1252.log")
+    assert run.code == 2
+    assert run.err.splitlines()[-1] == (
+        "Error: samples/banners_cp1252.log: no snapshot of scope 'session:1' (found: system, all-sessions)")

@@ -32,12 +32,15 @@ def _spec(ctx: click.Context, param: click.Parameter, value: str) -> str | int:
               help="Show only tags matching PATTERN (PoolMon /i; case-sensitive, * and ?). Repeatable.")
 @click.option("-x", "--exclude", multiple=True, metavar="PATTERN",
               help="Hide tags matching PATTERN (PoolMon /x; case-sensitive, * and ?). Repeatable.")
+@click.option("--scope", default=None, metavar="SCOPE",
+              help="Only snapshots of this pool scope count: system, all-sessions or session:N.")
 @click.option("--top", type=click.IntRange(min=1), default=None, help="Show only the first N rows after sorting.")
 @click.option("--totals", is_flag=True, help="Print per-pool totals under the table (PoolMon's e key).")
 @output_format_option("table", "json", "csv", default="table")
 @input_options
 def show_command(paths: tuple[str, ...], snapshot: str | int, sort: str, by_change: bool, pool: str,
-                 include: tuple[str, ...], exclude: tuple[str, ...], top: int | None, totals: bool,
+                 include: tuple[str, ...], exclude: tuple[str, ...], scope: str | None, top: int | None,
+                 totals: bool,
                  output_format: str, inputs: InputOptions) -> None:
     """Print one snapshot of FILE... the way PoolMon shows it.
 
@@ -46,7 +49,7 @@ def show_command(paths: tuple[str, ...], snapshot: str | int, sort: str, by_chan
     """
     result = load(paths, inputs)
     options = ShowOptions(snapshot=snapshot, sort=sort, by_change=by_change, pool=pool,
-                          include=include, exclude=exclude, top=top)
+                          include=include, exclude=exclude, top=top, scope=scope)
     shown = show_snapshot(result, options, resolve_owners(result, inputs).best)
     if output_format == "json":
         click.echo(render_json(shown.to_dict()), nl=False)
