@@ -21,6 +21,8 @@ TOOLCHAINS = {
     "x64": ("x86_64-w64-mingw32-gcc", "x86_64-w64-mingw32-dlltool", "DriverEntry"),
     "x86": ("i686-w64-mingw32-gcc", "i686-w64-mingw32-dlltool", "_DriverEntry@8"),
 }
+#: Fixed image bases (the usual ones for drivers) so that addresses do not depend on file names.
+IMAGE_BASE = {"x64": "0x140000000", "x86": "0x10000"}
 ARCHES = tuple(TOOLCHAINS)
 OPT_LEVELS = ("-O0", "-O2")
 DRIVERS = ("tagdrv", "thunkdrv")
@@ -92,7 +94,7 @@ def build_drivers(out: Path) -> list[Built]:
             for opt in OPT_LEVELS:
                 target = out / f"{driver}-{arch}{opt}.sys"
                 cmd = [gcc, opt, "-Wall", "-Wno-multichar", "-ffreestanding", "-nostdlib", "-shared",
-                       "-Wl,--subsystem,native", "-e", entry, "-o", str(target),
+                       "-Wl,--subsystem,native", f"-Wl,--image-base,{IMAGE_BASE[arch]}", "-e", entry, "-o", str(target),
                        str(FIXTURES / f"{driver}.c"), *map(str, libs)]
                 done = subprocess.run(cmd, capture_output=True, text=True)
                 if done.returncode != 0:
