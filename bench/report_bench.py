@@ -127,6 +127,9 @@ def main() -> None:
             f"generated {log} ({log.stat().st_size / 1e6:.0f} MB, {frames} frames) in {time.perf_counter() - t0:.1f}s"
         )
     exe = [str(EXE)] if EXE.exists() else [sys.executable, "-m", "analyzer.cli"]
+    with log.open("rb") as fh:  # warm the page cache so the first timed run is not the only cold one
+        while fh.read(1 << 24):
+            pass
     trend_s, code, err = timed([*exe, "trend", str(log), "--format", "json"])
     assert code == 0, err.decode(errors="replace")
     print(f"trend:            {trend_s:7.1f}s")
@@ -141,6 +144,11 @@ def main() -> None:
     table_s, code, err = timed([*exe, "report", str(log)])
     assert code == 0, err.decode(errors="replace")
     print(f"report (table):   {table_s:7.1f}s")
+    again_s, code, err = timed([*exe, "trend", str(log), "--format", "json"])
+    assert code == 0, err.decode(errors="replace")
+    print(f"trend (again):    {again_s:7.1f}s")
+    # The machine is shared: compare with the mean of the trend runs before and after.
+    trend_s = (trend_s + again_s) / 2
     ratio = report_s / trend_s
     print(f"report/trend:     {ratio:7.2f}x  (target <= 2.0x): {'PASS' if ratio <= 2.0 else 'FAIL'}")
     if not args.keep:
