@@ -459,7 +459,9 @@ def banners_cp1252() -> None:
     start = datetime(2026, 11, 21, 14, 3, 7)
     stamps = [start + timedelta(hours=i, seconds=rng.randint(0, 9)) for i in range(3)]
     lines: list[str] = []
-    for stamp, frame in zip(stamps, frames(tags, [(s - start).total_seconds() / 3600 for s in stamps], seed=13), strict=False):
+    for stamp, frame in zip(
+        stamps, frames(tags, [(s - start).total_seconds() / 3600 for s in stamps], seed=13), strict=False
+    ):
         lines.append(f"===== {stamp:%Y-%m-%d %H:%M:%S} =====")
         lines += header_lines(frame.pool_kb("Nonp", 130000), frame.pool_kb("Paged", 210000), 4120004, 3900100, 5)
         lines += [" System pool information", CONSOLE_HEADER + "  Mapped_Driver", ""]
