@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from report_helpers import HOSTILE_ATTR, HOSTILE_FILE, HOSTILE_TAG, hostile_result, leak_result, leak_snapshots
 
 from analyzer.cli import cli
@@ -326,3 +328,27 @@ def test_progress_reports_each_source_by_bytes(tmp_path: Path) -> None:
         build_report(leak_result(), ReportOptions(use_default_tags=False, progress=callback))
     with terminal_progress(False) as callback:
         assert callback is None
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.characters(codec="utf-8", categories=("L", "N", "P", "S", "Zs")), max_size=40))
+def test_md_escape_any_text_stays_literal(text: str) -> None:
+    """Whatever a tag or description holds, a table cell shows exactly that text and no markup."""
+    from markdown_it import MarkdownIt
+
+    html = MarkdownIt("gfm-like").render(f"| h |\n| --- |\n| {md_escape(text)} |\n")
+    doc = Elements.of(html)
+    assert {t for t, _ in doc.tags} == {"table", "thead", "tr", "th", "tbody", "td"}
+    assert doc.row_widths == [[1, 1]]
+    cell = doc.text.replace("\n", "").removeprefix("h")
+    assert cell.strip() == text.strip()  # a cell drops the whitespace at its edges
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(max_size=30))
+def test_html_cells_escape_any_text(text: str) -> None:
+    from analyzer.report.html import _cell
+
+    doc = Elements.of(f"<table><tr>{_cell(text)}</tr></table>")
+    assert [t for t, _ in doc.tags] == ["table", "tr", "td"]
+    assert doc.text == text.replace("\r\n", "\n").replace("\r", "\n") or doc.text == text
