@@ -295,6 +295,20 @@ def test_md_escape_round_trips_as_plain_text(text: str) -> None:
 # -- bits ------------------------------------------------------------------------------
 
 
+def test_terminal_colours_growth_only_when_asked(tmp_path: Path) -> None:
+    from rich.console import Console
+
+    from analyzer.report.terminal import render_terminal
+
+    report = build_report(leak_result(), ReportOptions(use_default_tags=False))
+    buf = io.StringIO()
+    render_terminal(report, Console(file=buf, width=80, force_terminal=True, color_system="standard"))
+    coloured = buf.getvalue()
+    assert re.search(r"\x1b\[31m\+625\.0 KB/h", coloured)  # growth in red
+    assert re.search(r"\x1b\[1;31mleak", coloured)
+    assert "\x1b[" not in render(report, "table")
+
+
 def test_sparkline_scales_and_buckets() -> None:
     assert sparkline([0, 1, 2, 3, 4, 5, 6, 7]) == "▁▂▃▄▅▆▇█"
     assert sparkline([5, 5, 5]) == "▁▁▁"
@@ -319,13 +333,16 @@ def test_progress_reports_each_source_by_bytes(tmp_path: Path) -> None:
     reads = [c for c in calls if c[0] == "read"]
     assert [c[1] for c in reads] == [0.0, files[0].stat().st_size, total - files[2].stat().st_size, total]
     assert all(c[2] == total for c in reads)
-    assert reads[0][3] == f"reading {files[0]}"
+    assert reads[0][3] == "reading part0.log"
 
     # The rich bars draw on the given stream and are erased at the end.
     stream = io.StringIO()
     with terminal_progress(True, stream=stream) as callback:
         assert callback is not None
-        build_report(leak_result(), ReportOptions(use_default_tags=False, progress=callback))
+        build_report(files, ReportOptions(use_default_tags=False, progress=callback))
+    drawn = stream.getvalue()
+    assert "reading part0.log" in drawn and "analysing trends" in drawn
+    assert "━" in drawn  # the bar itself
     with terminal_progress(False) as callback:
         assert callback is None
 

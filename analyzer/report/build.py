@@ -66,7 +66,7 @@ def load_inputs(
         for item, size in zip(items, sizes, strict=True):
             if progress:
                 # One big file parses in one go: a pulsing bar is more honest than one stuck at 0%.
-                progress("read", done, total if len(items) > 1 else None, f"reading {item}")
+                progress("read", done, total if len(items) > 1 else None, f"reading {Path(item).name}")
             yield from (read_stdin() if item == "-" else read_path(Path(item), str(item)))
             # The generator resumes only once the consumer has parsed what it yielded.
             done += size

@@ -23,7 +23,8 @@ def terminal_progress(enabled: bool, stream: Any = None) -> Iterator[ProgressCal
     from rich.console import Console
     from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 
-    console = Console(file=stream or sys.stderr)
+    # The caller decided this stream is a terminal (stderr.isatty()); say so to rich.
+    console = Console(file=stream or sys.stderr, force_terminal=True)
     progress = Progress(
         TextColumn("{task.description}"),
         BarColumn(),
