@@ -17,7 +17,7 @@ from parsers import Snapshot
 from .cli import GateTripped
 from .diff import DIFF_COLUMNS, DiffResult
 from .options import InputOptions
-from .render import Column, render_csv, render_json, render_markdown, render_table
+from .render import Column, render_csv, render_json, render_markdown
 from .trend import TREND_COLUMNS, VERDICTS, TrendResult
 from .units import format_duration, format_size
 
@@ -35,7 +35,7 @@ def owner_resolver(snapshots: Sequence[Snapshot], inputs: InputOptions) -> Any:
 
 
 def _when(dt: datetime | None) -> str:
-    return dt.isoformat(sep=" ") if dt else "time unknown"
+    return dt.replace(microsecond=0).isoformat(sep=" ") if dt else "time unknown"
 
 
 def _columns(base: Sequence[Column], rows: Sequence[Any]) -> list[Column]:
@@ -64,7 +64,7 @@ def render_diff(result: DiffResult, fmt: str = "table", width: int | None = None
         later = f", {format_duration(timedelta(seconds=abs(secs)))} {'later' if secs >= 0 else 'EARLIER'}"
     head = f"before: {result.before} ({_when(result.before_time)})\nafter:  {result.after} " \
            f"({_when(result.after_time)}){later}\n\n"
-    body = render_table(result.rows, cols, width=width) if result.rows else "no tag changed enough to show\n"
+    body = fitted_table(result.rows, cols, width=width) if result.rows else "no tag changed enough to show\n"
     return head + body + "\n" + _diff_totals(result)
 
 
@@ -100,8 +100,34 @@ def check_diff_gates(result: DiffResult, fail_on_growth: int | None, fail_on_tot
 
 # -- trend --------------------------------------------------------------------------------------
 
-#: The table leaves the reason out (it is long); it follows the table, one line per row.
-TREND_TABLE_COLUMNS = [c for c in TREND_COLUMNS if c.key != "reason"]
+#: The table leaves the interval and the reason out (long); the reason lines under it carry both.
+TREND_TABLE_COLUMNS = [c for c in TREND_COLUMNS if c.key not in ("reason", "rate_low", "rate_high", "group")]
+GROUP_COLUMN = next(c for c in TREND_COLUMNS if c.key == "group")
+
+
+def fitted_table(rows: Sequence[Any], columns: Sequence[Column], width: int | None = None) -> str:
+    """A plain table whose columns keep their full width; only an owner column is cut to fit."""
+    import io
+
+    from rich import box
+    from rich.table import Table
+
+    from .render import make_console
+
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
+    cells = [[c.text(getattr(r, c.key, None)) for c in columns] for r in rows]
+    for i, c in enumerate(columns):
+        longest = max([len(c.header), *(len(row[i]) for row in cells)])
+        if c.key == "owner":
+            table.add_column(c.header, no_wrap=True, overflow="ellipsis", ratio=1)
+        else:
+            table.add_column(c.header, justify="right" if c.numeric else "left", no_wrap=True, min_width=longest)
+    for row in cells:
+        table.add_row(*row)
+    buf = io.StringIO()
+    console = make_console(width=width or 100, stream=buf, color=False)
+    console.print(table)
+    return "\n".join(line.rstrip() for line in buf.getvalue().splitlines()) + "\n"
 
 
 def select_rows(result: TrendResult, show_all: bool = False, top: int | None = 20) -> list[Any]:
@@ -125,16 +151,21 @@ def trend_summary(result: TrendResult) -> str:
     return out
 
 
+def _hours(h: float) -> str:
+    from datetime import timedelta
+
+    return format_duration(timedelta(hours=h))
+
+
 def _exhaustion_lines(result: TrendResult) -> str:
     if not result.exhaustion:
         return ""
     lines = []
     for name, e in result.exhaustion.items():
-        rng = f"{e['hours_low']:.1f}-{e['hours_high']:.1f} h" if e.get("hours_high") is not None else \
-            f"at least {e['hours_low']:.1f} h"
-        at = f", around {e['at']}" if e.get("at") else ""
-        lines.append(f"{name} runs out in about {e['hours']:.1f} h ({rng}){at} at "
-                     f"{format_size(e['rate_bytes_per_hour'])}/h")
+        hi = "never" if e.get("hours_high") is None else _hours(e["hours_high"])
+        at = f", around {e['at'][:16].replace('T', ' ')}" if e.get("at") else ""
+        lines.append(f"{name} runs out in about {_hours(e['hours'])} ({_hours(e['hours_low'])} to {hi}){at} "
+                     f"at {format_size(e['rate_bytes_per_hour'])}/h")
     return "\n".join(lines) + "\n"
 
 
@@ -151,7 +182,10 @@ def render_trend(result: TrendResult, fmt: str = "table", *, show_all: bool = Fa
         return render_markdown(rows, _columns(TREND_COLUMNS, rows))
     text = trend_summary(result) + "\n"
     if rows:
-        text += render_table(rows, _columns(TREND_TABLE_COLUMNS, rows), width=width) + "\n"
+        cols = list(TREND_TABLE_COLUMNS)
+        if any(r.group for r in rows):
+            cols.append(GROUP_COLUMN)
+        text += fitted_table(rows, _columns(cols, rows), width=width) + "\n"
         text += "".join(f"{r.tag} {r.pool}: {r.verdict}: {r.reason}\n" for r in rows)
     else:
         text += "no leak, suspect or recovering series\n"

@@ -45,6 +45,7 @@ class TrendOptions:
     still_growing: float = 0.3  # last-third gain over the middle third, as a share of slope × time
     giveback: float = 0.5  # largest fall after a peak, as a share of the range, that means "recovers"
     leak_giveback: float = 0.4  # a leak never fell back this much
+    recover_rise: float = 0.25  # "recovers" needs a rise of at least this share of the level it rose from
     snr: float = 4.0  # growth over the window against the residual noise of the fit
     onset_ratio: float = 0.5  # SSE of flat-then-linear / straight line below this: growth has an onset
     max_points: int = 160  # longer series are averaged into this many blocks
@@ -263,16 +264,17 @@ def analyze(snapshots: Sequence[Snapshot], options: TrendOptions | None = None) 
     # Onset only when the flat-then-linear fit is much better, the break is not at the very start,
     # and there is a real rise after it.
     has_onset = (onset_ratio < opts.onset_ratio) & (onset_idx >= max(2, n // 10)) & (slope > 0) & (n >= 12)
-    for c in np.flatnonzero(has_onset):
-        seg = y[onset_idx[c]:, c : c + 1]
-        if np.sum(~np.isnan(seg)) < 6:
-            has_onset[c] = False
-            continue
-        sub = stats.trend_tests(seg, x[onset_idx[c]:], alpha=opts.confidence, lag=opts.mk_lag)
-        if not (sub.slope[0] > 0):
-            has_onset[c] = False
-            continue
-        slope[c], low[c], high[c], pval[c] = sub.slope[0], sub.low[0], sub.high[0], sub.p[0]
+    # Series with an onset: the rate and the tests describe the part after it (one call, NaN before).
+    on = np.flatnonzero(has_onset)
+    if len(on):
+        seg = y[:, on].copy()
+        seg[np.arange(n)[:, None] < onset_idx[on][None, :]] = np.nan
+        sub = stats.trend_tests(seg, x, alpha=opts.confidence, lag=opts.mk_lag)
+        good = (sub.n >= 6) & (sub.slope > 0)
+        cols_ok = on[good]
+        slope[cols_ok], low[cols_ok], high[cols_ok], pval[cols_ok] = (
+            sub.slope[good], sub.low[good], sub.high[good], sub.p[good])
+        has_onset[on[~good]] = False
 
     # Still growing at the end: median of the last third over the middle third, against slope × time.
     third = max(1, n // 3)
@@ -286,9 +288,14 @@ def analyze(snapshots: Sequence[Snapshot], options: TrendOptions | None = None) 
     # Give-back: the largest fall from a peak (smoothed), as a share of the whole range.
     smooth = _rolling_median(filled, 5)
     fall, peak_i, _trough_i = stats.drawdown(smooth)
-    rise = smooth.max(axis=0) - smooth.min(axis=0) if n else np.zeros(k)
+    span_range = smooth.max(axis=0) - smooth.min(axis=0) if n else np.zeros(k)
     with np.errstate(invalid="ignore", divide="ignore"):
-        giveback = np.where(rise > 0, fall / rise, 0.0)
+        giveback = np.where(span_range > 0, fall / span_range, 0.0)
+    # The rise that led to that peak, and the point-to-point noise a real rise and fall must exceed.
+    lowest_before = np.minimum.accumulate(smooth, axis=0)[peak_i, cols] if n else np.zeros(k)
+    rise = smooth[peak_i, cols] - lowest_before if n else np.zeros(k)
+    step_noise = (1.4826 / np.sqrt(2)) * np.median(np.abs(np.diff(filled, axis=0)), axis=0) if n > 2 \
+        else np.zeros(k)
     growth = filled[-1] - filled[0]
     # Signal to noise: growth the slope explains over the growing part, against the residual of the fit.
     active = np.where(has_onset, x[-1] - x[onset_idx], x[-1] - x[0]) if n else np.zeros(k)
@@ -304,7 +311,8 @@ def analyze(snapshots: Sequence[Snapshot], options: TrendOptions | None = None) 
             freed = np.where(da > 0, df / da, np.nan)
 
     span = float(hours[-1] - hours[0]) if t_count > 1 else 0.0
-    verdict = _verdicts(opts, n_points, pval, low, slope, still, giveback, rise, fall, resid_sd, snr, growth, span)
+    verdict = _verdicts(opts, n_points, pval, low, slope, still, giveback, rise, lowest_before, fall, step_noise, snr,
+                        growth, span)
 
     suspicious = np.flatnonzero((verdict == "leak") | (verdict == "suspect"))
     groups = np.zeros(k, dtype=np.intp)
@@ -337,6 +345,7 @@ def analyze(snapshots: Sequence[Snapshot], options: TrendOptions | None = None) 
             "still_growing": float(still[c]),
             "giveback": float(giveback[c]),
             "signal_to_noise": float(snr[c]),
+            "rise_bytes": float(rise[c]),
             "onset_fit_ratio": float(onset_ratio[c]),
             "resets": int(data.resets[:, c].sum()),
             "wraps": int(data.wraps[:, c].sum()),
@@ -372,8 +381,8 @@ def analyze(snapshots: Sequence[Snapshot], options: TrendOptions | None = None) 
 
 
 def _verdicts(opts: TrendOptions, n_points: np.ndarray, p: np.ndarray, low: np.ndarray, slope: np.ndarray,
-              still: np.ndarray, giveback: np.ndarray, rise: np.ndarray, fall: np.ndarray, noise: np.ndarray,
-              snr: np.ndarray, growth: np.ndarray, span: float) -> np.ndarray:
+              still: np.ndarray, giveback: np.ndarray, rise: np.ndarray, base: np.ndarray, fall: np.ndarray,
+              noise: np.ndarray, snr: np.ndarray, growth: np.ndarray, span: float) -> np.ndarray:
     """The verdict rules, first match wins (docs/analysis.md lists them)."""
     k = len(n_points)
     out = np.full(k, "stable", dtype=object)
@@ -384,8 +393,10 @@ def _verdicts(opts: TrendOptions, n_points: np.ndarray, p: np.ndarray, low: np.n
     still_ok = still >= opts.still_growing
     clear = snr >= opts.snr
     leak = enough & grows & (p < opts.alpha) & big & kept & still_ok & clear
-    real_fall = fall > np.maximum(2 * noise, opts.min_growth / 2)
-    recovers = enough & ~leak & (giveback >= opts.giveback) & (rise >= opts.min_growth) & real_fall
+    # Recovers: a real rise to a peak, then at least ``giveback`` of that rise returned.
+    real = np.maximum(3 * noise, opts.min_growth / 2)
+    recovers = (enough & ~leak & (rise >= opts.min_growth) & (rise > real) & (fall > real)
+                & (rise >= opts.recover_rise * np.maximum(base, 1.0)) & (fall >= opts.giveback * rise))
     suspect = (enough & ~leak & ~recovers & grows & (p < opts.suspect_alpha) & still_ok & big
                & (snr >= opts.snr / 2))
     out[leak] = "leak"
@@ -423,8 +434,8 @@ def _reason(row: TrendRow, slope: float, low: float, high: float, unit: str, fal
         return f"{grew}, {rate}{since}{freed}, weaker evidence ({', '.join(why) or 'borderline'}){extra}"
     if row.verdict == "recovers":
         when = _clock(_stamp(data, x[peak]), f"point {peak}")
-        return (f"fell {format_size(fall)} after a peak at {when}, {100 * st['giveback']:.0f} % of its range"
-                f"{freed}{extra}")
+        return (f"rose {format_size(st['rise_bytes'])} to a peak at {when}, then fell {format_size(fall)} "
+                f"({100 * fall / max(st['rise_bytes'], 1):.0f} % of the rise){freed}{extra}")
     # stable
     if st["growth_bytes"] > 0 and st["still_growing"] < opts.still_growing and st["mk_p"] < opts.alpha and low > 0:
         return f"grew {format_size(st['growth_bytes'], signed=True)} early, then levelled off{freed}{extra}"
