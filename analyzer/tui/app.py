@@ -96,9 +96,9 @@ class PoolMonApp(App[None]):
         Binding("a", "sort('a')", "allocs"),
         Binding("f", "sort('f')", "frees"),
         Binding("d", "sort('d')", "diff"),
-        Binding("left_parenthesis", "change_sort", "( change"),
+        Binding("left_parenthesis", "change_sort", "by change"),
         Binding("e", "totals", "totals"),
-        Binding("slash", "open_filter", "/ filter"),
+        Binding("slash", "open_filter", "filter"),
         # Priority so the table does not swallow them for horizontal scrolling.
         Binding("left", "step(-1)", "prev", priority=True),
         Binding("right", "step(1)", "next", priority=True),
@@ -173,7 +173,7 @@ class PoolMonApp(App[None]):
         self.query_one("#totals", Static).update(self._totals_text())
 
     def _status_text(self, snap: Snapshot) -> str:
-        when = snap.timestamp.isoformat(sep=" ") if snap.timestamp else "time unknown"
+        when = snap.timestamp.isoformat(sep=" ", timespec="seconds") if snap.timestamp else "time unknown"
         pools = []
         for key, label in (("nonpaged_kb", "Pool N"), ("paged_kb", "P")):
             if key in snap.totals:
