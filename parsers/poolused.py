@@ -39,7 +39,7 @@ FLAG_SESSION = 8
 _COLUMN_WORDS = ("Allocs", "Frees", "Diff", "Used")
 _HEADER_RE = re.compile(r"^(?P<lead>[ \t>]*)Tag(?P<cols>(?:[ \t]+(?:Allocs|Frees|Diff|Used)){4,8})[ \t]*$")
 _POOLS_LINE_RE = re.compile(r"^\s*NonPaged\s+Paged\s*$", re.IGNORECASE)
-_TOTAL_RE = re.compile(r"^\s*TOTAL\s+(?P<nums>\d+(?:\s+\d+){3,7})\s*$")
+_TOTAL_RE = re.compile(r"^\s*TOTAL\s*(?P<nums>\d+(?:\s+\d+){3,7})\s*$")
 _SORT_RE = re.compile(r"^\s*Sorting\s+by\s+(?P<key>.+?)\s*$")
 _SESSION_RE = re.compile(r"^\s*(?:Session\s*(?:Id)?\s*[:=]?\s*(?P<id>\d+)\b|(?P<all>All\s+sessions)\b)", re.I)
 _BINARY_RE = re.compile(r"^(?P<text>.*?)\s*,?\s*Binary\s*:\s*(?P<binary>\S+)\s*$")
@@ -172,24 +172,27 @@ def parse_row_grammar(line: str, width: int) -> PoolusedRow | None:
 # -- the fast path -----------------------------------------------------------------------------
 def _row_fixed(line: str, layout: Layout) -> PoolusedRow | None:
     """Slice the header's columns; right-aligned numbers must end exactly at each header word's end."""
-    if len(line) < layout.ends[-1]:
+    ends = layout.ends
+    if len(line) < ends[-1]:
         return None
     t = layout.tag_at
     tag = line[t : t + 4]
-    if not tag or tag[0].isspace() or line[:t].strip(" >"):
+    if not tag or tag[0].isspace() or (t and line[:t].strip(" >")):
         return None
     start = t + 4
+    last = len(ends) - 1
     numbers = []
-    for i, end in enumerate(layout.ends):
+    for i, end in enumerate(ends):
         cell = line[start:end]
         digits = cell.lstrip(" ")
-        if not digits or not digits.isdigit() or (i == 0 and len(digits) == len(cell)):
+        if not digits.isdigit() or (i == 0 and len(digits) == len(cell)):
             return None
-        if i + 1 < layout.width and not line[end : end + 1].isspace():
+        if i < last and line[end] != " " and line[end] != "\t":
             return None  # this number overflowed into the next column: the layout does not hold
         numbers.append(int(digits))
         start = end
-    return PoolusedRow(_pad_tag(tag), tuple(numbers), _clean_description(line[start:]))
+    desc = line[start:].strip()
+    return PoolusedRow(_pad_tag(tag), tuple(numbers), desc or None)
 
 
 _ROW_TAIL = {w: re.compile(rf"[ \t]+(?P<nums>\d+(?:[ \t]+\d+){{{w - 1}}})(?P<rest>.*)$") for w in (4, 8)}
@@ -294,6 +297,12 @@ def read_tables(
         stripped = line.strip()
         if not stripped:
             continue
+        if cur is not None:
+            # Inside a table nearly every line is a row: try that first.
+            row = read_row(line, cur.width, cur.layout)
+            if row is not None:
+                cur.rows.append(row)
+                continue
         pm = PROMPT_RE.match(line)
         if pm:
             parsed = parse_command(pm.group("command"))
@@ -358,11 +367,7 @@ def read_tables(
                 diag.note(source, lineno, "!poolused rows without a column header; columns assumed", strict=False)
                 cur.rows.append(row)
             continue  # noise before the table: progress dots, cache messages
-        row = read_row(line, cur.width, cur.layout)
-        if row is None:
-            diag.skip(source, lineno, "unreadable !poolused row", line)
-            continue
-        cur.rows.append(row)
+        diag.skip(source, lineno, "unreadable !poolused row", line)
     return tables
 
 

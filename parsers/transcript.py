@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+import numpy as np
+
 from . import poolused
 from .debugger.analyze import BugCheck, read_analyze
 from .debugger.blocks import CommandBlock, split_commands
@@ -27,7 +29,7 @@ from .debugger.verifier import VerifierReport, read_verifier
 from .debugger.vm import VmInfo, read_vm
 from .errors import Diagnostics, ErrorLevel, InputError
 from .formats import InputFormat, ParseOptions
-from .model import Snapshot, TimeOrigin
+from .model import NUMERIC_COLUMNS, RowTable, Snapshot, TimeOrigin
 from .textio import TextSource, read_inputs
 
 FORMAT_NAME = "transcript"
@@ -175,17 +177,16 @@ def read_text(text: str, name: str, diag: Diagnostics | None = None) -> Transcri
         if stamp:
             transcript.session_time = stamp
             break
-    for i, line in enumerate(lines, start=1):
-        m = _EVENT.search(line)
-        if m:
-            if m.group("id"):
-                event_id = int(m.group("id"))
-                pool = "nonpaged" if event_id == 2019 else "paged"
-            else:
-                pool = m.group("pool").lower()
-                event_id = 2019 if pool == "nonpaged" else 2020
-            if not transcript.events or transcript.events[-1].line < i - 3:
-                transcript.events.append(PoolEvent(event_id, pool, i))
+    for m in _EVENT.finditer(text):
+        i = text.count("\n", 0, m.start()) + 1
+        if m.group("id"):
+            event_id = int(m.group("id"))
+            pool = "nonpaged" if event_id == 2019 else "paged"
+        else:
+            pool = m.group("pool").lower()
+            event_id = 2019 if pool == "nonpaged" else 2020
+        if not transcript.events or transcript.events[-1].line < i - 3:
+            transcript.events.append(PoolEvent(event_id, pool, i))
 
     blocks = split_commands(lines)
     vm_positions: list[tuple[int, VmInfo]] = []
@@ -259,7 +260,7 @@ def _merge_same_tables(snapshots: list[Snapshot]) -> list[Snapshot]:
     out: list[Snapshot] = []
     for snap in snapshots:
         prev = out[-1] if out else None
-        if prev is not None and prev.scope == snap.scope and prev.rows == snap.rows:
+        if prev is not None and prev.scope == snap.scope and _same_rows(prev.rows, snap.rows):
             prev.extra.setdefault("also_printed_by", []).append(snap.extra.get("command"))
             for key, value in snap.extra.get("descriptions", {}).items():
                 prev.extra["descriptions"].setdefault(key, value)
@@ -268,6 +269,20 @@ def _merge_same_tables(snapshots: list[Snapshot]) -> list[Snapshot]:
     for i, snap in enumerate(out):
         snap.index = i
     return out
+
+
+def _same_rows(a: RowTable, b: RowTable) -> bool:
+    """RowTable equality on the columns, without building a Row per line (tables run to thousands)."""
+    if len(a) != len(b):
+        return False
+    order_a = sorted(range(len(a)), key=lambda i: (a.tags[i], a.pool_codes[i]))
+    order_b = sorted(range(len(b)), key=lambda i: (b.tags[i], b.pool_codes[i]))
+    if [a.tags[i] for i in order_a] != [b.tags[i] for i in order_b]:
+        return False
+    ia, ib = np.asarray(order_a, dtype=np.intp), np.asarray(order_b, dtype=np.intp)
+    if not np.array_equal(a.pool_codes[ia], b.pool_codes[ib]):
+        return False
+    return all(np.array_equal(a.column(c)[ia], b.column(c)[ib]) for c in NUMERIC_COLUMNS)
 
 
 def _merge_bugcheck(old: BugCheck | None, new: BugCheck) -> BugCheck:

@@ -193,3 +193,14 @@ def test_sniff_prefers_poolused_tables() -> None:
     assert sniff("Tag  Type  Allocs  Frees  Diff  Bytes  Per Alloc\n") == 0.0
     diag = Diagnostics()
     assert diag.warnings() == []
+
+
+def test_total_row_touching_its_first_number() -> None:
+    text = (
+        " Tag     Allocs         Used     Allocs         Used\n"
+        " Abcd  12044110   7708230400         12         3840\n"
+        " TOTAL12044110   7708230400         12         3840\n"
+    )
+    result = parse_text(text, "big.txt", input_format="poolused")
+    assert result.warnings == []
+    assert result.snapshots[0].totals == {"nonpaged_kb": 7708230400 // 1024, "paged_kb": 3}
