@@ -60,6 +60,12 @@ _DATE_RE = re.compile(
     r"^\s*(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)\s+([A-Z][a-z]{2})\s+(\d{1,2})\s+(\d{2}):(\d{2}):(\d{2})"
     r"\s+(?:([A-Z]{2,5})\s+)?(\d{4})\s*$"
 )
+#: Anything that may be a header, summary, meminfo or time-marker line rather than a cache row.
+_SPECIAL_RE = re.compile(
+    r"\s*(?:slabinfo|#|Active|Minimum|OBJS|[A-Za-z_][\w()]*:\s|(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)\s"
+    r"|[#=>\-\s]*\d{4}-\d\d-\d\d)",
+    re.IGNORECASE,
+)
 _MONTHS = {
     m: i
     for i, m in enumerate(
@@ -155,39 +161,32 @@ def split_row_grammar(line: str) -> Split | None:
     return " ".join(str(res["name"]).split()), tuple(int(v) for v in res["lead"]), sections
 
 
-def _digits(token: str) -> bool:
-    return token.isascii() and token.isdigit()
-
-
 def split_row_fast(line: str) -> Split | None:
-    """The same split as :func:`split_row_grammar` with ``str`` methods (a hundred times faster)."""
+    """The same split as :func:`split_row_grammar` with ``str`` methods (about 25 times faster)."""
+    if not line.isascii():
+        return split_row_grammar(line)  # non-ASCII digits and spaces: let the grammar decide
     parts = line.split(":")
     head = parts[0].split()
-    if len(head) < 2:
+    n = len(head)
+    if n < 2 or not head[-1].isdigit():
         return None
-    i = len(head)
-    while i > 0 and _digits(head[i - 1]):
+    i = n - 1
+    while i > 0 and head[i - 1].isdigit():
         i -= 1
-    if i == len(head):
-        return None
     if i == 0:
         i = 1
-    if not _digits(head[-1]):
-        return None
-    name = " ".join(head[:i])
-    lead = tuple(int(t) for t in head[i:])
     sections = []
     for part in parts[1:]:
         toks = part.split()
         label = ""
-        if toks and not _digits(toks[0]):
+        if toks and not toks[0].isdigit():
             if not _LABEL_RE.fullmatch(toks[0]):
                 return None
             label, toks = toks[0], toks[1:]
-        if not toks or not all(_digits(t) for t in toks):
+        if not toks or not "".join(toks).isdigit():
             return None
-        sections.append((label, tuple(int(t) for t in toks)))
-    return name, lead, tuple(sections)
+        sections.append((label, tuple(map(int, toks))))
+    return " ".join(head[:i]), tuple(map(int, head[i:])), tuple(sections)
 
 
 # -- fitting a split row to a layout --------------------------------------------------------
@@ -325,6 +324,10 @@ def parse_text(source: TextSource, diag: Diagnostics) -> list[Snapshot]:
     for lineno, raw in enumerate(source.text.split("\n"), 1):
         line = raw.rstrip()
         if not line.strip():
+            continue
+        if in_rows and frame is not None and frame.kind == "slabinfo" and not _SPECIAL_RE.match(line):
+            # The common case, a cache row: skip the chain of header / meminfo / marker checks.
+            _slabinfo_row(line, lineno, frame, source, diag)
             continue
         m = _VERSION_RE.match(line)
         if m:
