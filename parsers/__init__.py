@@ -25,7 +25,7 @@ from .errors import (
     PoolscopeError,
     UnsupportedPlatform,
 )
-from .formats import InputFormat, ParseOptions, detect, format_names, get_format
+from .formats import SNIFF_CHARS, InputFormat, ParseOptions, detect, format_names, get_format
 from .model import MISSING, NONPAGED, PAGED, POOLS, Row, RowTable, Snapshot, TimeOrigin
 from .textio import TextSource, read_inputs, text_source
 
@@ -93,7 +93,7 @@ def parse_sources(
     result = ParseResult()
     for source in sources:
         fmt = forced or detect(source)
-        if not source.text.strip():
+        if not source.head(SNIFF_CHARS).strip():
             raise InputError(source.name, "empty input: no text to read")
         snaps = fmt.parse(source, diag, options)
         result.sources.append(SourceInfo(source.name, fmt.name, source.encoding, len(snaps)))

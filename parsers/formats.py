@@ -85,7 +85,7 @@ def available_formats() -> list[InputFormat]:
 
 def detect(source: TextSource) -> InputFormat:
     """The format whose sniffer is most confident about the head of ``source``."""
-    head = source.text[:SNIFF_CHARS]
+    head = source.head(SNIFF_CHARS)
     if not head.strip():
         raise InputError(source.name, "empty input: no text to read")
     best: InputFormat | None = None

@@ -56,10 +56,12 @@ class Cleaned:
 
 def looks_pasted(text: str) -> bool:
     """Cheap test: does the text carry any sign of a trip through mail, markdown or a browser?"""
+    # Only the head is examined: pasted text is small, and scanning a big log for
+    # multi-character needles would cost more than parsing it.
     head = text[:65536]
-    if "\t" in text or "=20" in text or "```" in text or "~~~" in text or "\\" in head:
+    if "\t" in head or "=20" in head or "```" in head or "~~~" in head or re.search(r"\\[*_#]", head):
         return True
-    if text.startswith(">") or "\n>" in text or "\n >" in text or "\n#" in text or text.startswith("#"):
+    if head.startswith((">", "#")) or "\n>" in head or "\n >" in head or "\n#" in head:
         return True
     if re.search(r"(?m)[^=\n]=$", head) or re.search(r"(?m)^\s*(?:\.{3}|…|\[\s*(?:snip|\.\.\.)\s*\])\s*$", head):
         return True
@@ -69,8 +71,14 @@ def looks_pasted(text: str) -> bool:
     for line in head.split("\n", 50)[:50]:
         if len(_TYPE_WORD.findall(line)) >= 2:
             return True
-    # Hard-wrapped rows: a line that starts with a number right after a row.
-    return bool(re.search(rf"(?m)\b{_TYPE}\b.*\n[ ]*\(?-?\d+[ (]", head))
+    # Hard-wrapped rows: a row that does not read, followed by a line that starts with a number.
+    from .poolmon import read_row
+
+    lines = head.split("\n", 200)[:200]
+    for line, following in itertools.pairwise(lines):
+        if _TYPE_WORD.search(line) and _CONTINUATION.match(following) and read_row(line)[0] is None:
+            return True
+    return False
 
 
 def clean(text: str, name: str = "<text>", diag: Diagnostics | None = None) -> Cleaned:

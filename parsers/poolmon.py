@@ -30,6 +30,7 @@ import numpy as np
 from .errors import Diagnostics
 from .formats import InputFormat, ParseOptions
 from .model import MISSING, RowTable, Snapshot, TimeOrigin
+from .poolmon_fast import BulkResult, read_chunk
 from .poolmon_grammar import RowFields, parse_row
 from .textio import TextSource
 from .timestamps import Marker, MarkerClock, day_first_for, parse_marker, timestamp_from_filename
@@ -64,6 +65,7 @@ _POOL = re.compile(r"\bPool\s+N:\s*(\d+)\s*K\s*P:\s*(\d+)\s*K")
 _TITLE = re.compile(r"\b(System|All\s+sessions|Session\s+(\d+))\s+pool\s+information\b", re.IGNORECASE)
 _COLHDR = re.compile(r"\bTag\s+Type\s+Allocs\b")
 _RULE = re.compile(r"^[\s\-=_*+|]+$")
+_PROMPT = re.compile(r"^\s*(?:PS\s+)?[A-Za-z]:\\[^<>|]*>|^\s*[A-Za-z]:>")
 _ELISION = re.compile(r"^\s*(?:\.{3,}|…|\[\s*(?:\.{3}|…|snip(?:ped)?)\s*\]|<\s*snip\s*>|\(\s*snip\s*\))\s*$", re.I)
 
 
@@ -108,6 +110,8 @@ class _Frame:
     title: bool = False
     colheader: bool = False
     partial_at: int | None = None
+    table: RowTable | None = None
+    has_changes: bool = True
 
     @property
     def has_header(self) -> bool:
@@ -204,9 +208,6 @@ class FrameAssembler:
         self.frame.batches.append(batch)
         self.frame.nrows += len(batch)
 
-    def add_row(self, fields: RowFields, line: int) -> None:
-        self.rows(batch_from_fields([fields], [line], self))
-
     # -- checks -------------------------------------------------------------------------
     def _check_identities(self, batch: RowBatch) -> None:
         bad = identity_mismatch(batch)
@@ -223,32 +224,29 @@ class FrameAssembler:
 
     # -- closing ------------------------------------------------------------------------
     def _close(self) -> None:
+        """Turn the current frame's rows into a RowTable now, so per-row scratch arrays go."""
         frame = self.frame
         if not frame.has_content:
             return
-        if frame.nrows:
-            batch = concat_batches(frame.batches)
-            for part in self._split_repeats(batch):
-                f = _Frame(
-                    line=frame.line
-                    if part is batch or int(part.lines[0]) == int(batch.lines[0])
-                    else int(part.lines[0]),
-                    totals=frame.totals,
-                    extra=frame.extra,
-                    scope=frame.scope,
-                    markers=frame.markers if int(part.lines[0]) == int(batch.lines[0]) else [],
-                    batches=[part],
-                    nrows=len(part),
-                    partial_at=frame.partial_at,
-                )
-                self.frames.append(f)
-        else:
-            frame.batches = []
+        if not frame.nrows:
             self.frames.append(frame)
+            return
+        batch = concat_batches(frame.batches)
+        frame.batches = []
+        tags = self.tag_array()
+        for k, part in enumerate(self._split_repeats(batch)):
+            f = frame if k == 0 else _Frame(line=int(part.lines[0]), totals=frame.totals, scope=frame.scope)
+            f.extra = dict(frame.extra)
+            f.nrows = len(part)
+            f.partial_at = frame.partial_at
+            f.table = RowTable(tags[part.tag_ids].tolist(), part.pools, part.columns, part.drivers)
+            f.has_changes = bool(part.has_changes.any())
+            self.frames.append(f)
 
     def _split_repeats(self, batch: RowBatch) -> list[RowBatch]:
         keys = batch.tag_ids * 2 + batch.pools
-        if len(np.unique(keys)) == len(keys):
+        # Tag ids are small dense integers, so counting beats sorting or hashing here.
+        if int(np.bincount(keys).max()) <= 1:
             return [batch]
         parts: list[RowBatch] = []
         start = 0
@@ -272,11 +270,9 @@ class FrameAssembler:
 
     def _cut_starts_new_frame(self, frame: _Frame, key: tuple[str, int] | None) -> bool:
         """A cut-off row whose (tag, pool) the last frame already holds began the next frame."""
-        if key is None or key[0] not in self.tag_index:
+        if key is None or frame.table is None:
             return False
-        wanted = self.tag_index[key[0]] * 2 + key[1]
-        batch = frame.batches[0]
-        return bool(np.any(batch.tag_ids * 2 + batch.pools == wanted))
+        return frame.table.index_of(key[0], "nonpaged" if key[1] == 0 else "paged") is not None
 
     def finish(
         self, options: ParseOptions, cut_at: int | None = None, cut_key: tuple[str, int] | None = None
@@ -337,11 +333,7 @@ class FrameAssembler:
                     strict=False,
                 )
         self._assign_times(frames)
-        snaps = []
-        tags = self.tag_array()
-        for i, frame in enumerate(frames):
-            snaps.append(self._snapshot(i, frame, tags))
-        return snaps
+        return [self._snapshot(i, frame) for i, frame in enumerate(frames)]
 
     def _assign_times(self, frames: list[_Frame]) -> None:
         all_markers = [m for f in frames for _, m in f.markers]
@@ -357,25 +349,15 @@ class FrameAssembler:
                     frame.extra["time_zone"] = marker.tz_name
             frame.extra["timestamp"] = moment
 
-    def _snapshot(self, index: int, frame: _Frame, tags: np.ndarray) -> Snapshot:
+    def _snapshot(self, index: int, frame: _Frame) -> Snapshot:
         extra = dict(frame.extra)
         timestamp = extra.pop("timestamp", None)
         if self.source.mtime is not None:
             extra["mtime"] = self.source.mtime
         if frame.partial_at is not None:
             extra["partial"] = True
-        if frame.nrows:
-            batch = frame.batches[0]
-            table = RowTable(
-                tags[batch.tag_ids].tolist(),
-                batch.pools,
-                batch.columns,
-                batch.drivers,
-            )
-            has_changes = bool(batch.has_changes.any())
-        else:
-            table = RowTable.empty()
-            has_changes = True
+        table = frame.table if frame.table is not None else RowTable.empty()
+        has_changes = frame.has_changes
         fmt = self.forced_format or ("poolmon" if has_changes else "poolsnap")
         assert isinstance(timestamp, datetime | None)
         return Snapshot(
@@ -590,41 +572,67 @@ def _cuts(token: str, k: int) -> Iterable[list[str]]:
 # -- line classification ----------------------------------------------------------------
 
 
-def classify_lines(lines: Iterable[tuple[int, str]], asm: FrameAssembler) -> tuple[int, tuple[str, int] | None] | None:
-    """Feed numbered lines to the assembler.
+class LineReader:
+    """Classifies lines one by one and feeds them, with bulk-read rows, to a FrameAssembler.
 
-    Returns the line and (tag, pool code) of the last line when it is an unreadable
-    row, which the caller may judge to be a log cut off mid-row.
+    Remembers whether the last non-blank line was an unreadable row, which the caller
+    may judge to be a log cut off mid-row.
     """
-    last_bad: tuple[int, tuple[str, int] | None] | None = None
-    for lineno, raw in lines:
+
+    def __init__(self, asm: FrameAssembler) -> None:
+        self.asm = asm
+        self.last_bad: tuple[int, tuple[str, int] | None] | None = None
+        self._pending: list[RowFields] = []
+        self._pending_lines: list[int] = []
+
+    def flush(self) -> None:
+        """Hand rows read line by line to the assembler as one batch (before any other event)."""
+        if self._pending:
+            self.asm.rows(batch_from_fields(self._pending, self._pending_lines, self.asm))
+            self._pending = []
+            self._pending_lines = []
+
+    def rows(self, batch: RowBatch) -> None:
+        if len(batch):
+            self.flush()
+            self.last_bad = None
+            self.asm.rows(batch)
+
+    def lines(self, lines: Iterable[tuple[int, str]]) -> None:
+        for lineno, raw in lines:
+            self.line(lineno, raw)
+
+    def line(self, lineno: int, raw: str) -> None:
+        asm = self.asm
         line = raw.rstrip()
         if not line.strip():
-            continue
-        last_bad = None
+            return
+        self.last_bad = None
         if _TYPE_WORD.search(line) and not _COLHDR.search(line):
             fields, repaired = read_row(line)
             if fields is not None:
                 if repaired:
                     asm.note_repair(lineno)
-                asm.add_row(fields, lineno)
-            else:
-                km = _TAG_TYPE.match(line)
-                key = None
-                if km:
-                    tag = (km.group(1) if km.group(1) is not None else km.group(3)).ljust(4)
-                    key = (tag, 0 if (km.group(2) or km.group(4)) == "Nonp" else 1)
-                last_bad = (lineno, key)
-                asm.diag.skip(asm.name, lineno, "unreadable PoolMon row", line.strip())
-            continue
+                self._pending.append(fields)
+                self._pending_lines.append(lineno)
+                return
+            km = _TAG_TYPE.match(line)
+            key = None
+            if km:
+                tag = (km.group(1) if km.group(1) is not None else km.group(3)).ljust(4)
+                key = (tag, 0 if (km.group(2) or km.group(4)) == "Nonp" else 1)
+            self.last_bad = (lineno, key)
+            asm.diag.skip(asm.name, lineno, "unreadable PoolMon row", line.strip())
+            return
+        self.flush()
         if "Memory:" in line:
             asm.memory(lineno, line)
             if "Commit:" in line:
                 asm.frame.commit = True
-            continue
+            return
         if "Commit:" in line or "Pool N:" in line:
             asm.commit(lineno, line)
-            continue
+            return
         m = _TITLE.search(line)
         if m:
             word = m.group(1).lower()
@@ -633,21 +641,23 @@ def classify_lines(lines: Iterable[tuple[int, str]], asm: FrameAssembler) -> tup
             else:
                 scope = "all-sessions" if word.startswith("all") else f"session:{m.group(2)}"
             asm.title(lineno, scope)
-            continue
+            return
         if _COLHDR.search(line):
             asm.colheader(lineno)
-            continue
+            return
         if _RULE.match(line) and not _ELISION.match(line):
-            continue
+            return
+        if _PROMPT.match(line):
+            # Batch wrappers echo their commands ("C:\\tools>poolmon.exe -b"); output follows.
+            return
         marker = parse_marker(line)
         if marker is not None:
             asm.marker(lineno, marker)
-            continue
+            return
         if _ELISION.match(line):
             asm.elision(lineno)
-            continue
+            return
         asm.diag.skip(asm.name, lineno, "not a PoolMon line", line.strip())
-    return last_bad
 
 
 # -- format entry points ----------------------------------------------------------------
@@ -676,17 +686,70 @@ def parse_source(
     from . import pasted
 
     asm = FrameAssembler(source, diag, forced)
-    text = source.text
-    if pasted.looks_pasted(text):
-        cleaned = pasted.clean(text, source.name, diag)
-        numbered: Iterable[tuple[int, str]] = cleaned.numbered_lines()
+    reader = LineReader(asm)
+    if pasted.looks_pasted(source.head(65536)):
+        text = source.text
+        reader.lines(pasted.clean(text, source.name, diag).numbered_lines())
+        complete = text.rstrip(" \t").endswith("\n")
     else:
-        numbered = enumerate(text.split("\n"), start=1)
-    cut = classify_lines(numbered, asm)
-    if cut is None or text.rstrip(" \t").endswith("\n"):
+        complete = _read_bulk(source, reader)
+    reader.flush()
+    cut = reader.last_bad
+    if cut is None or complete:
         # A complete last line that simply did not parse is a bad row, not a cut-off log.
         return asm.finish(options)
     return asm.finish(options, cut[0], cut[1])
+
+
+def _read_bulk(source: TextSource, reader: LineReader) -> bool:
+    """Read chunk by chunk, rows in bulk where the text allows; True if the text ends with a newline."""
+    line = 1
+    last = b""
+    raw = source.iter_raw_chunks()
+    if raw is not None:
+        codec = source.encoding.removesuffix("-sig")
+        for data in raw:
+            last = data
+            _read_piece(data, None, line, reader, codec)
+            line += data.count(b"\n")
+        return last.endswith(b"\n")
+    text_last = ""
+    for chunk in source.iter_chunks():
+        text_last = chunk
+        _read_piece(chunk.encode("ascii") if chunk.isascii() else None, chunk, line, reader, "ascii")
+        line += chunk.count("\n")
+    return text_last.endswith("\n")
+
+
+def _read_piece(data: bytes | None, text: str | None, line: int, reader: LineReader, codec: str) -> None:
+    bulk = read_chunk(data, line, reader.asm.tag_id, codec) if data is not None and data.isascii() else None
+    if bulk is not None:
+        _merge(bulk, reader)
+        return
+    if text is None:
+        assert data is not None
+        text = data.decode(codec, "replace").replace("\r\n", "\n")
+    lines = text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    reader.lines(enumerate(lines, start=line))
+
+
+def _merge(bulk: BulkResult, reader: LineReader) -> None:
+    """Feed bulk rows and the other lines to the reader in line order."""
+    batch = RowBatch(bulk.tag_ids, bulk.pools, bulk.columns, bulk.per_alloc, bulk.lines, bulk.has_changes, bulk.drivers)
+    if not bulk.other_lines:
+        reader.rows(batch)
+        return
+    cuts = np.searchsorted(bulk.lines, np.asarray(bulk.other_lines)).tolist()
+    pos = 0
+    for cut, lineno, text in zip(cuts, bulk.other_lines, bulk.other_texts, strict=True):
+        if cut > pos:
+            reader.rows(batch.slice(pos, cut))
+            pos = cut
+        reader.line(lineno, text)
+    if pos < len(batch):
+        reader.rows(batch.slice(pos, len(batch)))
 
 
 def _parse_poolmon(source: TextSource, diag: Diagnostics, options: ParseOptions) -> list[Snapshot]:

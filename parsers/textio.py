@@ -7,6 +7,7 @@ then UTF-8; then cp1252 (Notepad's "ANSI").  Line ends are normalised to ``\\n``
 
 from __future__ import annotations
 
+import codecs
 import glob
 import gzip
 import io
@@ -19,6 +20,11 @@ from datetime import datetime
 from pathlib import Path
 
 from .errors import InputError
+
+#: Plain files larger than this are decoded as they are read (StreamedSource).
+STREAM_BYTES = 32 * 1024 * 1024
+#: Piece size for bulk parsers reading a source in chunks.
+CHUNK_CHARS = 8 * 1024 * 1024
 
 _BOMS: tuple[tuple[bytes, str], ...] = (
     (b"\xef\xbb\xbf", "utf-8"),
@@ -40,6 +46,117 @@ class TextSource:
     @property
     def basename(self) -> str:
         return self.name.rsplit("!", 1)[-1].replace("\\", "/").rsplit("/", 1)[-1]
+
+    def head(self, n: int) -> str:
+        """The first ``n`` characters, without reading a streamed file whole."""
+        return self.text[:n]
+
+    def iter_chunks(self, size: int = CHUNK_CHARS) -> Iterator[str]:
+        """The text in pieces of about ``size`` characters, each ending at a line end but the last.
+
+        Bulk parsers use this so that a large file is never held whole (see StreamedSource).
+        """
+        text = self.text
+        pos, n = 0, len(text)
+        while pos < n:
+            end = text.find("\n", min(pos + size, n) - 1)
+            end = n if end < 0 else end + 1
+            yield text[pos:end]
+            pos = end
+
+    def iter_raw_chunks(self, size: int = CHUNK_CHARS) -> Iterator[bytes] | None:
+        """Undecoded pieces ending at line ends, when the file allows reading bytes directly.
+
+        Only a StreamedSource in an ASCII-compatible encoding with LF or CRLF line ends
+        offers them; bulk parsers then skip decoding what they read as numbers.
+        """
+        return None
+
+
+class StreamedSource(TextSource):
+    """A large plain file, decoded piece by piece as it is read.
+
+    Appended PoolMon logs run to hundreds of megabytes; holding their bytes and
+    decoded text at once would cost more than the parsed rows.  ``iter_chunks``
+    reads and decodes incrementally; ``text`` still works (it reads the whole file).
+    """
+
+    def __init__(
+        self, name: str, path: Path, encoding: str, mtime: datetime | None, head: str, skip: int, raw_ok: bool = False
+    ) -> None:
+        object.__setattr__(self, "_raw_ok", raw_ok)
+        object.__setattr__(self, "name", name)
+        object.__setattr__(self, "path", path)
+        object.__setattr__(self, "encoding", encoding)
+        object.__setattr__(self, "mtime", mtime)
+        object.__setattr__(self, "_head", head)
+        object.__setattr__(self, "_skip", skip)
+
+    def __repr__(self) -> str:
+        return f"StreamedSource(name={self.name!r}, encoding={self.encoding!r})"
+
+    @property  # type: ignore[override]
+    def text(self) -> str:
+        cached = self.__dict__.get("_text")
+        if cached is None:
+            cached = "".join(self.iter_chunks())
+            object.__setattr__(self, "_text", cached)
+        return cached
+
+    def head(self, n: int) -> str:
+        """At most the first 128 KiB, whole lines only: enough to detect a format."""
+        return self._head[:n]
+
+    def iter_raw_chunks(self, size: int = CHUNK_CHARS) -> Iterator[bytes] | None:
+        if not self._raw_ok:
+            return None
+        return self._raw_chunks(size)
+
+    def _raw_chunks(self, size: int) -> Iterator[bytes]:
+        carry = b""
+        with open(self.path, "rb") as fh:  # type: ignore[arg-type]
+            fh.seek(self._skip)
+            while True:
+                raw = fh.read(size)
+                if not raw:
+                    if carry:
+                        yield carry
+                    return
+                piece = carry + raw if carry else raw
+                cut = piece.rfind(b"\n") + 1
+                if cut == 0:
+                    carry = piece
+                    continue
+                carry = piece[cut:]
+                yield piece[:cut]
+
+    def iter_chunks(self, size: int = CHUNK_CHARS) -> Iterator[str]:
+        codec = self.encoding.removesuffix("-sig")
+        decoder = codecs.getincrementaldecoder(codec)(errors="replace")
+        carry = ""
+        with open(self.path, "rb") as fh:  # type: ignore[arg-type]
+            fh.seek(self._skip)
+            while True:
+                raw = fh.read(size)
+                final = not raw
+                piece = carry + decoder.decode(raw, final=final)
+                if not final and piece.endswith("\r"):
+                    # Keep a CR that may pair with an LF in the next block.
+                    carry, piece = "\r", piece[:-1]
+                else:
+                    carry = ""
+                piece = _normalise(piece)
+                if not final:
+                    cut = piece.rfind("\n") + 1
+                    if cut == 0:
+                        carry = piece + carry
+                        continue
+                    carry = piece[cut:] + carry
+                    piece = piece[:cut]
+                if piece:
+                    yield piece
+                if final:
+                    return
 
 
 def decode_bytes(data: bytes, name: str) -> tuple[str, str]:
@@ -112,8 +229,14 @@ def read_path(path: Path, name: str | None = None) -> Iterator[TextSource]:
     """Sources inside one file (several for a zip archive)."""
     shown = name or str(path)
     try:
+        stat = path.stat()
+        mtime = datetime.fromtimestamp(stat.st_mtime)
+        if stat.st_size > STREAM_BYTES and path.is_file():
+            streamed = _streamed(path, shown, mtime)
+            if streamed is not None:
+                yield streamed
+                return
         data = path.read_bytes()
-        mtime = datetime.fromtimestamp(path.stat().st_mtime)
     except FileNotFoundError as exc:
         raise InputError(shown, "no such file") from exc
     except IsADirectoryError as exc:
@@ -123,6 +246,38 @@ def read_path(path: Path, name: str | None = None) -> Iterator[TextSource]:
     except OSError as exc:
         raise InputError(shown, exc.strerror or str(exc)) from exc
     yield from _unpack(data, shown, mtime, path)
+
+
+def _streamed(path: Path, name: str, mtime: datetime | None) -> StreamedSource | None:
+    """A StreamedSource for a large plain text file; None for archives (read whole)."""
+    with open(path, "rb") as fh:
+        head = fh.read(131072)
+    if head[:2] == b"\x1f\x8b" or head[:4] == b"PK\x03\x04":
+        return None
+    skip = 0
+    for bom, enc in _BOMS:
+        if head.startswith(bom):
+            skip = len(bom)
+            encoding = enc + "-sig"
+            break
+    else:
+        sample = head[:4096]
+        if sample.count(0) > len(sample) // 4:
+            encoding = "utf-16-le" if sample[1::2].count(0) >= sample[0::2].count(0) else "utf-16-be"
+        else:
+            try:
+                codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
+                encoding = "utf-8"
+            except UnicodeDecodeError:
+                encoding = "cp1252"
+    codec = encoding.removesuffix("-sig")
+    text = codecs.getincrementaldecoder(codec)(errors="replace").decode(head[skip:], final=False)
+    if _looks_binary(text):
+        raise InputError(name, "binary data, not text")
+    text = _normalise(text)
+    # Bytes can be read directly when ASCII stays ASCII and lines end in LF or CRLF (not bare CR).
+    raw_ok = encoding in ("utf-8", "utf-8-sig", "cp1252") and (b"\r" not in head or b"\r\n" in head)
+    return StreamedSource(name, path, encoding, mtime, text[: text.rfind("\n") + 1] or text, skip, raw_ok)
 
 
 def read_stdin() -> Iterator[TextSource]:

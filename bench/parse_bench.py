@@ -1,0 +1,166 @@
+"""Benchmark: parse a large appended PoolMon log and compare with one awk pass.
+
+    .venv/bin/python bench/parse_bench.py [--size-mb 500] [--tags 2500] [--repeat 1]
+
+Generates ``bench/out/poolmon_appended.log`` (an appended ``poolmon /b`` log with
+a time marker before every frame and one slowly leaking tag) unless a file of
+that size is already there, then, in the same run:
+
+* times ``awk '{n+=$4} END {print n}'`` over the file (one plain pass);
+* times ``parsers.parse`` on it in a fresh interpreter, which also reports its
+  peak RSS (VmHWM) and the size of the parsed columnar data (``RowTable.nbytes``);
+* prints MB/s, the ratio to awk, and peak RSS against the columnar size.
+
+Targets (issue 2): parse time <= 3x awk (goal 2x); peak RSS < 2x the columnar data.
+Not part of the test suite.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import subprocess
+import sys
+import time
+from datetime import datetime, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "bench" / "out"
+
+HEADER = (
+    " Memory:16671384K Avail: 9125332K  PageFlts:{pf:>6}   InRam Krnl: 9124K P:91312K\n"
+    " Commit:{commit}K Limit:19830400K Peak:9120332K            Pool N:{npk}K P:{pk}K\n"
+    " System pool information\n"
+    " Tag  Type     Allocs            Frees            Diff   Bytes       Per Alloc\n"
+    "\n"
+)
+
+_TAG_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_."
+
+
+def _tags(n: int, rng: random.Random) -> list[tuple[str, str]]:
+    seen: set[tuple[str, str]] = set()
+    out: list[tuple[str, str]] = []
+    while len(out) < n:
+        length = rng.choice((2, 3, 4, 4, 4, 4))
+        tag = "".join(rng.choice(_TAG_CHARS) for _ in range(length)).ljust(4)
+        if rng.random() < 0.03:
+            tag = tag[:2] + " " + tag[3]  # tags with a space inside, like "Dh 2"
+        key = (tag, rng.choice(("Nonp ", "Paged")))
+        if key not in seen:
+            seen.add(key)
+            out.append(key)
+    return out
+
+
+def generate(path: Path, size_mb: int, ntags: int, seed: int = 7) -> None:
+    """Write an appended log of at least ``size_mb`` megabytes."""
+    rng = random.Random(seed)
+    tags = _tags(ntags, rng)
+    allocs = [rng.randint(1_000, 50_000_000) for _ in tags]
+    live = [rng.randint(0, 5_000) for _ in tags]
+    size = [rng.choice((16, 32, 64, 128, 320, 640, 4096)) for _ in tags]
+    leak = 17
+    target = size_mb * 1_000_000
+    written = 0
+    t0 = datetime(2026, 11, 21, 14, 0, 0)
+    frame = 0
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", encoding="ascii", newline="\n") as fh:
+        while written < target:
+            parts = [f"===== {(t0 + timedelta(minutes=5 * frame)).isoformat(' ')} =====\n"]
+            parts.append(
+                HEADER.format(pf=rng.randint(0, 99999), commit=4411208 + frame, npk=310228 + frame, pk=402116)
+            )
+            for i, (tag, typ) in enumerate(tags):
+                da = rng.randint(0, 99)
+                df = da if i != leak else da - 3
+                allocs[i] += da
+                live[i] = max(live[i] + da - df, 0)
+                frees = allocs[i] - live[i]
+                nbytes = live[i] * size[i]
+                per = nbytes // live[i] if live[i] else 0
+                parts.append(
+                    f" {tag} {typ} {allocs[i]:>11} ({da:>4}) {frees:>11} ({df:>4}) "
+                    f"{live[i]:>8} {nbytes:>9} ({(da - df) * size[i]:>6}) {per:>6}\n"
+                )
+            block = "".join(parts)
+            fh.write(block)
+            written += len(block)
+            frame += 1
+
+
+def _awk_seconds(path: Path) -> float:
+    start = time.perf_counter()
+    subprocess.run(["awk", "{n+=$4} END {print n}", str(path)], check=True, stdout=subprocess.DEVNULL)
+    return time.perf_counter() - start
+
+
+_CHILD = r"""
+import json, sys, time
+from parsers import parse
+start = time.perf_counter()
+result = parse([sys.argv[1]])
+elapsed = time.perf_counter() - start
+hwm = 0
+with open("/proc/self/status") as fh:
+    for line in fh:
+        if line.startswith("VmHWM:"):
+            hwm = int(line.split()[1]) * 1024
+print(json.dumps({
+    "seconds": elapsed,
+    "snapshots": len(result.snapshots),
+    "rows": sum(len(s.rows) for s in result.snapshots),
+    "columnar": sum(s.rows.nbytes() for s in result.snapshots),
+    "warnings": [str(w) for w in result.warnings][:5],
+    "peak_rss": hwm,
+}))
+"""
+
+
+def _parse_run(path: Path) -> dict[str, object]:
+    out = subprocess.run(
+        [sys.executable, "-c", _CHILD, str(path)], check=True, capture_output=True, text=True, cwd=ROOT
+    )
+    return json.loads(out.stdout)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--size-mb", type=int, default=500)
+    ap.add_argument("--tags", type=int, default=2500)
+    ap.add_argument("--repeat", type=int, default=1, help="runs of each side; the best is reported")
+    ap.add_argument("--file", type=Path, default=None, help="parse this file instead of the generated log")
+    args = ap.parse_args()
+
+    path = args.file or OUT / f"poolmon_appended_{args.size_mb}mb_{args.tags}tags.log"
+    if args.file is None and not path.exists():
+        t = time.perf_counter()
+        generate(path, args.size_mb, args.tags)
+        print(f"generated {path} in {time.perf_counter() - t:.1f}s")
+    size = os.path.getsize(path)
+    mb = size / 1e6
+
+    awk = min(_awk_seconds(path) for _ in range(args.repeat))
+    runs = [_parse_run(path) for _ in range(args.repeat)]
+    best = min(runs, key=lambda r: float(r["seconds"]))  # type: ignore[arg-type]
+    secs = float(best["seconds"])  # type: ignore[arg-type]
+    columnar = int(best["columnar"])  # type: ignore[call-overload]
+    peak = int(best["peak_rss"])  # type: ignore[call-overload]
+
+    print(f"file            {path.name}: {mb:.1f} MB, {best['snapshots']} snapshots, {best['rows']} rows")
+    print(f"awk pass        {awk:.2f} s  ({mb / awk:.0f} MB/s)")
+    print(f"poolscope parse {secs:.2f} s  ({mb / secs:.0f} MB/s)  = {secs / awk:.2f}x awk  (target <= 3x, goal 2x)")
+    print(
+        f"peak RSS        {peak / 1e6:.0f} MB;  columnar data {columnar / 1e6:.0f} MB  "
+        f"= {peak / columnar:.2f}x  (target < 2x)"
+    )
+    if best["warnings"]:
+        print("warnings:", *best["warnings"], sep="\n  ")  # type: ignore[arg-type]
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,280 @@
+"""The bulk path for clean PoolMon rows: numpy over the bytes of a whole chunk.
+
+An appended log is millions of rows in PoolMon's own layout.  Reading them one by
+one in Python costs microseconds a row; here a chunk of a few megabytes is
+handled with a dozen array operations: find the line starts, recognise rows by
+the Type word at its fixed place, blank the tag and type, check per line that
+only numbers and brackets remain in the expected count, and let numpy's C number
+reader turn the rest into integers.
+
+Everything this path does not recognise (headers, time markers, rows in odd
+layouts, rows whose numbers ran together) is handed back, with its line number,
+to the line-by-line reader in :mod:`parsers.poolmon`, which agrees with this path
+on every row both can read (a hypothesis test checks it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from .model import MISSING
+
+_SP, _NL, _LP, _RP, _MINUS = 32, 10, 40, 41, 45
+_NO_PARENS = bytes.maketrans(b"()", b"  ")
+# CR (of CRLF line ends) reads as a space; every byte a number cannot hold reads 0x01.
+_CLEAN = bytes(c if c in b"\n ()-0123456789" else (32 if c == 13 else 1) for c in range(256))
+
+# Bytes a row may hold once its tag and Type word are blanked (Mapped_Driver text aside).
+_ALLOWED = np.zeros(256, dtype=bool)
+_ALLOWED[[_SP, _NL, _LP, _RP, _MINUS]] = True
+_ALLOWED[48:58] = True
+_NUMCHAR = np.zeros(256, dtype=bool)
+_NUMCHAR[48:58] = True
+_NUMCHAR[_MINUS] = True
+_DIGIT = np.zeros(256, dtype=bool)
+_DIGIT[48:58] = True
+
+#: Token offsets of each value in a screen row (8 numbers) and a snapshot-file row (5).
+_SCREEN = {"allocs": 0, "allocs_change": 1, "frees": 2, "frees_change": 3, "outstanding": 4, "bytes": 5,
+           "bytes_change": 6, "per_alloc": 7}  # fmt: skip
+_SNAP = {"allocs": 0, "frees": 1, "outstanding": 2, "bytes": 3, "per_alloc": 4}
+
+
+@dataclass
+class BulkResult:
+    """Rows read in bulk, and the lines left for the line-by-line reader (in order)."""
+
+    tag_ids: np.ndarray
+    pools: np.ndarray
+    columns: dict[str, np.ndarray]
+    per_alloc: np.ndarray
+    lines: np.ndarray  # 1-based line numbers of the rows
+    has_changes: np.ndarray
+    drivers: list[str | None] | None
+    other_lines: list[int]
+    other_texts: list[str]
+
+
+def _word_at(arr: np.ndarray, pos: np.ndarray, word: bytes) -> np.ndarray:
+    ok = arr[pos] == word[0]
+    for i in range(1, len(word)):
+        ok &= arr[pos + i] == word[i]
+    return ok
+
+
+def _blank_lines(work: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> None:
+    if len(starts) < 4096:
+        for s, e in zip(starts.tolist(), ends.tolist(), strict=True):
+            work[s:e] = _SP
+        return
+    cover = np.zeros(len(work) + 1, dtype=np.int32)
+    np.add.at(cover, starts, 1)
+    np.add.at(cover, ends, -1)
+    work[np.cumsum(cover[:-1]) > 0] = _SP
+
+
+def _uniform_numbers(buf: bytearray, work: np.ndarray, nrow: int) -> tuple[np.ndarray, int] | None:
+    """The common case, checked in a few passes: every row has the same shape (all screen or all file)."""
+    n_lp = buf.count(b"(")
+    if n_lp not in (0, 3 * nrow) or buf.count(b")") != n_lp:
+        return None
+    minus = np.flatnonzero(work == _MINUS)
+    if len(minus) and (~_DIGIT[work[minus + 1]] | ((work[minus - 1] != _SP) & (work[minus - 1] != _LP))).any():
+        return None
+    per = 8 if n_lp else 5
+    values = np.fromstring(bytes(buf).translate(_NO_PARENS), dtype=np.int64, sep=" ")
+    if len(values) != per * nrow:
+        return None
+    return values, per
+
+
+def _per_line_numbers(
+    work: np.ndarray, starts: np.ndarray, ends: np.ndarray, is_row: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
+    """Count numbers and brackets line by line; rows of any other shape go to the line reader."""
+    is_lp = work == _LP
+    is_rp = work == _RP
+    lp = np.add.reduceat(is_lp, starts, dtype=np.int32)
+    rp = np.add.reduceat(is_rp, starts, dtype=np.int32)
+    work[is_lp | is_rp] = _SP
+    num = _NUMCHAR[work]
+    tok = num.copy()
+    tok[1:] &= ~num[:-1]
+    counts = np.add.reduceat(tok, starts, dtype=np.int32)
+    screen = (lp == 3) & (rp == 3) & (counts == 8)
+    snap = (lp == 0) & (rp == 0) & (counts == 5)
+    demote = is_row & ~(screen | snap)
+    # A minus sign belongs right before a digit and after a space; anything else is not a number.
+    minus = np.flatnonzero(work == _MINUS)
+    if len(minus):
+        wrong = minus[~_DIGIT[work[minus + 1]] | (work[minus - 1] != _SP)]
+        if len(wrong):
+            demote[np.searchsorted(starts, wrong, side="right") - 1] = True
+    is_row = is_row & ~demote
+    if demote.any():
+        gone = np.flatnonzero(demote)
+        _blank_lines(work, starts[gone], ends[gone])
+        counts = np.where(demote, 0, counts)
+    values = np.fromstring(work.tobytes(), dtype=np.int64, sep=" ")
+    if len(values) != int(counts.sum()):
+        return None
+    return values, counts, screen & is_row, is_row
+
+
+def _extract(
+    values: np.ndarray, counts: np.ndarray, row_idx: np.ndarray, screen: np.ndarray
+) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]:
+    first_tok = (np.cumsum(counts) - counts)[row_idx]
+    has_changes = screen[row_idx]
+    columns: dict[str, np.ndarray] = {}
+    all_screen = bool(has_changes.all())
+    for name in ("allocs", "frees", "outstanding", "bytes", "allocs_change", "frees_change", "bytes_change"):
+        screen_off = _SCREEN[name]
+        snap_off = _SNAP.get(name)
+        if all_screen:
+            columns[name] = values[first_tok + screen_off]
+        elif snap_off is None:
+            col = np.full(len(row_idx), MISSING, dtype=np.int64)
+            col[has_changes] = values[first_tok[has_changes] + screen_off]
+            columns[name] = col
+        else:
+            columns[name] = values[first_tok + np.where(has_changes, screen_off, snap_off)]
+    per_alloc = values[first_tok + np.where(has_changes, _SCREEN["per_alloc"], _SNAP["per_alloc"])]
+    return columns, per_alloc, has_changes
+
+
+def _misaligned(extracted: tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]) -> bool:
+    """Rows read with a shifted number fail PoolMon's identities."""
+    c, per_alloc, _ = extracted
+    diff = c["outstanding"]
+    delta = c["allocs"] - c["frees"]
+    bad = (delta != diff) & ((delta - diff) % (1 << 32) != 0)
+    positive = diff > 0
+    bad |= positive & (c["bytes"] // np.where(positive, diff, 1) != per_alloc)
+    return bool(bad.any())
+
+
+def read_chunk(
+    data: bytes, first_line: int, tag_id: Callable[[str], int], encoding: str = "ascii"
+) -> BulkResult | None:
+    """Read the rows of an ASCII chunk (whole lines) in bulk; None when it is not worth it.
+
+    ``encoding`` decodes the lines handed back to the line reader (CRs of CRLF are dropped).
+    """
+    if not data.endswith(b"\n"):
+        data += b"\n"
+    arr = np.frombuffer(data, dtype=np.uint8)
+    nl = np.flatnonzero(arr == _NL)
+    nlines = len(nl)
+    starts = np.empty(nlines, dtype=np.int64)
+    starts[0] = 0
+    starts[1:] = nl[:-1] + 1
+    ends = nl.astype(np.int64)
+
+    # Rows in PoolMon's layout: " TTTT Nonp " (leading space) or "TTTT Nonp " (none); the
+    # leading-space reading wins, as in the row patterns of the line reader.  Only lines long
+    # enough to hold a tag, a Type word and a number are looked at, so no index leaves its line.
+    cand = np.flatnonzero((ends - starts) > 11)
+    cs = starts[cand]
+    type6 = _word_at(arr, cs + 6, b"Nonp ") | _word_at(arr, cs + 6, b"Paged ")
+    lead_c = (arr[cs] == _SP) & (arr[cs + 5] == _SP) & type6
+    type5 = _word_at(arr, cs + 5, b"Nonp ") | _word_at(arr, cs + 5, b"Paged ")
+    nolead_c = ~lead_c & (arr[cs + 4] == _SP) & type5
+    lead = np.zeros(nlines, dtype=bool)
+    lead[cand] = lead_c
+    is_row = lead.copy()
+    is_row[cand] |= nolead_c
+    nrow = int(is_row.sum())
+    if nrow == 0 or nrow * 2 < nlines:
+        return None
+
+    row_idx = first_rows = np.flatnonzero(is_row)
+    rstart = starts[row_idx]
+    tag_start = rstart + lead[row_idx]
+    type_start = tag_start + 5
+    paged = arr[type_start] == 80  # "P"
+    num_start = type_start + np.where(paged, 5, 4)
+
+    # A writable copy in which every byte a number cannot hold reads 0x01.
+    buf = bytearray(data.translate(_CLEAN))
+    work = np.frombuffer(buf, dtype=np.uint8)
+    # Blank tag and Type word of rows, and every other line entirely.
+    offs = np.arange(12)
+    idx = rstart[:, None] + offs
+    work[idx[offs[None, :] < (num_start - rstart)[:, None]]] = _SP
+    other = np.flatnonzero(~is_row)
+    _blank_lines(work, starts[other], ends[other])
+
+    # Text after the numbers (Mapped_Driver) starts at the first byte a number cannot hold.
+    drivers: list[str | None] | None = None
+    if buf.find(b"\x01") >= 0:
+        bad = np.flatnonzero(work == 1)
+        bad_lines = np.searchsorted(starts, bad, side="right") - 1
+        bad_lines, first = np.unique(bad_lines, return_index=True)
+        drivers = [None] * nlines
+        for li, pos in zip(bad_lines.tolist(), bad[first].tolist(), strict=True):
+            end = int(ends[li])
+            drivers[li] = data[pos:end].decode(encoding, "replace").strip() or None
+            work[pos:end] = _SP
+
+    extracted = None
+    uniform = _uniform_numbers(buf, work, nrow)
+    if uniform is not None:
+        values, per = uniform
+        counts = np.where(is_row, per, 0)
+        screen = is_row & (per == 8)
+        extracted = _extract(values, counts, row_idx, screen)
+        if _misaligned(extracted):
+            extracted = None  # some row has a number too many or too few: read line by line below
+    if extracted is None:
+        detailed = _per_line_numbers(work, starts, ends, is_row)
+        if detailed is None:
+            return None
+        values, counts, screen, is_row = detailed
+        row_idx = np.flatnonzero(is_row)
+        if not len(row_idx):
+            return None
+        extracted = _extract(values, counts, row_idx, screen)
+    columns, per_alloc, has_changes = extracted
+
+    # Allocs, Frees, Bytes and Per Alloc are never negative: such rows go to the line reader.
+    negative = (columns["allocs"] < 0) | (columns["frees"] < 0) | (columns["bytes"] < 0) | (per_alloc < 0)
+    if negative.any():
+        keep = ~negative
+        is_row[row_idx[negative]] = False
+        row_idx = row_idx[keep]
+        has_changes = has_changes[keep]
+        columns = {k: v[keep] for k, v in columns.items()}
+        per_alloc = per_alloc[keep]
+
+    # Tags: decode each distinct 4-byte tag once.
+    row_pos = np.flatnonzero(is_row[first_rows])  # rows kept, as positions among the first reading
+    tag_bytes = arr[tag_start[row_pos][:, None] + np.arange(4)]
+    keys = np.ascontiguousarray(tag_bytes).view(np.uint32).ravel()
+    uniq, inverse = np.unique(keys, return_inverse=True)
+    ids = np.array([tag_id(u.tobytes().decode("ascii")) for u in uniq], dtype=np.int64)
+    tag_ids = ids[inverse.ravel()]
+
+    other_idx = np.flatnonzero(~is_row & (ends > starts))
+    other_lines = (other_idx + first_line).tolist()
+    other_texts = [
+        data[s:e].decode(encoding, "replace").rstrip("\r")
+        for s, e in zip(starts[other_idx].tolist(), ends[other_idx].tolist(), strict=True)
+    ]
+    row_drivers = [drivers[i] for i in row_idx.tolist()] if drivers is not None else None
+    if row_drivers is not None and not any(d is not None for d in row_drivers):
+        row_drivers = None
+    return BulkResult(
+        tag_ids=tag_ids,
+        pools=paged[row_pos].astype(np.uint8),
+        columns=columns,
+        per_alloc=per_alloc,
+        lines=row_idx.astype(np.int64) + first_line,
+        has_changes=has_changes,
+        drivers=row_drivers,
+        other_lines=other_lines,
+        other_texts=other_texts,
+    )
