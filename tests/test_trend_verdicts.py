@@ -1,0 +1,212 @@
+"""Verdicts of analyzer.trend on series whose truth is known."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+
+import numpy as np
+import pytest
+
+from analyzer.render import render_json
+from analyzer.trend import TREND_COLUMNS, VERDICTS, TrendOptions, analyze
+from tests.trend_helpers import START, noisy, snapshots_from
+
+N = 180  # three hours of one-minute snapshots
+T = np.arange(N, dtype=float)
+MB_PER_HOUR = 1024 * 1024 / 60.0  # bytes per one-minute interval
+
+
+def _counters(bytes_series, size=256, traffic=50, start=1_000_000):
+    """Cumulative Allocs/Frees consistent with the bytes: every interval allocates, growth is not freed."""
+    outstanding = np.asarray(bytes_series) // size
+    grown = np.maximum(np.diff(outstanding, prepend=outstanding[:1]), 0)
+    allocs = start + outstanding[0] + np.cumsum(traffic + grown)
+    return allocs, allocs - outstanding
+
+
+def _analyze(series, counters=True, **kwargs):
+    allocs = frees = None
+    if counters:
+        allocs, frees = {}, {}
+        for k, v in series.items():
+            allocs[k], frees[k] = _counters(np.nan_to_num(v))
+    return analyze(snapshots_from(series, allocs=allocs, frees=frees, **kwargs))
+
+
+def _row(result, tag, pool="nonpaged"):
+    return next(r for r in result.rows if r.tag == tag and r.pool == pool)
+
+
+@pytest.fixture(scope="module")
+def mixed():
+    rng = np.random.default_rng(21)
+    series = {
+        ("Leak", "nonpaged"): 200_000 + MB_PER_HOUR * T + rng.normal(0, 3000, N),
+        ("Cach", "paged"): 500_000 + (T % 45) * 40_000 + rng.normal(0, 2000, N),
+        ("Warm", "nonpaged"): 300_000 + 2_000_000 * (1 - np.exp(-T / 10)) + rng.normal(0, 2000, N),
+        ("Flat", "paged"): noisy(rng, N, 800_000, 5000),
+        ("Stat", "paged"): np.full(N, 4096.0),
+    }
+    burst = np.full(N, 100_000.0)
+    for start in (20, 70, 130):
+        burst[start : start + 8] += 1_500_000
+    series[("Brst", "nonpaged")] = burst + rng.normal(0, 1000, N)
+    return _analyze({k: np.round(v) for k, v in series.items()})
+
+
+def test_steady_leak_is_a_leak_with_its_rate(mixed):
+    row = _row(mixed, "Leak")
+    assert row.verdict == "leak"
+    assert row.rate_low <= 1024 * 1024 <= row.rate_high
+    assert row.rate_bytes_per_hour == pytest.approx(1024 * 1024, rel=0.02)
+    assert row.reason.startswith("grew in 179 of 179 intervals, +1023.7 KB/h [")
+    assert row.reason.endswith("freed, no recovery, still growing at the end")
+    assert mixed.rows[0] is row  # most suspicious first
+
+
+def test_cache_burst_warmup_and_flat_tags_are_not_leaks(mixed):
+    verdicts = {r.tag: r.verdict for r in mixed.rows}
+    assert verdicts["Cach"] == "recovers"
+    assert verdicts["Brst"] == "recovers"
+    assert verdicts["Warm"] == "stable"
+    assert "levelled off" in _row(mixed, "Warm").reason
+    assert verdicts["Flat"] == "stable"
+    assert verdicts["Stat"] == "stable"
+
+
+def test_summary_counts_every_series_once(mixed):
+    assert sum(mixed.summary["verdicts"].values()) == len(mixed.rows) == 6
+    assert set(mixed.summary["verdicts"]) == set(VERDICTS)
+    assert mixed.summary["snapshots"] == N
+    assert mixed.summary["span_hours"] == pytest.approx((N - 1) / 60, abs=1e-3)
+
+
+def test_json_rows_carry_the_contract_fields(mixed):
+    doc = json.loads(render_json(mixed.to_dict()))
+    row = doc["rows"][0]
+    for key in ("tag", "pool", "verdict", "reason", "rate_bytes_per_hour", "rate_low", "rate_high",
+                "allocs_per_hour", "freed_ratio", "onset", "exhaustion", "group", "n_points", "bytes_first",
+                "bytes_last", "stats"):
+        assert key in row
+    assert {"mk_p", "mk_z", "autocorrelation_factor", "intervals_up", "signal_to_noise"} <= set(row["stats"])
+    assert [c.key for c in TREND_COLUMNS][:3] == ["tag", "pool", "verdict"]
+
+
+def test_allocations_per_hour_and_freed_ratio_of_a_leak(mixed):
+    row = _row(mixed, "Leak")
+    # 256-byte allocations: 1 MB/h is 4096 allocations an hour never freed.
+    assert row.allocs_per_hour == pytest.approx(4096, rel=0.05)
+    assert 0.0 < row.freed_ratio < 1.0
+
+
+def test_series_returns_times_and_bytes_for_charts(mixed):
+    times, values = mixed.series("Leak", "nonpaged")
+    assert times[0] == START and times[-1] == START + timedelta(minutes=N - 1)
+    assert len(values) == N
+    with pytest.raises(KeyError):
+        mixed.series("Nope", "paged")
+
+
+def test_too_few_snapshots_is_insufficient_data():
+    result = _analyze({("Shrt", "paged"): [1000.0, 2000.0, 3000.0, 4000.0]})
+    row = result.rows[0]
+    assert row.verdict == "insufficient-data"
+    assert row.rate_bytes_per_hour is None
+    assert "only 4 snapshots" in row.reason
+
+
+def test_leak_across_a_reboot_is_stitched():
+    rng = np.random.default_rng(22)
+    leak = 100_000 + MB_PER_HOUR * T
+    leak[90:] -= leak[90] - 100_000  # reboot: back to the boot level, then leaking again
+    other = noisy(rng, N, 300_000, 2000)
+    series = {("Leak", "nonpaged"): np.round(leak), ("Calm", "paged"): other}
+    allocs, frees = {}, {}
+    for k, v in series.items():
+        a1, f1 = _counters(v[:90])
+        a2, f2 = _counters(v[90:], start=0)  # counters restart
+        allocs[k], frees[k] = np.concatenate([a1, a2]), np.concatenate([f1, f2])
+    result = analyze(snapshots_from(series, allocs=allocs, frees=frees))
+    row = _row(result, "Leak")
+    assert row.verdict == "leak"
+    assert row.stats["resets"] == 1
+    assert "counter reset stitched" in row.reason
+    assert row.rate_bytes_per_hour == pytest.approx(1024 * 1024, rel=0.02)
+    assert result.summary["reboots"] == [(START + timedelta(minutes=90)).isoformat()]
+    assert _row(result, "Calm", "paged").verdict == "stable"
+
+
+def test_late_leak_has_an_onset():
+    rng = np.random.default_rng(23)
+    late = 400_000 + np.maximum(0, T - 100) * MB_PER_HOUR + rng.normal(0, 2000, N)
+    result = _analyze({("Late", "paged"): np.round(late)})
+    row = result.rows[0]
+    assert row.verdict == "leak"
+    assert row.onset is not None
+    assert abs((row.onset - (START + timedelta(minutes=100))).total_seconds()) <= 5 * 60
+    assert row.rate_bytes_per_hour == pytest.approx(1024 * 1024, rel=0.05)
+    assert "since" in row.reason
+
+
+def test_lockstep_leaks_share_a_group():
+    rng = np.random.default_rng(24)
+    steps = rng.poisson(40, N)
+    a = 100_000 + np.cumsum(steps) * 256.0
+    b = 50_000 + np.cumsum(steps) * 64.0
+    c = 70_000 + np.cumsum(rng.poisson(40, N)) * 128.0
+    result = _analyze({("Lk1 ", "nonpaged"): a, ("Lk2 ", "paged"): b, ("Lk3 ", "nonpaged"): c})
+    rows = {r.tag: r for r in result.rows}
+    assert all(r.verdict == "leak" for r in rows.values())
+    assert rows["Lk1 "].group == rows["Lk2 "].group == 1
+    assert rows["Lk3 "].group is None
+
+
+def test_untimed_snapshots_give_verdicts_without_hourly_rates():
+    rng = np.random.default_rng(25)
+    series = {("Leak", "nonpaged"): np.round(100_000 + 5000 * T + rng.normal(0, 500, N))}
+    result = _analyze(series, interval=None)
+    row = result.rows[0]
+    assert row.verdict == "leak"
+    assert row.rate_bytes_per_hour is None
+    assert "/snapshot" in row.reason
+    assert result.summary["timed"] is False
+
+
+def test_exhaustion_from_header_figures():
+    avail = [int(2_000_000 - 1024 * t / 60) for t in range(N)]  # KB: falls 1 MB an hour
+    totals = [{"avail_kb": a, "commit_kb": 4_000_000 + t, "commit_limit_kb": 8_000_000} for t, a in enumerate(avail)]
+    series = {("Leak", "nonpaged"): np.round(100_000 + MB_PER_HOUR * T)}
+    result = _analyze(series, totals=totals)
+    row = result.rows[0]
+    assert row.exhaustion["resource"] == "available memory"
+    headroom = avail[-1] * 1024
+    assert row.exhaustion["hours"] == pytest.approx(headroom / (1024 * 1024), rel=0.02)
+    assert row.exhaustion["hours_low"] <= row.exhaustion["hours"] <= row.exhaustion["hours_high"]
+    system = result.exhaustion["available memory"]
+    assert system["hours"] == pytest.approx(headroom / (1024 * 1024), rel=0.02)
+    end = START + timedelta(minutes=N - 1)
+    expected_at = end + timedelta(hours=system["hours"])
+    assert abs((datetime.fromisoformat(system["at"]) - expected_at).total_seconds()) < 60
+
+
+def test_gappy_tag_still_analyzed():
+    rng = np.random.default_rng(26)
+    s = np.round(200_000 + MB_PER_HOUR * T + rng.normal(0, 2000, N))
+    s[40:60] = np.nan  # scrolled off a screen for a while
+    result = _analyze({("Gapy", "paged"): s, ("Flat", "nonpaged"): noisy(rng, N, 1000, 10)})
+    row = _row(result, "Gapy", "paged")
+    assert row.verdict == "leak"
+    assert row.n_points == N - 20
+
+
+def test_options_change_the_rules():
+    rng = np.random.default_rng(27)
+    series = {("Leak", "nonpaged"): np.round(200_000 + MB_PER_HOUR * T + rng.normal(0, 3000, N))}
+    strict = analyze(snapshots_from(series), TrendOptions(min_points=N + 1))
+    assert strict.rows[0].verdict == "insufficient-data"
+
+
+def test_no_snapshots_no_rows():
+    result = analyze([])
+    assert result.rows == [] and result.summary["verdicts"]["leak"] == 0
