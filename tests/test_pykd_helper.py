@@ -122,7 +122,6 @@ def test_runs_as_a_script_through_a_stand_in_pykd(tmp_path: Path) -> None:
         "from debugger_helpers import ReplaySession\n"
         f"_S = ReplaySession(Path({str(RECORDING)!r}))\n"
         "def dbgCommand(text):\n    return _S.command(text)\n"
-        "def dprint(text):\n    sys.stdout.write(text)\n"
     )
     script = tmp_path / "poolscope_pykd.py"
     shutil.copyfile(HELPER_PATH, script)

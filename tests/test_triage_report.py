@@ -126,3 +126,15 @@ def test_missing_file_is_one_line_exit_2() -> None:
     result = CliRunner().invoke(cli, ["triage", "does-not-exist.log"])
     assert result.exit_code == 2
     assert result.output.strip().splitlines()[-1].startswith("Error: does-not-exist.log")
+
+
+def test_docs_describe_every_triage_option() -> None:
+    from debugger_helpers import ROOT
+
+    from analyzer.commands.triage_cmd import triage_command
+
+    doc = (ROOT / "docs" / "debugger.md").read_text()
+    for param in triage_command.params:
+        for opt in getattr(param, "opts", []):
+            if opt.startswith("--"):
+                assert f"`{opt}" in doc, f"{opt} is not documented in docs/debugger.md"

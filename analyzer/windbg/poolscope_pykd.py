@@ -56,7 +56,7 @@ class Module:
 
 
 class PykdSession:
-    """The real debugger, through pykd.  Tests replace it with an object that has the same two methods."""
+    """The real debugger, through pykd (``dbgCommand`` only).  Tests replace it with a replaying object."""
 
     def __init__(self):
         # type: () -> None
@@ -71,10 +71,6 @@ class PykdSession:
     def command(self, text):
         # type: (str) -> str
         return self._pykd.dbgCommand(text) or ""
-
-    def write(self, text):
-        # type: (str) -> None
-        self._pykd.dprint(text)
 
 
 def parse_lm(text):
