@@ -63,9 +63,31 @@ def order_snapshots(
                 snaps[0].timestamp = snaps[0].extra["mtime"]
                 snaps[0].time_origin = TimeOrigin.MTIME
 
+    _one_time_basis(snapshots, diag)
     if all(s.timestamp is not None for s in snapshots):
         return sorted(snapshots, key=lambda s: s.timestamp)  # type: ignore[arg-type,return-value]
     return snapshots
+
+
+def _one_time_basis(snapshots: Sequence[Snapshot], diag: Diagnostics) -> None:
+    """Times with a zone (capture logs) mixed with wall-clock times: use this machine's local wall clock.
+
+    Python cannot order or subtract the two kinds, and a wall-clock time without a
+    zone (PoolMon markers, file times) is most likely local, so the zoned ones move.
+    """
+    zoned = [s for s in snapshots if s.timestamp is not None and s.timestamp.tzinfo is not None]
+    if not zoned or len(zoned) == sum(1 for s in snapshots if s.timestamp is not None):
+        return
+    for snap in zoned:
+        snap.timestamp = snap.timestamp.astimezone().replace(tzinfo=None)  # type: ignore[union-attr]
+    sources = sorted({s.source for s in zoned})
+    diag.note(
+        sources[0],
+        None,
+        f"times with a time zone ({len(sources)} source{'s' if len(sources) > 1 else ''}) mixed with times "
+        "without one: all read as this machine's local time",
+        strict=False,
+    )
 
 
 def _first_known(snapshots: Sequence[Snapshot]) -> datetime | None:

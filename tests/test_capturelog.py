@@ -194,3 +194,20 @@ def test_real_enospc_from_the_kernel() -> None:
 def test_unwritable_path_is_one_clear_error(tmp_path: Path) -> None:
     with pytest.raises(CaptureLogError, match=r"cannot open the capture log"):
         CaptureWriter(tmp_path / "missing-dir" / "run.pslog", META)
+
+
+def test_capture_log_mixes_with_inputs_that_have_no_time_zone(tmp_path: Path) -> None:
+    log = tmp_path / "run.pslog"
+    write(log, 2)
+    other = tmp_path / "slab.txt"
+    sample = Path(__file__).parent.parent / "samples" / "slabinfo_v21.txt"
+    other.write_text("2026-11-21 15:30:00\n" + sample.read_text())
+    result = parse([log, other])
+    assert [s.format for s in result.snapshots] == ["capture", "capture", "slabinfo"]
+    assert all(s.timestamp is not None and s.timestamp.tzinfo is None for s in result.snapshots)
+    want = T0.astimezone().replace(tzinfo=None)
+    assert result.snapshots[0].timestamp == want
+    assert [str(w) for w in result.warnings] == [
+        f"{log}: times with a time zone (1 source) mixed with times without one: all read as this machine's "
+        "local time"
+    ]
