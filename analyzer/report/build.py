@@ -270,8 +270,9 @@ def _span_text(report: Report) -> str:
     return f"{format_duration(timedelta(seconds=span))} ({report.snapshot_count} snapshots)"
 
 
-def _who(s: Suspect) -> str:
-    return f"{s.tag.rstrip()} ({s.pool}{', ' + s.owner if s.owner else ''})"
+def _who(s: Suspect, linux: bool = False) -> str:
+    where = "slab cache" if linux else s.pool
+    return f"{s.tag.rstrip()} ({where}{', ' + s.owner if s.owner else ''})"
 
 
 def _verdict(report: Report) -> tuple[str, str]:
@@ -295,7 +296,8 @@ def _verdict(report: Report) -> tuple[str, str]:
             tail += f", {len(suspects)} more {'looks' if len(suspects) == 1 else 'look'} suspicious"
         return (
             "leak",
-            f"Likely leak: {_who(top)} grew steadily at {rate_text(top.rate_bytes_per_hour)} over {span}{tail}.",
+            f"Likely leak: {_who(top, is_linux(report))} grew steadily at "
+            f"{rate_text(top.rate_bytes_per_hour)} over {span}{tail}.",
         )
     if suspects:
         top = suspects[0]
@@ -303,12 +305,23 @@ def _verdict(report: Report) -> tuple[str, str]:
         tail = f" and {more} more tag{'s' if more != 1 else ''}" if more else ""
         return (
             "suspect",
-            f"No certain leak, but {_who(top)}{tail} grew over {span} "
+            f"No certain leak, but {_who(top, is_linux(report))}{tail} grew over {span} "
             f"({rate_text(top.rate_bytes_per_hour)}); a longer capture would settle it.",
         )
     rows = report.trend_rows
     if rows and all(r.verdict == "insufficient-data" for r in rows):
-        return "insufficient-data", f"Too little data over {span} to judge any tag; capture for longer."
+        grown = [r for r in report.diff_rows if (r.bytes_change or 0) > 0]
+        hint = ""
+        if grown:
+            top = grown[0]
+            hint = (
+                f"; the largest growth from first to last was {top.tag.rstrip()} ({top.pool}, "
+                f"{format_size(top.bytes_change, signed=True)})"
+            )
+        return (
+            "insufficient-data",
+            f"Too few snapshots over {span} to judge any tag{hint}; capture for longer.",
+        )
     return "clean", f"No leak found: no tag grew steadily over {span}."
 
 
@@ -325,6 +338,35 @@ def _binary(resolver: Any, tag: str) -> str | None:
     return None
 
 
+def is_linux(report: Report) -> bool:
+    """Slab caches, not Windows pools: the next steps are Linux tools."""
+    return bool(report.inputs) and all(i.format == "slabinfo" for i in report.inputs)
+
+
+def _linux_steps(report: Report) -> list[NextStep]:
+    steps = []
+    for s in report.suspects[:3]:
+        cache = s.tag.strip()
+        steps.append(
+            NextStep(
+                f"Record who allocates from {cache}: boot with slub_debug=U,{cache} (SLUB allocator), "
+                "reproduce, then read the allocation call sites.",
+                f"sort -rn /sys/kernel/slab/{cache}/alloc_calls | head",
+                "linux",
+            )
+        )
+    if report.suspects:
+        steps.append(
+            NextStep(
+                "On a kernel built with CONFIG_DEBUG_KMEMLEAK, ask kmemleak for unreferenced objects and "
+                "their allocation backtraces.",
+                "echo scan > /sys/kernel/debug/kmemleak && cat /sys/kernel/debug/kmemleak",
+                "linux",
+            )
+        )
+    return steps
+
+
 def _next_steps(report: Report, resolver: Any) -> list[NextStep]:
     steps: list[NextStep] = []
     if report.snapshot_count and not report.timed:
@@ -336,7 +378,10 @@ def _next_steps(report: Report, resolver: Any) -> list[NextStep]:
                 "poolscope",
             )
         )
-    for s in report.suspects[:3]:
+    machine = "linux" if is_linux(report) else "windows"
+    if machine == "linux":
+        steps.extend(_linux_steps(report))
+    for s in [] if is_linux(report) else report.suspects[:3]:
         tag = s.tag.rstrip()
         binary = _binary(resolver, s.tag)
         if binary is None:
@@ -372,7 +417,7 @@ def _next_steps(report: Report, resolver: Any) -> list[NextStep]:
             NextStep(
                 f"Stop the load and keep capturing for a few hours: if {they}, it was a cache filling up, not a leak.",
                 None,
-                "windows",
+                machine,
             )
         )
     span = report.span_seconds
@@ -384,13 +429,22 @@ def _next_steps(report: Report, resolver: Any) -> list[NextStep]:
                 "poolscope",
             )
         )
-    if report.level == "clean":
+    if report.level == "clean" and machine == "linux":
+        steps.append(
+            NextStep(
+                "If memory still runs out, capture /proc/slabinfo and /proc/meminfo (Slab, SUnreclaim) while "
+                "the problem builds up.",
+                None,
+                machine,
+            )
+        )
+    elif report.level == "clean":
         steps.append(
             NextStep(
                 "If the machine still runs out of pool, capture while the problem builds up, including "
                 "session pools (poolmon /s) and a !vm 1 in the debugger.",
                 None,
-                "windows",
+                machine,
             )
         )
     return steps

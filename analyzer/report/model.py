@@ -131,7 +131,7 @@ class NextStep:
 
     text: str
     command: str | None = None
-    where: str | None = None  # "windows", "windbg", "poolscope"
+    where: str | None = None  # "poolscope", "windbg", "windows" or "linux": where the command runs
 
     def to_dict(self) -> dict[str, Any]:
         return {"text": self.text, "command": self.command, "where": self.where}

@@ -112,7 +112,9 @@ def read_summary(report: Report) -> list[str]:
         f"{n_files} input{'s' if n_files != 1 else ''} ({', '.join(formats) or 'none'}), "
         f"{report.snapshot_count} snapshot{'s' if report.snapshot_count != 1 else ''}"
     ]
-    if report.start and report.end:
+    if report.start and report.snapshot_count == 1:
+        lines.append(f"taken at {when_text(report.start)}")
+    elif report.start and report.end:
         span = format_duration(report.end - report.start)
         lines.append(f"{when_text(report.start)} → {when_text(report.end)} ({span})")
     elif report.snapshot_count:
