@@ -240,7 +240,9 @@ def read_text(text: str, name: str, diag: Diagnostics | None = None) -> Transcri
                 transcript.bugcheck = _merge_bugcheck(transcript.bugcheck, bugcheck)
         elif kind == "verifier":
             transcript.verifier.append(read_verifier(block.output))
-        transcript.commands.append(CommandRecord(block.command, block.line, kind, block.text))
+        # Raw text is kept where no reader took the output; the big tables live on as snapshots.
+        text = block.text if kind in ("raw", "search", "analyze") else ""
+        transcript.commands.append(CommandRecord(block.command, block.line, kind, text))
 
     transcript.snapshots = _merge_same_tables(transcript.snapshots)
     _attach_vm(transcript.snapshots, vm_positions)
@@ -334,6 +336,8 @@ def read_transcript(source: TextSource | str | os.PathLike[str], errors: ErrorLe
         sources = list(read_inputs([os.fspath(source)]))
         if not sources:
             raise InputError(str(source), "no input found")
+        if len(sources) > 1:
+            raise InputError(str(source), f"holds {len(sources)} files; name the one debugger log to read")
         src = sources[0]
     if not src.text.strip():
         raise InputError(src.name, "empty input: no text to read")
@@ -341,7 +345,12 @@ def read_transcript(source: TextSource | str | os.PathLike[str], errors: ErrorLe
 
 
 def _parse(source: TextSource, diag: Diagnostics, options: ParseOptions) -> list[Snapshot]:
-    transcript = read_text(source.text, source.name, diag)
+    try:
+        transcript = read_text(source.text, source.name, diag)
+    except InputError:
+        raise
+    except (ValueError, IndexError) as exc:  # a reader bug must still surface as one line, not a traceback
+        raise InputError(source.name, f"cannot read debugger log: {exc}") from exc
     if not transcript.snapshots:
         diag.note(source.name, None, "debugger log holds no !poolused output: no pool snapshot in it",
                   strict=False)

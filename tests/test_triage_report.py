@@ -138,3 +138,23 @@ def test_docs_describe_every_triage_option() -> None:
         for opt in getattr(param, "opts", []):
             if opt.startswith("--"):
                 assert f"`{opt}" in doc, f"{opt} is not documented in docs/debugger.md"
+
+
+def test_archive_with_several_logs_asks_for_one(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import zipfile
+
+    archive = tmp_path / "case.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.write(sample("windbg_0x41.txt"), "a.log")
+        zf.write(sample("windbg_transcript_all.txt"), "b.log")
+    result = CliRunner().invoke(cli, ["triage", str(archive)])
+    assert result.exit_code == 2
+    assert result.output.strip() == f"Error: {archive}: holds 2 files; name the one debugger log to read"
+
+
+def test_gzipped_log_is_read(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import gzip
+
+    path = tmp_path / "kd.log.gz"
+    path.write_bytes(gzip.compress(sample("windbg_0x41.txt").read_bytes()))
+    assert triage(str(path)).exhausted_pool == "nonpaged"
