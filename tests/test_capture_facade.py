@@ -16,7 +16,7 @@ from analyzer import capture
 from analyzer.capture import _ntdecode as nt
 from analyzer.cli import cli
 from parsers import Row, RowTable, Snapshot, parse
-from parsers.errors import UnsupportedPlatform
+from parsers.errors import PoolscopeError, UnsupportedPlatform
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"
 POOLSNAP = SAMPLES / "poolsnap" / "poolsnap_20261121_140324.log"
@@ -218,3 +218,26 @@ def test_capture_cli_progress_lines_and_summary(tmp_path: Path) -> None:
     assert res.exit_code == 0
     assert res.output == ""
     assert len(parse([log]).snapshots) == 3
+
+
+def test_unsupported_platform_leaves_no_empty_log(no_backend: None, tmp_path: Path) -> None:
+    log = tmp_path / "x.pslog"
+    CliRunner().invoke(cli, ["capture", "--count", "1", "-o", str(log)])
+    assert not log.exists()
+
+
+@pytest.mark.linux_kernel
+@pytest.mark.skipif(not readable or not os.path.exists("/dev/full"), reason=why or "needs /dev/full")
+def test_full_disk_is_one_line_exit_2() -> None:
+    res = CliRunner().invoke(cli, ["capture", "--count", "3", "--interval", "0.1s", "-q", "-o", "/dev/full"])
+    assert res.exit_code == 2
+    assert res.output == (
+        "Error: /dev/full: disk full (ENOSPC) writing record 1; capture stopped, "
+        "the 0 complete records before it are kept\n"
+    )
+
+
+def test_a_command_that_cannot_start_is_a_clear_error(tmp_path: Path) -> None:
+    fc = FakeClock()
+    with pytest.raises(PoolscopeError, match=r"cannot run \['/nonexistent/tool'\]"):
+        capture.capture_around(["/nonexistent/tool"], take=fc.take, interval=0.1, settle=0)

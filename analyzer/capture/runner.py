@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
+from parsers.errors import PoolscopeError
 from parsers.model import Snapshot
 
 from .capturelog import CaptureWriter
@@ -65,11 +66,11 @@ class _Recorder:
 
         self.backend = backend_name(source) if take is None else source
         self.take = take or (lambda: snapshot(source, session))
-        self.writer = (
-            CaptureWriter(output, host_meta(self.backend or source), warn=on_warning)
-            if output is not None
-            else None
-        )
+        self.output = output
+        self.meta = host_meta(self.backend or source)
+        self.on_warning = on_warning
+        # Opened with the first snapshot: a capture that cannot start leaves no empty log behind.
+        self.writer: CaptureWriter | None = None
         self.on_record = on_record
         self.keep = keep
         self.snapshots: list[Snapshot] = []
@@ -78,7 +79,9 @@ class _Recorder:
     def shot(self) -> Snapshot:
         snap = self.take()
         snap.index = self.count
-        if self.writer is not None:
+        if self.output is not None:
+            if self.writer is None:
+                self.writer = CaptureWriter(self.output, self.meta, warn=self.on_warning)
             self.writer.append(snap)
         self.count += 1
         if self.keep:
@@ -90,7 +93,7 @@ class _Recorder:
     def summary(self) -> CaptureSummary:
         return CaptureSummary(
             records=self.count,
-            path=self.writer.path if self.writer else None,
+            path=self.writer.path if self.writer else (Path(self.output) if self.output is not None else None),
             backend=self.backend,
             snapshots=self.snapshots,
             appended_to=self.writer.existing if self.writer else 0,
@@ -169,7 +172,10 @@ def capture_around(
     rec = _Recorder(output, source, session, take, on_record, on_warning, keep=True)
     try:
         rec.shot()
-        proc = subprocess.Popen(command, shell=isinstance(command, str), stdout=stdout)
+        try:
+            proc = subprocess.Popen(command, shell=isinstance(command, str), stdout=stdout)
+        except OSError as exc:
+            raise PoolscopeError(f"cannot run {command!r}: {exc.strerror or exc}") from exc
         due = time.monotonic() + step
         try:
             while True:
