@@ -369,3 +369,24 @@ def test_html_cells_escape_any_text(text: str) -> None:
     doc = Elements.of(f"<table><tr>{_cell(text)}</tr></table>")
     assert [t for t, _ in doc.tags] == ["table", "tr", "td"]
     assert doc.text == text.replace("\r\n", "\n").replace("\r", "\n") or doc.text == text
+
+
+def test_slab_caches_get_linux_next_steps(in_repo: None) -> None:
+    report = build_report(["samples/slabinfo_series.txt"], ReportOptions(use_default_tags=False))
+    assert report.level == "leak"
+    assert report.verdict.startswith("Likely leak: kmalloc-256 (slab cache) grew steadily at")
+    commands = [s.command for s in report.next_steps if s.command]
+    assert commands[0] == "sort -rn /sys/kernel/slab/kmalloc-256/alloc_calls | head"
+    assert "echo scan > /sys/kernel/debug/kmemleak && cat /sys/kernel/debug/kmemleak" in commands
+    assert not any("poolfind" in c or "verifier" in c for c in commands)
+    assert {s.where for s in report.next_steps} <= {"linux", "poolscope"}
+
+
+def test_too_few_snapshots_names_the_largest_growth() -> None:
+    report = build_report(leak_result(4), ReportOptions(use_default_tags=False))
+    assert report.level == "insufficient-data"
+    assert report.verdict == (
+        "Too few snapshots over 90m (4 snapshots) to judge any tag; the largest growth from first to last "
+        "was Abcd (nonpaged, +937.5 KB); capture for longer."
+    )
+    assert report.next_steps[-1].command == "poolscope capture --interval 5m --duration 6h -o pool-capture.log"
