@@ -24,3 +24,17 @@ def test_every_option_is_documented(name: str) -> None:
 
 def test_docs_say_what_ran_on_windows() -> None:
     assert "Nothing in this area has been run on a real Windows kernel." in DOC
+
+
+def test_public_api_is_what_the_docs_promise() -> None:
+    import inspect
+
+    from analyzer import capture
+
+    for name in ("snapshot", "backend_name", "available_sources", "CaptureWriter", "run_capture",
+                 "capture_around"):
+        assert name in capture.__all__
+        assert f"capture.{name}" in DOC or name in DOC
+    assert list(inspect.signature(capture.snapshot).parameters) == ["source", "session"]
+    assert inspect.signature(capture.snapshot).parameters["source"].default == "auto"
+    assert capture.SOURCES == ("auto", "windows", "poolmon", "slabinfo")
