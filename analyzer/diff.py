@@ -85,7 +85,7 @@ def _size_change(v: int | None) -> str:
 
 
 def _pct(v: float | None) -> str:
-    return "-" if v is None else f"{v:+.1f} %"
+    return "-" if v is None else f"{v:+.0f}%"
 
 
 DIFF_COLUMNS: list[Column] = [

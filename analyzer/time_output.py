@@ -114,7 +114,7 @@ def fitted_table(rows: Sequence[Any], columns: Sequence[Column], width: int | No
 
     from .render import make_console
 
-    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, collapse_padding=True)
     cells = [[c.text(getattr(r, c.key, None)) for c in columns] for r in rows]
     for i, c in enumerate(columns):
         longest = max([len(c.header), *(len(row[i]) for row in cells)])
@@ -145,7 +145,8 @@ def trend_summary(result: TrendResult) -> str:
     else:
         span = "no timestamps: order as given, rates per snapshot"
     counts = ", ".join(f"{s['verdicts'][v]} {v}" for v in VERDICTS)
-    out = f"{s['snapshots']} snapshots, {span}; {s['series']} series: {counts}\n"
+    noun = "snapshot" if s["snapshots"] == 1 else "snapshots"
+    out = f"{s['snapshots']} {noun}, {span}; {s['series']} series: {counts}\n"
     if s.get("reboots"):
         out += f"counters restarted (reboot) at: {', '.join(str(r) for r in s['reboots'])}\n"
     return out
