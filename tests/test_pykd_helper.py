@@ -132,13 +132,21 @@ def test_runs_as_a_script_through_a_stand_in_pykd(tmp_path: Path) -> None:
     assert proc.stdout.splitlines()[1] == "Qrst   qrstdrv              1  qrstdrv.sys"
 
 
-def test_helper_is_python_3_8_compatible() -> None:
+def test_helper_is_python_3_8_compatible(tmp_path: Path) -> None:
     vermin = shutil.which("vermin") or str(Path(sys.executable).with_name("vermin"))
     if not Path(vermin).exists():
         pytest.skip("vermin is not installed (pip install -e '.[test]')")
-    proc = subprocess.run([vermin, "-t=3.8-", "--no-tips", "--violations", str(HELPER_PATH)],
-                          capture_output=True, text=True, check=False)
+
+    def check(path: Path) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([vermin, "-t=3.8-", "--no-tips", "--violations", str(path)],
+                              capture_output=True, text=True, check=False)
+
+    proc = check(HELPER_PATH)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+    # The check has teeth: a 3.9-only call in a copy of the helper fails it.
+    spoiled = tmp_path / "spoiled.py"
+    spoiled.write_text(HELPER_PATH.read_text() + '\nNAME = "x.sys".removesuffix(".sys")\n')
+    assert check(spoiled).returncode != 0
 
 
 def test_helper_uses_only_the_standard_library_and_pykd() -> None:
