@@ -390,3 +390,20 @@ def test_too_few_snapshots_names_the_largest_growth() -> None:
         "was Abcd (nonpaged, +937.5 KB); capture for longer."
     )
     assert report.next_steps[-1].command == "poolscope capture --interval 5m --duration 6h -o pool-capture.log"
+
+
+def test_mixed_scopes_report_one_and_say_so() -> None:
+    from dataclasses import replace
+
+    from parsers import ParseResult
+
+    snaps = leak_snapshots(10)
+    session = [replace(s, scope="session:1", index=s.index + 100) for s in leak_snapshots(3, leak_tag="Sess")]
+    report = build_report(ParseResult(snaps + session, [], []), ReportOptions(use_default_tags=False))
+    assert report.snapshot_count == 10
+    assert report.extra["notes"] == ["3 snapshots of other pool scopes (session:1) left out; this report covers system"]
+    assert report.to_dict()["read"]["notes"] == report.extra["notes"]
+    assert "Sess" not in {r.tag for r in report.diff_rows}
+    assert "- 3 snapshots of other pool scopes (session:1) left out; this report covers system" in render(
+        report, "markdown"
+    )

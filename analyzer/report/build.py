@@ -107,15 +107,27 @@ def build_report(
     if opts.progress:
         opts.progress("analyse", 1, 3, "diff of first and last snapshot")
     trend_rows = list(trend.rows) if trend is not None else []
+    notes: list[str] = []
+    scopes = {s.scope for s in snaps}
+    if len(scopes) > 1 and trend is not None and trend.summary.get("scope") in scopes:
+        # System and session pools are different series; follow the scope the trend analysed.
+        scope = trend.summary["scope"]
+        kept = [s for s in snaps if s.scope == scope]
+        notes.append(
+            f"{len(snaps) - len(kept)} snapshots of other pool scopes "
+            f"({', '.join(sorted(scopes - {scope}))}) left out; this report covers {scope}"
+        )
+        snaps = kept
     owners: dict[tuple[str, str], str | None] = {}
     for r in trend_rows:
         owners[(r.tag, r.pool)] = resolver.best(r.tag)
 
     times = _times(snaps)
     timed = bool(snaps) and all(s.timestamp is not None for s in snaps)
+    picked = [r for r in trend_rows if r.verdict in SUSPECT_VERDICTS][: opts.max_suspects]
     suspects = [
-        _suspect(r, owners.get((r.tag, r.pool)), snaps, times) for r in trend_rows if r.verdict in SUSPECT_VERDICTS
-    ][: opts.max_suspects]
+        _suspect(r, owners.get((r.tag, r.pool)), *_series_of(trend, snaps, times, r.tag, r.pool)) for r in picked
+    ]
 
     diff_rows: list[Any] = []
     before = after = None
@@ -150,6 +162,7 @@ def build_report(
         owners=owners,
     )
     report.extra["largest"] = _largest(snaps[-1], resolver) if snaps else []
+    report.extra["notes"] = notes
     report.level, report.verdict = _verdict(report)
     report.next_steps = _next_steps(report, resolver)
     if opts.progress:
@@ -185,8 +198,21 @@ def _bytes_series(snaps: Sequence[Snapshot], tag: str, pool: str) -> list[float 
     return out
 
 
-def _suspect(row: Any, owner: str | None, snaps: Sequence[Snapshot], times: list[datetime | int]) -> Suspect:
-    values = _bytes_series(snaps, row.tag, row.pool)
+def _series_of(
+    trend: Any, snaps: Sequence[Snapshot], times: list[datetime | int], tag: str, pool: str
+) -> tuple[list[datetime | int], list[float | None]]:
+    """Bytes of one (tag, pool) over time: from the trend's aligned matrix, else read from the snapshots."""
+    try:
+        t, v = trend.series(tag, pool)
+    except (KeyError, AttributeError):
+        return times, _bytes_series(snaps, tag, pool)
+    values = [float(x) if np.isfinite(x) else None for x in np.asarray(v, dtype=float)]
+    if len(t) and all(isinstance(x, datetime) for x in t):
+        return list(t), values
+    return list(range(1, len(values) + 1)), values
+
+
+def _suspect(row: Any, owner: str | None, times: list[datetime | int], values: list[float | None]) -> Suspect:
     known = [(t, v) for t, v in zip(times, values, strict=True) if v is not None]
     first = known[0] if known else None
     last = known[-1] if known else None

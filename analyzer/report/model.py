@@ -179,6 +179,7 @@ class Report:
                 "end": self.end.isoformat() if self.end else None,
                 "span_seconds": self.span_seconds,
                 "timed": self.timed,
+                "notes": list(self.extra.get("notes") or []),
                 "warnings": [w.to_dict() for w in self.warnings],
             },
             "suspects": [s.to_dict() for s in self.suspects],
