@@ -144,3 +144,29 @@ def test_hostile_text_stays_text_in_chromium(tmp_path: Path, driver) -> None:
     assert '"><img src=x onerror=window.__pwned=1>' in body
     errors = [e for e in driver.get_log("browser") if e["level"] == "SEVERE"]
     assert errors == []
+
+
+@needs_browser
+def test_thin_inputs_render_without_errors(tmp_path: Path, driver) -> None:
+    from report_helpers import leak_snapshots
+
+    from parsers import ParseResult
+
+    untimed = leak_snapshots(10)
+    for s in untimed:
+        s.timestamp = None
+    cases = {
+        "untimed": (ParseResult(untimed, [], []), 2),  # one suspect chart and the totals chart
+        "single": (ParseResult(leak_snapshots(1), [], []), 1),  # the totals chart only
+    }
+    for name, (result, n_charts) in cases.items():
+        page = tmp_path / f"{name}.html"
+        page.write_text(render(build_report(result, ReportOptions(use_default_tags=False)), "html"), encoding="utf-8")
+        driver.get(page.as_uri())
+        sizes = driver.execute_script(
+            "return Array.from(document.querySelectorAll('.chart svg')).map(function (s) {"
+            " var r = s.getBoundingClientRect(); return [r.width, r.height]; });"
+        )
+        assert len(sizes) == n_charts, name
+        assert all(w > 100 and h > 50 for w, h in sizes), name
+        assert [e for e in driver.get_log("browser") if e["level"] == "SEVERE"] == [], name
