@@ -197,9 +197,11 @@ def _evidence(transcript: Transcript, tag: str, description: str | None) -> list
                       if a.tag == tag and a.symbol})
     if callers:
         ev.append("allocated by " + ", ".join(callers) + " (!verifier)")
-    found = [a for a in transcript.allocations if a.tag == tag and a.state == "allocated"]
+    found = transcript.allocations_by_tag().get(tag, [])
     if found:
-        ev.append(f"{len(found)} block{'s' if len(found) != 1 else ''} listed by !poolfind/!pool")
+        sizes = sorted({a.size for a in found})
+        shown = ", ".join(f"{s:#x}" for s in sizes[:4]) + (", ..." if len(sizes) > 4 else "")
+        ev.append(f"{len(found)} block{'s' if len(found) != 1 else ''} listed by !poolfind/!pool (sizes {shown})")
     return ev
 
 

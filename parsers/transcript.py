@@ -111,6 +111,17 @@ class Transcript:
             out.update(snap.extra.get("descriptions", {}))
         return out
 
+    def allocations_by_tag(self) -> dict[str, list[PoolAllocation]]:
+        """Tag -> the blocks ``!poolfind``/``!pool`` listed as allocated (each address once)."""
+        out: dict[str, list[PoolAllocation]] = {}
+        seen: set[int] = set()
+        for alloc in self.allocations:
+            if alloc.tag is None or alloc.state != "allocated" or alloc.address in seen:
+                continue
+            seen.add(alloc.address)
+            out.setdefault(alloc.tag, []).append(alloc)
+        return out
+
     def tag_hits(self) -> dict[str, dict[str, int]]:
         """Tag -> {module name: hits} from the memory searches, through the ``lm`` module ranges."""
         mm = self.module_map()

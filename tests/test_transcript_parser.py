@@ -56,6 +56,11 @@ def test_every_command_goes_to_its_reader() -> None:
     assert t.tag_hits() == {"Abcd": {"abcfilt": 3, "nt": 1}, "Qrst": {"qrstdrv": 1}}
     assert t.bugcheck is not None and (t.bugcheck.code, t.bugcheck.param(1)) == (0xC4, 0x62)
     assert [m.name for m in t.unloaded_modules] == ["oldfilt"]
+    by_tag = t.allocations_by_tag()
+    assert sorted(by_tag) == ["Abcd", "File", "Thre"]
+    assert [hex(a.address) for a in by_tag["Abcd"]] == [
+        "0xffffc48b3e2a1000", "0xffffc48b3e2b7000", "0xffffc48b3a40c2d0", "0xffffc48b3a40c420", "0xffffc48b3a5e1010"
+    ]
 
 
 def test_same_moment_printed_twice_is_one_snapshot_with_vm_totals() -> None:
