@@ -6,6 +6,9 @@ subprocess; ``report`` runs with its stderr on a pseudo-terminal so the progress
 is really drawn (the bench counts the frames it received).
 
     .venv/bin/python bench/report_bench.py --size-mb 200
+
+The log comes from the parse benchmark's generator (bench/parse_bench.py) when present,
+else from :func:`write_log` here.
 """
 
 from __future__ import annotations
@@ -78,6 +81,17 @@ def write_log(path: Path, size_mb: float, tags: int = 3000, seed: int = 6) -> in
     return frames
 
 
+def generate(path: Path, size_mb: float, tags: int) -> int | str:
+    """The parse benchmark's generator when it is there (one log shape for all benchmarks), else :func:`write_log`."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    try:
+        from parse_bench import generate as parse_bench_generate
+    except ImportError:
+        return write_log(path, size_mb, tags)
+    parse_bench_generate(path, int(size_mb), tags)
+    return "parse_bench"
+
+
 def timed(cmd: list[str], *, pty_stderr: bool = False) -> tuple[float, int, bytes]:
     """Wall time, exit status and (with ``pty_stderr``) what was drawn on the terminal."""
     env = dict(os.environ, POOLSCOPE_DATA_DIR=os.devnull + "-none", NO_COLOR="1")
@@ -120,11 +134,11 @@ def main() -> None:
     args = ap.parse_args()
     args.folder.mkdir(parents=True, exist_ok=True)
     log = args.folder / f"poolmon_{int(args.size_mb)}mb.log"
-    if not log.exists() or log.stat().st_size < args.size_mb * 1024 * 1024:
+    if not log.exists() or log.stat().st_size < args.size_mb * 1_000_000:
         t0 = time.perf_counter()
-        frames = write_log(log, args.size_mb, args.tags)
+        frames = generate(log, args.size_mb, args.tags)
         print(
-            f"generated {log} ({log.stat().st_size / 1e6:.0f} MB, {frames} frames) in {time.perf_counter() - t0:.1f}s"
+            f"generated {log} ({log.stat().st_size / 1e6:.0f} MB, frames: {frames}) in {time.perf_counter() - t0:.1f}s"
         )
     exe = [str(EXE)] if EXE.exists() else [sys.executable, "-m", "analyzer.cli"]
     with log.open("rb") as fh:  # warm the page cache so the first timed run is not the only cold one
