@@ -46,10 +46,24 @@ def _columns(rec: dict[str, Any], n: int) -> dict[str, np.ndarray]:
         if not isinstance(values, list) or len(values) != n:
             got = len(values) if isinstance(values, list) else type(values).__name__
             raise BadRecord(f"column {name!r} has {got} values for {n} rows")
-        try:
-            out[name] = np.array([MISSING if v is None else v for v in values], dtype=np.int64)
-        except (TypeError, ValueError, OverflowError) as exc:
-            raise BadRecord(f"column {name!r} holds a value that is not an integer") from exc
+        if n == 0:
+            arr = np.zeros(0, dtype=np.int64)
+        else:
+            # numpy infers int64 for the usual all-integer column in one C pass; nulls give objects.
+            try:
+                arr = np.asarray(values)
+            except (ValueError, OverflowError):
+                arr = np.asarray(values, dtype=object)
+            if arr.dtype.kind == "i":
+                arr = arr.astype(np.int64, copy=False)
+            elif arr.dtype.kind == "O" and all(v is None or type(v) is int for v in values):
+                try:
+                    arr = np.array([MISSING if v is None else v for v in values], dtype=np.int64)
+                except OverflowError as exc:
+                    raise BadRecord(f"column {name!r} holds a value beyond 64 bits") from exc
+            else:
+                raise BadRecord(f"column {name!r} holds a value that is not an integer")
+        out[name] = arr
     return out
 
 

@@ -211,3 +211,21 @@ def test_capture_log_mixes_with_inputs_that_have_no_time_zone(tmp_path: Path) ->
         f"{log}: times with a time zone (1 source) mixed with times without one: all read as this machine's "
         "local time"
     ]
+
+
+@pytest.mark.parametrize(("column", "value", "reason"), [
+    ("bytes", [1.5, 0, None], "holds a value that is not an integer"),
+    ("bytes", [2**70, 0, None], "holds a value beyond 64 bits"),
+    ("outstanding", [1, 2], "has 2 values for 3 rows"),
+])
+def test_records_of_the_wrong_shape_are_skipped(tmp_path: Path, column: str, value: list, reason: str) -> None:
+    log = tmp_path / "run.pslog"
+    write(log, 2)
+    lines = log.read_text().split("\n")
+    rec = json.loads(lines[1])
+    rec[column] = value
+    lines[1] = json.dumps(rec)
+    log.write_text("\n".join(lines))
+    result = parse([log])
+    assert [s.extra["seq"] for s in result.snapshots] == [1]
+    assert f"bad capture record: column {column!r} {reason}" in str(result.warnings[0])
