@@ -23,7 +23,7 @@ from datetime import datetime
 
 import pyparsing as pp
 
-from .debugger.common import PROMPT_RE, session_time
+from .debugger.common import PROMPT_RE, session_time, unquote
 from .errors import Diagnostics, ParseError
 from .formats import InputFormat, ParseOptions
 from .model import NONPAGED, PAGED, RowTable, Snapshot, TimeOrigin
@@ -265,6 +265,7 @@ class _Table:
     session_hint: str | None = None
     total: tuple[int, ...] | None = None
     pool_used_title: bool = False
+    wrapped: bool = False
 
 
 def _scope_for(command: PoolusedCommand, seen: str | None, hint: str | None) -> str:
@@ -367,8 +368,22 @@ def read_tables(
                 diag.note(source, lineno, "!poolused rows without a column header; columns assumed", strict=False)
                 cur.rows.append(row)
             continue  # noise before the table: progress dots, cache messages
+        if cur.rows and cur.rows[-1].description and _is_wrapped_text(line):
+            # Mail wraps long lines: a line of words under a described row continues its description.
+            last = cur.rows[-1]
+            cur.rows[-1] = PoolusedRow(last.tag, last.numbers, f"{last.description} {stripped}")
+            if not cur.wrapped:
+                diag.note(source, lineno, "wrapped description line joined to the row above", strict=False)
+                cur.wrapped = True
+            continue
         diag.skip(source, lineno, "unreadable !poolused row", line)
     return tables
+
+
+def _is_wrapped_text(line: str) -> bool:
+    """Words with at most one number among them: prose, not a table row cut short."""
+    words = line.split()
+    return bool(words) and sum(w.isdigit() for w in words) <= 1 and not words[0].isdigit()
 
 
 def table_snapshot(
@@ -478,7 +493,7 @@ def parse_lines(
     session_hint: str | None = None,
 ) -> list[Snapshot]:
     """Snapshots from the lines of one ``!poolused`` output (or several pasted together)."""
-    tables = read_tables(lines, first_line, source, diag, command, session_hint)
+    tables = read_tables(unquote(lines), first_line, source, diag, command, session_hint)
     return [
         table_snapshot(t, source, index + i, diag, timestamp, session_hint) for i, t in enumerate(tables)
     ]

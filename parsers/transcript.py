@@ -21,7 +21,7 @@ import numpy as np
 from . import poolused
 from .debugger.analyze import BugCheck, read_analyze
 from .debugger.blocks import CommandBlock, split_commands
-from .debugger.common import PROMPT_RE, session_time
+from .debugger.common import PROMPT_RE, session_time, unquote
 from .debugger.modules import Module, ModuleMap, read_modules
 from .debugger.pool import OwnerNote, PoolAllocation, read_pool
 from .debugger.search import SearchResult, read_search
@@ -180,7 +180,7 @@ def _kind(block: CommandBlock) -> str:
 def read_text(text: str, name: str, diag: Diagnostics | None = None) -> Transcript:
     """Read a debugger log held in memory."""
     diag = diag if diag is not None else Diagnostics()
-    lines = text.split("\n")
+    lines = unquote(text.split("\n"))
     transcript = Transcript(source=name)
     session_hint: str | None = None
     for line in lines[:400]:

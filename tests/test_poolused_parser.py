@@ -204,3 +204,35 @@ def test_total_row_touching_its_first_number() -> None:
     result = parse_text(text, "big.txt", input_format="poolused")
     assert result.warnings == []
     assert result.snapshots[0].totals == {"nonpaged_kb": 7708230400 // 1024, "paged_kb": 3}
+
+
+def test_mail_quoted_and_wrapped_table() -> None:
+    text = (
+        "> 0: kd> !poolused 2\n"
+        ">  Sorting by NonPaged Pool Consumed\n"
+        ">\n"
+        ">  Tag     Allocs         Used     Allocs         Used\n"
+        ">\n"
+        ">  Abcd   1204411    385411520         12         3840\tAbc request buffers for the\n"
+        "> filter , Binary: abcfilt.sys\n"
+        ">  Efgh      2201     70432000          0            0\tSome subsystem , Binary: nt!xyz\n"
+        ">  TOTAL  1206612    455843520         12         3840\n"
+    )
+    result = parse_text(text, "mail.txt")
+    snap = result.snapshots[0]
+    assert snap.extra["command"] == "!poolused 2"
+    assert snap.extra["descriptions"]["Abcd"] == "Abc request buffers for the filter , Binary: abcfilt.sys"
+    assert snap.extra["binaries"]["Abcd"] == "abcfilt.sys"
+    assert snap.totals == {"nonpaged_kb": 455843520 // 1024, "paged_kb": 3}
+    assert [str(w) for w in result.warnings] == ["mail.txt:7: wrapped description line joined to the row above"]
+
+
+def test_rows_pasted_without_their_header() -> None:
+    text = "kd> !poolused 1\nAbcd 10 4 6 1920 0 0 0 0 UNKNOWN pooltag 'Abcd', please update pooltag.txt\n"
+    result = parse_text(text, "rows.txt", input_format="poolused")
+    row = result.snapshots[0].rows.get("Abcd", "nonpaged")
+    assert (row.allocs, row.frees, row.outstanding, row.bytes) == (10, 4, 6, 1920)
+    assert [w.message for w in result.warnings] == [
+        "!poolused rows without a column header; columns assumed",
+        "!poolused table has no TOTAL row: output may be cut off",
+    ]

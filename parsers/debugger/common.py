@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from datetime import datetime
 
 #: A debugger prompt: ``kd>``, ``0: kd>``, ``1: kd:x86>``, ``lkd>``, ``0:000>`` (user mode, cdb),
@@ -10,6 +11,21 @@ from datetime import datetime
 PROMPT_RE = re.compile(
     r"^[ \t]*(?P<prompt>(?:(?P<proc>\d+):\s?)?(?:l?kd(?::x86)?|\d+:\d+(?::x86)?)>)[ \t]?(?P<command>.*)$"
 )
+
+_QUOTE = re.compile(r"^(?:>[ ]?)+")
+
+
+def unquote(lines: Sequence[str]) -> list[str]:
+    """Strip mail quoting (``> ``, ``>> ``) when most non-empty lines carry it; line count is kept."""
+    seq = list(lines)
+    text_lines = [x for x in seq if x.strip()]
+    if not text_lines:
+        return seq
+    quoted = sum(1 for x in text_lines if x.startswith(">") and not PROMPT_RE.match(x))
+    if quoted * 5 < len(text_lines) * 4:
+        return seq
+    return [_QUOTE.sub("", x, count=1) for x in seq]
+
 
 _HEX_TICK = re.compile(r"^(?:0x)?([0-9a-fA-F]{1,8})`([0-9a-fA-F]{8})$")
 
