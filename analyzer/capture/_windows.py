@@ -75,9 +75,10 @@ def snapshot(
 def _header_totals(q: nt.QueryFunction, ps: int) -> dict[str, int]:
     """PoolMon's header figures; a kernel that refuses them still gets a capture, without totals."""
     try:
-        basic = nt.decode_basic(nt.query(q, nt.SYSTEM_BASIC_INFORMATION, 64 if ps == 8 else 44), ps)
+        # Fixed-size classes: a second size would not be accepted either, so ask once each.
+        basic = nt.decode_basic(nt.query(q, nt.SYSTEM_BASIC_INFORMATION, 64 if ps == 8 else 44, max_tries=1), ps)
         perf = nt.decode_performance(
-            nt.query(q, nt.SYSTEM_PERFORMANCE_INFORMATION, nt.PERFORMANCE_INFO_SIZE)
+            nt.query(q, nt.SYSTEM_PERFORMANCE_INFORMATION, nt.PERFORMANCE_INFO_SIZE, max_tries=1)
         )
     except (nt.NtStatusError, ValueError):
         return {}
