@@ -368,7 +368,8 @@ def read_tables(
                 diag.note(source, lineno, "!poolused rows without a column header; columns assumed", strict=False)
                 cur.rows.append(row)
             continue  # noise before the table: progress dots, cache messages
-        if cur.rows and cur.rows[-1].description and _is_wrapped_text(line):
+        wrapped_above = offset > 0 and len(lines[offset - 1]) >= 60  # mail wraps at about 72 columns
+        if cur.rows and cur.rows[-1].description and wrapped_above and _is_wrapped_text(line):
             # Mail wraps long lines: a line of words under a described row continues its description.
             last = cur.rows[-1]
             cur.rows[-1] = PoolusedRow(last.tag, last.numbers, f"{last.description} {stripped}")

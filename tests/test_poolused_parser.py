@@ -236,3 +236,17 @@ def test_rows_pasted_without_their_header() -> None:
         "!poolused rows without a column header; columns assumed",
         "!poolused table has no TOTAL row: output may be cut off",
     ]
+
+
+def test_a_message_inside_a_table_is_not_taken_for_a_wrapped_description() -> None:
+    text = (
+        " Tag     Allocs         Used     Allocs         Used\n"
+        " Abcd        12         3840          0            0\tAbc\n"
+        "Memory read error\n"
+        " TOTAL       12         3840          0            0\n"
+    )
+    result = parse_text(text, "m.txt", input_format="poolused")
+    assert result.snapshots[0].extra["descriptions"] == {"Abcd": "Abc"}
+    assert [w.message for w in result.warnings] == [
+        "1 line skipped; first at m.txt:3: unreadable !poolused row"
+    ]
