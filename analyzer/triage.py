@@ -209,6 +209,7 @@ def _consumers(transcript: Transcript, snap: Snapshot | None, resolver: Any, per
     if snap is None:
         return []
     descriptions: dict[str, str] = snap.extra.get("descriptions", {})
+    first = next((s for s in transcript.snapshots if s.scope == snap.scope and not s.extra.get("partial")), None)
     out: list[Consumer] = []
     for pool in (NONPAGED, PAGED):
         rows = [r for r in snap.rows if r.pool == pool and r.bytes]
@@ -224,6 +225,10 @@ def _consumers(transcript: Transcript, snap: Snapshot | None, resolver: Any, per
             share = round(100.0 * (row.bytes or 0) / total_bytes, 1) if total_bytes else None
             out.append(Consumer(rank, row.tag, pool, row.bytes or 0, row.outstanding, share, owner, source,
                                 _evidence(transcript, row.tag, desc)))
+            if first is not None and first is not snap:
+                before = first.rows.get(row.tag, pool)
+                change = (row.bytes or 0) - ((before.bytes or 0) if before else 0)
+                out[-1].evidence.insert(0, f"{change:+,} bytes since the !poolused at line {first.line}")
     return out
 
 

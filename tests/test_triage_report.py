@@ -158,3 +158,21 @@ def test_gzipped_log_is_read(tmp_path) -> None:  # type: ignore[no-untyped-def]
     path = tmp_path / "kd.log.gz"
     path.write_bytes(gzip.compress(sample("windbg_0x41.txt").read_bytes()))
     assert triage(str(path)).exhausted_pool == "nonpaged"
+
+
+def test_live_session_with_two_tables_shows_growth() -> None:
+    def table(abcd: int) -> str:
+        return (
+            "lkd> !poolused 2\n"
+            " Tag     Allocs         Used     Allocs         Used\n"
+            f" Abcd   {abcd // 320:7d} {abcd:12d}          0            0\tAbc request buffers , Binary: abcfilt.sys\n"
+            " Efgh      2201     70432000          0            0\tSome subsystem , Binary: nt!xyz\n"
+            f" TOTAL  {abcd // 320 + 2201:7d} {abcd + 70432000:12d}          0            0\n"
+        )
+
+    report = triage_transcript(read_text(table(3_200_000) + table(9_600_000), "live.log"))
+    top = report.top("nonpaged")
+    assert top is not None and top.tag == "Efgh"
+    abcd = next(c for c in report.consumers if c.tag == "Abcd")
+    assert abcd.evidence[0] == "+6,400,000 bytes since the !poolused at line 1"
+    assert next(c for c in report.consumers if c.tag == "Efgh").evidence[0] == "+0 bytes since the !poolused at line 1"
