@@ -225,3 +225,18 @@ def test_sniff_prefers_transcript_when_other_commands_are_present() -> None:
     assert sniff(sample("windbg_transcript_all.txt").read_text()) == 0.95
     assert sniff(sample("windbg_poolused_modern.txt").read_text()) == 0.85
     assert sniff("Tag Type Allocs\n") == 0.0
+
+
+def test_library_api_is_what_the_docs_promise() -> None:
+    from analyzer.triage import TriageReport, triage
+    from parsers.transcript import Transcript
+
+    t = read_transcript(sample("windbg_transcript_all.txt"))
+    assert isinstance(t, Transcript)
+    for name in ("bugcheck", "vm", "allocations", "modules", "searches", "verifier", "events", "raw", "snapshots"):
+        assert hasattr(t, name), name
+    assert callable(t.tag_hits) and callable(t.allocations_by_tag)
+    assert isinstance(triage(t), TriageReport)
+    keys = set(triage(t).to_dict())
+    assert keys == {"source", "category", "summary", "bugcheck", "exhausted_pool", "pools", "consumers", "suspects",
+                    "findings", "next_commands", "warnings"}
