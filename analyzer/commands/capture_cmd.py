@@ -17,6 +17,18 @@ from .. import capture
 from ..options import DURATION, SIZE, InputOptions
 
 
+class _SettleType(type(DURATION)):  # type: ignore[misc]
+    """A duration that may also be zero (no settle time)."""
+
+    def convert(self, value: object, param: object, ctx: object) -> timedelta:
+        if isinstance(value, str) and value.strip().rstrip("s").strip() in ("0", "0.0"):
+            return timedelta(0)
+        return super().convert(value, param, ctx)
+
+
+SETTLE = _SettleType()
+
+
 def _progress(quiet: bool, path: Path | None) -> Callable[[int, Snapshot], None]:
     def report(n: int, snap: Snapshot) -> None:
         if quiet:
@@ -53,8 +65,8 @@ def _warn(message: str) -> None:
               help="Windows session pool of session N, or all sessions, instead of the system pools.")
 @click.option("--run", "run_command", default=None, metavar="COMMAND",
               help="Snapshot before, during and after COMMAND, then show the diff and trend verdicts.")
-@click.option("--settle", type=DURATION, default="10s", show_default=True,
-              help="With --run: wait this long after COMMAND ends before the last snapshot.")
+@click.option("--settle", type=SETTLE, default="10s", show_default=True,
+              help="With --run: wait this long after COMMAND ends before the last snapshot (0s: none).")
 @click.option("--fail-on-growth", type=SIZE, default=None,
               help="With --run: exit 1 when any tag grew by more than this many bytes.")
 @click.option("--fail-on-total", type=SIZE, default=None,
