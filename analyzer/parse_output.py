@@ -6,18 +6,19 @@ Kept apart from the click command so scripts can produce the same output from a
 
 from __future__ import annotations
 
-import csv
-import io
+import dataclasses
+import json
 from collections.abc import Callable
 from typing import Any
 
 import click
+import numpy as np
 
 from parsers import ParseResult, Snapshot
-from parsers.model import MISSING, POOLS
+from parsers.model import MISSING, RowTable
 
 from .options import InputOptions
-from .render import Column, render_json, render_table
+from .render import Column, json_default, render_table
 from .units import format_size
 
 Owners = Callable[[str], str | None]
@@ -56,54 +57,118 @@ def resolve_owners(result: ParseResult, inputs: InputOptions) -> Any:
 
 
 def to_json(result: ParseResult, owners: Owners | None = None) -> str:
-    return render_json(result.to_dict(owners))
+    """The contract as text: equal to ``json.dumps(result.to_dict(owners))`` once loaded.
+
+    Rows are written one per line with the C encoder's compact separators: indenting every
+    row field by field costs ten times the parse on a large log and helps no reader.
+    """
+    # tag -> (tag as JSON, owner as JSON): a log repeats the same tags in every snapshot.
+    seen: dict[str, tuple[str, str]] = {}
+    blocks = [_snapshot_json(snap, owners, seen) for snap in result.snapshots]
+    warnings = [json.dumps(w.to_dict(), ensure_ascii=False) for w in result.warnings]
+    out = ['{\n  "snapshots": ', _json_list(blocks, "    ", "  "), ',\n  "warnings": ',
+           _json_list(warnings, "    ", "  "), "\n}\n"]
+    return "".join(out)
+
+
+def _json_list(items: list[str], inner: str, outer: str) -> str:
+    if not items:
+        return "[]"
+    return "[\n" + ",\n".join(inner + item for item in items) + "\n" + outer + "]"
+
+
+def _snapshot_json(snap: Snapshot, owners: Owners | None, seen: dict[str, tuple[str, str]]) -> str:
+    # The header fields come from the model's own to_dict, so the contract has one definition.
+    head = dataclasses.replace(snap, rows=RowTable.empty()).to_dict()
+    text = json.dumps(head, indent=2, ensure_ascii=False, default=json_default)
+    tail = '"rows": []\n}'
+    assert text.endswith(tail)
+    text = text[: -len(tail)].replace("\n", "\n    ")
+    return text + '"rows": ' + _json_list(_row_lines(snap, owners, seen), "        ", "      ") + "\n    }"
+
+
+def _numbers(col: np.ndarray, missing: str = "null") -> list[str]:
+    out = list(map(str, col.tolist()))
+    unknown = np.flatnonzero(col == MISSING)
+    for i in unknown.tolist():
+        out[i] = missing
+    return out
+
+
+def _row_lines(snap: Snapshot, owners: Owners | None, seen: dict[str, tuple[str, str]]) -> list[str]:
+    rows = snap.rows
+    if not len(rows):
+        return []
+    for tag in set(rows.tags).difference(seen):
+        owner = owners(tag) if owners is not None else None
+        seen[tag] = (json.dumps(tag, ensure_ascii=False), json.dumps(owner, ensure_ascii=False))
+    pool_json = ['"nonpaged"', '"paged"']
+    return [
+        f'{{"tag": {seen[t][0]}, "pool": {pool_json[p]}, "allocs": {a}, "frees": {f}, '
+        f'"outstanding": {o}, "bytes": {b}, "owner": {seen[t][1]}}}'
+        for t, p, a, f, o, b in zip(
+            rows.tags,
+            rows.pool_codes.tolist(),
+            _numbers(rows.column("allocs")),
+            _numbers(rows.column("frees")),
+            _numbers(rows.column("outstanding")),
+            _numbers(rows.column("bytes")),
+            strict=True,
+        )
+    ]
 
 
 def to_csv(result: ParseResult, owners: Owners | None = None) -> str:
-    """One line per row of every snapshot; empty cells where the source is silent."""
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(CSV_COLUMNS)
-    cache: dict[str, str | None] = {}
+    """One line per row of every snapshot; empty cells where the source is silent.
+
+    Lines are assembled from per-column strings (text fields quoted once per distinct value,
+    as csv's QUOTE_MINIMAL would): the csv writer's per-cell cost dominates on large logs.
+    """
+    lines = [",".join(CSV_COLUMNS)]
+    quoted: dict[str | None, str] = {None: ""}
+    owner_cells: dict[str, str] = {}
     for snap in result.snapshots:
-        writer.writerows(_csv_rows(snap, owners, cache))
-    return buf.getvalue()
+        lines.extend(_csv_lines(snap, owners, quoted, owner_cells))
+    return "\n".join(lines) + "\n"
 
 
-def _csv_rows(snap: Snapshot, owners: Owners | None, cache: dict[str, str | None]) -> Any:
+def _csv_text(value: str) -> str:
+    if any(ch in value for ch in ',"\r\n'):
+        return '"' + value.replace('"', '""') + '"'
+    return value
+
+
+def _csv_lines(snap: Snapshot, owners: Owners | None, quoted: dict[str | None, str],
+               owner_cells: dict[str, str]) -> list[str]:
     rows = snap.rows
-    head = [
-        snap.source,
-        snap.index,
-        snap.timestamp.isoformat() if snap.timestamp else "",
-        snap.time_origin.value,
-        snap.scope,
-        snap.format,
+    if not len(rows):
+        return []
+    for tag in set(rows.tags).difference(owner_cells):
+        owner = owners(tag) if owners is not None else None
+        owner_cells[tag] = _csv_text(owner) if owner else ""
+    for text in set(rows.tags).difference(quoted):
+        quoted[text] = _csv_text(text)
+    out = rows.column("outstanding")
+    nbytes = rows.column("bytes")
+    defined = (out != MISSING) & (out != 0) & (nbytes != MISSING)
+    per = np.where(defined, nbytes // np.where(defined, out, 1), MISSING)
+    head = ",".join(_csv_text(str(v)) for v in (
+        snap.source, snap.index, snap.timestamp.isoformat() if snap.timestamp else "",
+        snap.time_origin.value, snap.scope, snap.format))
+    if rows.mapped_driver is not None:
+        for text in set(rows.mapped_driver).difference(quoted):
+            quoted[text] = _csv_text(text)  # type: ignore[arg-type]
+        drivers = [quoted[d] for d in rows.mapped_driver]
+    else:
+        drivers = [""] * len(rows)
+    numbers = [_numbers(rows.column(name), "") for name in (
+        "allocs", "frees", "outstanding", "bytes", "allocs_change", "frees_change", "bytes_change")]
+    pools = ["nonpaged", "paged"]
+    return [
+        f"{head},{quoted[t]},{pools[p]},{a},{f},{o},{b},{ac},{fc},{bc},{pa},{d},{owner_cells[t]}"
+        for t, p, a, f, o, b, ac, fc, bc, pa, d in zip(
+            rows.tags, rows.pool_codes.tolist(), *numbers, _numbers(per, ""), drivers, strict=True)
     ]
-    # Plain lists: one tolist() per column beats numpy scalar access per cell.
-    cols = {name: rows.column(name).tolist() for name in (
-        "allocs", "frees", "outstanding", "bytes", "allocs_change", "frees_change", "bytes_change")}
-    drivers = rows.mapped_driver
-    pools = rows.pool_codes.tolist()
-    for i, tag in enumerate(rows.tags):
-        if owners is not None:
-            if tag not in cache:
-                cache[tag] = owners(tag)
-            owner = cache[tag]
-        else:
-            owner = None
-        values = [cols[name][i] for name in cols]
-        out, nbytes = values[2], values[3]
-        per = nbytes // out if out not in (MISSING, 0) and nbytes != MISSING else MISSING
-        yield [
-            *head,
-            tag,
-            POOLS[pools[i]],
-            *("" if v == MISSING else v for v in values),
-            "" if per == MISSING else per,
-            (drivers[i] or "") if drivers is not None else "",
-            owner or "",
-        ]
 
 
 SUMMARY_COLUMNS = (

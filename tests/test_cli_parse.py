@@ -5,10 +5,16 @@ from __future__ import annotations
 import csv
 import io
 import json
+from datetime import datetime
 from pathlib import Path
 
 import pytest
 from cli_helpers import SAMPLES, fixed_sample_tree, invoke, poolscope
+from hypothesis import given
+from hypothesis import strategies as st
+
+from analyzer.parse_output import CSV_COLUMNS, to_csv, to_json
+from parsers import ParseResult, ParseWarning, Row, RowTable, Snapshot, TimeOrigin
 
 
 @pytest.fixture(scope="module")
@@ -161,3 +167,58 @@ def test_paths_are_required(tree):
     run = invoke(tree, "parse")
     assert run.code == 2
     assert "Missing argument 'FILE...'" in run.err
+
+
+# -- the JSON writer against the model's own to_dict ---------------------------------------------
+
+odd_tags = st.text(st.sampled_from(list('Ab 1"\\/é\t.-*')), min_size=1, max_size=6)
+numbers = st.one_of(st.none(), st.integers(min_value=0, max_value=2**62))
+
+
+@given(st.lists(st.tuples(odd_tags, st.sampled_from(["nonpaged", "paged"]), numbers, numbers, numbers, numbers),
+                max_size=12, unique_by=lambda r: (r[0], r[1])),
+       st.dictionaries(odd_tags, st.text(max_size=8), max_size=4))
+def test_to_json_is_the_contract(rows, owner_map):
+    table = RowTable.from_rows(Row(t, p, allocs=a, frees=f, outstanding=o, bytes=b) for t, p, a, f, o, b in rows)
+    snaps = [Snapshot('x"y.log', 0, "poolmon", table, datetime(2026, 11, 21, 14, 3, 7, 120000), TimeOrigin.MARKER,
+                      "session:3", {"paged_kb": 5, "nonpaged_kb": 7, "slab_kb": 1}),
+             Snapshot("<stdin>", 1, "poolsnap")]
+    result = ParseResult(snaps, [ParseWarning("x.log", 3, 'odd "text"\n'), ParseWarning("y", None, "é")])
+    assert json.loads(to_json(result, owner_map.get)) == result.to_dict(owner_map.get)
+    assert json.loads(to_json(ParseResult())) == {"snapshots": [], "warnings": []}
+
+
+def _csv_reference(result: ParseResult, owners) -> list[list[str]]:
+    """The cells each CSV line must hold, row by row from the model's Row objects."""
+    out = [list(CSV_COLUMNS)]
+    for snap in result.snapshots:
+        for row in snap.rows:
+            values = [row.allocs, row.frees, row.outstanding, row.bytes, row.allocs_change, row.frees_change,
+                      row.bytes_change, row.per_alloc]
+            out.append([snap.source, str(snap.index), snap.timestamp.isoformat() if snap.timestamp else "",
+                        snap.time_origin.value, snap.scope, snap.format, row.tag, row.pool,
+                        *("" if v is None else str(v) for v in values), row.mapped_driver or "",
+                        owners(row.tag) or ""])
+    return out
+
+
+odd_text = st.text(st.sampled_from(list('Ab ,"\r\n\'é;')), max_size=8)
+
+
+@given(st.lists(st.tuples(odd_tags, st.sampled_from(["nonpaged", "paged"]), numbers, numbers, numbers, numbers,
+                          st.one_of(st.none(), st.integers(min_value=-5000, max_value=5000)),
+                          st.one_of(st.none(), odd_text)),
+                max_size=10, unique_by=lambda r: (r[0], r[1])),
+       st.dictionaries(odd_tags, odd_text, max_size=4), odd_text)
+def test_to_csv_matches_the_csv_module(rows, owner_map, source):
+    table = RowTable.from_rows(Row(t, p, allocs=a, frees=f, outstanding=o, bytes=b, bytes_change=c, mapped_driver=d)
+                               for t, p, a, f, o, b, c, d in rows)
+    result = ParseResult([Snapshot(source, 0, "poolmon", table, None, TimeOrigin.UNKNOWN, "system"),
+                          Snapshot("b.log", 1, "poolsnap", table, datetime(2026, 11, 21), TimeOrigin.FILENAME)])
+    text = to_csv(result, owner_map.get)
+    # Read back with the csv module: quoting must survive commas, quotes and line breaks in any cell.
+    assert list(csv.reader(io.StringIO(text, newline=""))) == _csv_reference(result, owner_map.get)
+    simple = all(not any(ch in cell for ch in ',"\r\n') for line in _csv_reference(result, owner_map.get)
+                 for cell in line)
+    if simple:
+        assert "\"" not in text
