@@ -241,3 +241,20 @@ def test_a_command_that_cannot_start_is_a_clear_error(tmp_path: Path) -> None:
     fc = FakeClock()
     with pytest.raises(PoolscopeError, match=r"cannot run \['/nonexistent/tool'\]"):
         capture.capture_around(["/nonexistent/tool"], take=fc.take, interval=0.1, settle=0)
+
+
+@pytest.mark.parametrize(("where", "message"), [
+    ("missing", "does not exist (kernel without slab statistics)"),
+    ("folder", "cannot read it: Is a directory"),
+])
+def test_linux_backend_errors_are_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, where: str,
+                                           message: str) -> None:
+    from analyzer.capture import _linux
+
+    target = tmp_path / "slabinfo"
+    if where == "folder":
+        target.mkdir()
+    monkeypatch.setattr(_linux, "SLABINFO", target)
+    with pytest.raises(UnsupportedPlatform) as info:
+        _linux.snapshot()
+    assert str(info.value) == f"{target}: {message}" or str(info.value) == f"{target} {message}"

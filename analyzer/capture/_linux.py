@@ -44,6 +44,8 @@ def snapshot(session: str | None = None) -> Snapshot:
         raise UnsupportedPlatform(
             f"{SLABINFO} is readable by root only on this kernel: run the capture as root (sudo)"
         ) from None
+    except OSError as exc:
+        raise UnsupportedPlatform(f"{SLABINFO}: cannot read it: {exc.strerror or exc}") from None
     try:
         mem = MEMINFO.read_text(encoding="ascii", errors="replace")
     except OSError:
