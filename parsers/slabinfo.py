@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import functools
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
@@ -269,18 +269,14 @@ def fit_row(split: Split, layout: Layout) -> tuple[str, dict[str, int], str | No
 class _Frame:
     line: int
     kind: str  # "slabinfo" or "slabtop"
-    layout: Layout | None = None
+    layout: Layout = LAYOUT_2X
     version: str | None = None
-    names: list[str] | None = None
-    active: list[int] | None = None
-    nbytes: list[int] | None = None
-    totals: dict[str, int] | None = None
+    names: list[str] = field(default_factory=list)
+    active: list[int] = field(default_factory=list)
+    nbytes: list[int] = field(default_factory=list)
+    totals: dict[str, int] = field(default_factory=dict)
     timestamp: datetime | None = None
-    extra: dict[str, Any] | None = None
-
-    def __post_init__(self) -> None:
-        self.names, self.active, self.nbytes = [], [], []
-        self.totals, self.extra = {}, {}
+    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def _marker_time(line: str) -> datetime | None:
@@ -361,7 +357,7 @@ def parse_text(source: TextSource, diag: Diagnostics) -> list[Snapshot]:
             key = _MEMINFO_TOTALS.get(m.group("key"))
             if key is not None:
                 # meminfo read after a frame belongs to it; a second reading starts the next frame's.
-                if frame is not None and frame.totals is not None and key not in frame.totals:
+                if frame is not None and key not in frame.totals:
                     frame.totals[key] = int(m.group("value"))
                 else:
                     pending_totals[key] = int(m.group("value"))
@@ -397,7 +393,6 @@ def _slabinfo_row(line: str, lineno: int, frame: _Frame, source: TextSource, dia
         if any(ch.isdigit() for ch in line):
             diag.skip(source.name, lineno, "not a slabinfo row", line.strip())
         return
-    assert frame.layout is not None
     try:
         name, fields, repair = fit_row(split, frame.layout)
     except RowMismatch as exc:
@@ -414,7 +409,7 @@ def _slabinfo_row(line: str, lineno: int, frame: _Frame, source: TextSource, dia
 
 def _slabtop_summary(line: str, frame: _Frame) -> None:
     m = re.search(r":\s*([\d.]+)K?\s*/\s*([\d.]+)K?", line)
-    if m and frame.extra is not None:
+    if m:
         key = re.sub(r"\W+", "_", line.split(":", 1)[0].strip().lower()).strip("_")
         frame.extra[key] = (m.group(1), m.group(2))
 
@@ -431,14 +426,12 @@ def _slabtop_row(line: str, lineno: int, frame: _Frame, source: TextSource, diag
 
 
 def _add(frame: _Frame, name: str, active: int, nbytes: int) -> None:
-    assert frame.names is not None and frame.active is not None and frame.nbytes is not None
     frame.names.append(name)
     frame.active.append(active)
     frame.nbytes.append(nbytes)
 
 
 def _snapshot(frame: _Frame, index: int, source: TextSource, diag: Diagnostics) -> Snapshot:
-    assert frame.names is not None and frame.active is not None and frame.nbytes is not None
     names, active, nbytes = frame.names, frame.active, frame.nbytes
     seen: dict[str, int] = {}
     dup = 0
@@ -476,7 +469,7 @@ def _snapshot(frame: _Frame, index: int, source: TextSource, diag: Diagnostics) 
         timestamp=frame.timestamp,
         time_origin=TimeOrigin.MARKER if frame.timestamp else TimeOrigin.UNKNOWN,
         scope="system",
-        totals=dict(frame.totals or {}),
+        totals=dict(frame.totals),
         line=frame.line,
         extra=extra | ({"mtime": source.mtime} if source.mtime else {}),
     )
