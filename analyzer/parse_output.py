@@ -88,8 +88,10 @@ def _snapshot_json(snap: Snapshot, owners: Owners | None, seen: dict[str, tuple[
 
 
 def _numbers(col: np.ndarray, missing: str = "null") -> list[str]:
-    out = list(map(str, col.tolist()))
     unknown = np.flatnonzero(col == MISSING)
+    if len(unknown) == len(col):
+        return [missing] * len(col)  # a column the format never carries
+    out = list(map(str, col.tolist()))
     for i in unknown.tolist():
         out[i] = missing
     return out
