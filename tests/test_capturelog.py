@@ -9,6 +9,8 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from analyzer.capture.capturelog import CaptureLogError, CaptureWriter, encode_record
 from parsers import Row, RowTable, Snapshot, parse
@@ -229,3 +231,30 @@ def test_records_of_the_wrong_shape_are_skipped(tmp_path: Path, column: str, val
     result = parse([log])
     assert [s.extra["seq"] for s in result.snapshots] == [1]
     assert f"bad capture record: column {column!r} {reason}" in str(result.warnings[0])
+
+
+_tags = st.text(st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=6)
+_value = st.one_of(st.none(), st.integers(min_value=-(2**62), max_value=2**62))
+
+
+@st.composite
+def _snapshots(draw: st.DrawFn) -> Snapshot:
+    keys = draw(st.lists(st.tuples(_tags, st.sampled_from(["nonpaged", "paged"])), max_size=12, unique=True))
+    rows = [Row(t, p, allocs=draw(_value), frees=draw(_value), outstanding=draw(_value), bytes=draw(_value),
+                bytes_change=draw(_value)) for t, p in keys]
+    return Snapshot("h", 0, "capture", RowTable.from_rows(rows), timestamp=T0,
+                    scope=draw(st.sampled_from(["system", "session:3", "all-sessions"])),
+                    totals={"nonpaged_kb": draw(st.integers(0, 2**40))})
+
+
+@settings(max_examples=60, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(_snapshots())
+def test_any_snapshot_round_trips(tmp_path_factory: pytest.TempPathFactory, s: Snapshot) -> None:
+    log = tmp_path_factory.mktemp("rt") / "x.pslog"
+    with CaptureWriter(log, META) as w:
+        w.append(s)
+    assert log.read_bytes().isascii()
+    got = parse([log]).snapshots
+    assert len(got) == 1
+    assert got[0].rows == s.rows
+    assert (got[0].scope, got[0].totals, got[0].timestamp) == (s.scope, s.totals, s.timestamp)
