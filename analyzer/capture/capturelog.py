@@ -39,6 +39,19 @@ _POOL_LETTERS = "NP"
 _META_KEYS = ("host", "os", "backend")
 
 
+def _read_at(fd: int, n: int, offset: int) -> bytes:
+    """``os.pread`` for every platform (Windows has none); O_APPEND writes ignore the file position."""
+    os.lseek(fd, offset, os.SEEK_SET)
+    chunks = []
+    while n > 0:
+        chunk = os.read(fd, n)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        n -= len(chunk)
+    return b"".join(chunks)
+
+
 class CaptureLogError(PoolscopeError):
     """The capture log cannot be written (full disk, not a capture log, unwritable path)."""
 
@@ -114,7 +127,9 @@ class CaptureWriter:
     # -- opening an existing log -----------------------------------------------------------
     def _open(self) -> None:
         try:
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o644)
+            # O_BINARY: on Windows a descriptor is text mode by default and would write CRLF.
+            flags = os.O_RDWR | os.O_CREAT | os.O_APPEND | getattr(os, "O_BINARY", 0)
+            fd = os.open(self.path, flags, 0o644)
         except OSError as exc:
             raise CaptureLogError(f"{self.path}: cannot open the capture log: {exc.strerror}") from exc
         self._fd = fd
@@ -131,7 +146,7 @@ class CaptureWriter:
             raise
 
     def _check_existing(self, fd: int, size: int) -> None:
-        first = os.pread(fd, min(size, 4096), 0).split(b"\n", 1)[0]
+        first = _read_at(fd, min(size, 4096), 0).split(b"\n", 1)[0]
         try:
             head = json.loads(first)
             ok = isinstance(head, dict) and MAGIC in head
@@ -144,17 +159,17 @@ class CaptureWriter:
         tail_start = 0
         while pos > 0:
             start = max(0, pos - chunk)
-            block = os.pread(fd, pos - start, start)
+            block = _read_at(fd, pos - start, start)
             i = block.rfind(b"\n")
             if i >= 0:
                 tail_start = start + i + 1
                 break
             pos = start
-        data_lines = os.pread(fd, tail_start, 0).count(b"\n") - 1
+        data_lines = _read_at(fd, tail_start, 0).count(b"\n") - 1
         self.existing = max(0, data_lines)
         if tail_start == size:
             return
-        tail = os.pread(fd, size - tail_start, tail_start)
+        tail = _read_at(fd, size - tail_start, tail_start)
         try:
             complete = isinstance(json.loads(tail), dict)
         except ValueError:
