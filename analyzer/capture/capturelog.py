@@ -165,7 +165,14 @@ class CaptureWriter:
                 tail_start = start + i + 1
                 break
             pos = start
-        data_lines = _read_at(fd, tail_start, 0).count(b"\n") - 1
+        lines, at = 0, 0
+        while at < tail_start:  # a long log is counted in blocks, never read whole
+            block = _read_at(fd, min(1 << 20, tail_start - at), at)
+            if not block:
+                break
+            lines += block.count(b"\n")
+            at += len(block)
+        data_lines = lines - 1
         self.existing = max(0, data_lines)
         if tail_start == size:
             return
