@@ -19,10 +19,9 @@ def tags(app: PoolMonApp) -> list[tuple[str, str]]:
 
 
 def table_tags(app: PoolMonApp) -> list[str]:
-    from textual.widgets import DataTable
+    from analyzer.tui.table import PoolTable
 
-    table = app.query_one(DataTable)
-    return [str(table.get_row_at(i)[0]) for i in range(table.row_count)]
+    return [r.tag for r, _ in app.query_one(PoolTable).visible()]
 
 
 def test_keys_change_sort_pool_and_snapshot() -> None:
@@ -79,10 +78,9 @@ def test_changed_rows_are_highlighted() -> None:
             assert by_key[("Abcd", "nonpaged")].bytes_change == 500 * 640
             assert by_key[("Io  ", "nonpaged")].bytes_change == 0
             assert by_key[("Io  ", "nonpaged")].changed  # allocs moved, bytes did not
-            from textual.widgets import DataTable
+            from analyzer.tui.table import PoolTable
 
-            table = app.query_one(DataTable)
-            styles = {str(table.get_row_at(i)[0]): table.get_row_at(i)[0].style for i in range(table.row_count)}
+            styles = {r.tag: style for r, style in app.query_one(PoolTable).visible()}
             assert styles["Abcd"] == GROW_STYLE
             assert styles["Late"] == NEW_STYLE
             status = str(app.query_one("#status").render())
@@ -208,3 +206,32 @@ def test_replay_command_needs_a_terminal_and_checks_start() -> None:
     for bad in ("0", "15", "x"):
         with pytest.raises(ValueError, match="use first, last or a number from 1 to 14"):
             start_index(bad, 14)
+
+
+def test_table_draws_only_what_fits_and_scrolls() -> None:
+    from analyzer.tui.table import PoolTable
+
+    snaps = leak_snapshots(3)
+    # Many tags: the window shows the top of the sorted list, PoolMon-style.
+    from parsers.model import Row, RowTable
+
+    many = [Row(f"T{i:03d}", "paged", allocs=i + 1, frees=0, outstanding=i + 1, bytes=(i + 1) * 64) for i in range(300)]
+    snaps[-1].rows = RowTable.from_rows(list(snaps[-1].rows) + many)
+
+    async def scenario() -> None:
+        app = PoolMonApp(ListProvider(snaps), start=-1)
+        async with app.run_test(size=(120, 30)) as pilot:
+            table = app.query_one(PoolTable)
+            page = table.page_size()
+            assert 10 < page < 30
+            assert len(table.visible()) == page and len(app.displayed) == 305
+            first = [r.tag for r, _ in table.visible()]
+            assert first == [r.tag for r in app.displayed[:page]]
+            await pilot.press("pagedown")
+            assert [r.tag for r, _ in table.visible()] == [r.tag for r in app.displayed[page : 2 * page]]
+            await pilot.press("up")
+            assert table.first_row == page - 1
+            await pilot.press(*["pagedown"] * 30)
+            assert table.visible()[-1][0] is app.displayed[-1]  # stops at the last row
+
+    run(scenario())

@@ -5,15 +5,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import ClassVar
 
-from rich.text import Text
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
-from textual.widgets import DataTable, Footer, Input, Static
+from textual.widgets import Footer, Input, Static
 
 from parsers.model import Snapshot
 
 from ..units import format_size
 from .provider import SnapshotProvider
+from .table import PoolTable
 from .view import PoolView, Totals, ViewRow
 
 _TYPE = {"nonpaged": "Nonp", "paged": "Paged"}
@@ -85,7 +85,6 @@ class PoolMonApp(App[None]):
     #filter.open { display: block; }
     #totals { height: auto; padding: 0 1; display: none; }
     #totals.open { display: block; }
-    DataTable { height: 1fr; }
     """
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("q", "quit", "quit"),
@@ -99,7 +98,7 @@ class PoolMonApp(App[None]):
         Binding("left_parenthesis", "change_sort", "by change"),
         Binding("e", "totals", "totals"),
         Binding("slash", "open_filter", "filter"),
-        # Priority so the table does not swallow them for horizontal scrolling.
+        # Priority so that they step snapshots whatever has focus (the filter box hands them back).
         Binding("left", "step(-1)", "prev", priority=True),
         Binding("right", "step(1)", "next", priority=True),
         Binding("home", "go_first", "first", show=False, priority=True),
@@ -133,14 +132,12 @@ class PoolMonApp(App[None]):
     def compose(self) -> ComposeResult:
         yield Static(id="status")
         yield Input(placeholder="tags: Abc* Ntf? /xAb?d  (Enter applies, Esc closes)", id="filter")
-        yield DataTable(id="table", cursor_type="row", zebra_stripes=False)
+        yield PoolTable(COLUMNS, row_cells, row_style, id="table")
         yield Static(id="totals")
         yield Footer()
 
     def on_mount(self) -> None:
-        table = self.query_one(DataTable)
-        for i, (label, numeric) in enumerate(COLUMNS):
-            table.add_column(Text(label, justify="right" if numeric else "left"), key=f"c{i}")
+        table = self.query_one(PoolTable)
         if callable(getattr(self.provider, "poll", None)):
             self.set_interval(self.poll_seconds, self._poll)
         self.refresh_view()
@@ -152,22 +149,16 @@ class PoolMonApp(App[None]):
         return self.provider.get(self.position) if self.provider.count() else None
 
     def refresh_view(self) -> None:
-        table = self.query_one(DataTable)
-        table.clear()
+        table = self.query_one(PoolTable)
         snap = self.snapshot
         if snap is None:
             self.displayed = []
+            table.set_rows([])
             self.query_one("#status", Static).update("waiting for the first snapshot ...")
             return
         previous = self.provider.get(self.position - 1) if self.position > 0 else None
         self.displayed = self.view.rows(snap, previous, self.owner)
-        for row in self.displayed:
-            style = row_style(row)
-            cells = [
-                Text(text, style=style, justify="right" if COLUMNS[i][1] else "left")
-                for i, text in enumerate(row_cells(row))
-            ]
-            table.add_row(*cells, key=f"{row.tag}\0{row.pool}")
+        table.set_rows(self.displayed)
         self.totals = self.view.totals(self.displayed)
         self.query_one("#status", Static).update(self._status_text(snap))
         self.query_one("#totals", Static).update(self._totals_text())
@@ -260,7 +251,7 @@ class PoolMonApp(App[None]):
     def action_close_filter(self) -> None:
         flt = self.query_one("#filter", Input)
         flt.remove_class("open")
-        self.query_one(DataTable).focus()
+        self.query_one(PoolTable).focus()
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         self.view.set_filter(event.value)
