@@ -75,25 +75,33 @@ class SeriesSet:
 
 def stitch(values: np.ndarray, resets: np.ndarray) -> np.ndarray:
     """Remove the step at each reset: later values shifted so the reset interval changes by 0."""
-    if not resets.any():
+    rows = np.flatnonzero(resets.any(axis=1))
+    if not len(rows):
         return values
     filled = _ffill(values)
-    step = np.zeros_like(values)
-    prev = np.vstack([filled[:1], filled[:-1]])
-    jump = np.where(resets, values - prev, 0.0)
-    jump = np.nan_to_num(jump)
-    step = np.cumsum(jump, axis=0)
-    return values - step
+    # The level shift changes only at rows holding a reset: accumulate over those rows alone.
+    prev = filled[np.maximum(rows - 1, 0)]
+    jump = np.nan_to_num(np.where(resets[rows], values[rows] - prev, 0.0))
+    steps = np.cumsum(jump, axis=0)
+    out = values.copy()
+    bounds = [*rows.tolist(), values.shape[0]]
+    for k in range(len(rows)):
+        out[bounds[k] : bounds[k + 1]] -= steps[k]
+    return out
 
 
 def _ffill(a: np.ndarray) -> np.ndarray:
     """Forward-fill NaN down each column (leading NaN stay)."""
     mask = np.isnan(a)
-    if not mask.any():
+    gappy = np.flatnonzero(mask.any(axis=0))
+    if not len(gappy):
         return a
-    idx = np.where(~mask, np.arange(a.shape[0])[:, None], 0)
+    # Only the few columns with gaps pay for the gather.
+    sub = mask[:, gappy]
+    idx = np.where(~sub, np.arange(a.shape[0])[:, None], 0)
     np.maximum.accumulate(idx, axis=0, out=idx)
-    out = a[idx, np.arange(a.shape[1])[None, :]]
+    out = a.copy()
+    out[:, gappy] = a[:, gappy][idx, np.arange(len(gappy))[None, :]]
     return out
 
 
@@ -213,9 +221,12 @@ def find_wraps_and_resets(counter: np.ndarray, in_use: np.ndarray | None = None)
 
 def unwrap(counter: np.ndarray, wraps: np.ndarray) -> np.ndarray:
     """Add 2**32 after each wrap so the counter keeps counting."""
-    if not wraps.any():
+    cols = np.flatnonzero(wraps.any(axis=0))
+    if not len(cols):
         return counter
-    return counter + np.cumsum(wraps, axis=0) * float(WRAP)
+    out = counter.copy()
+    out[:, cols] += np.cumsum(wraps[:, cols], axis=0) * float(WRAP)
+    return out
 
 
 def _whole_log_restarts(resets: np.ndarray, values: dict[str, np.ndarray]) -> list[int]:

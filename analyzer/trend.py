@@ -319,17 +319,20 @@ def analyze(snapshots: Sequence[Snapshot], options: TrendOptions | None = None) 
     if len(suspicious) >= 2:
         groups[suspicious] = stats.lockstep_groups(np.diff(filled[:, suspicious], axis=0), opts.lockstep)
 
-    outstanding = _outstanding(data)
+    # Allocations per hour for the leak and suspect rows: one Theil-Sen call over Allocs - Frees.
+    allocs_rate = np.full(k, np.nan)
+    outstanding = _outstanding(data, suspicious)
+    if outstanding is not None and data.timed and len(suspicious):
+        o = _block_mean(outstanding, starts)
+        rates = stats.trend_tests(o, x, correct=False).slope
+        enough_o = (~np.isnan(o)).sum(axis=0) >= 3
+        allocs_rate[suspicious[enough_o]] = rates[enough_o]
     headroom = _headroom(data)
     rows: list[TrendRow] = []
     for c in range(k):
         v = str(verdict[c])
         onset_dt = _stamp(data, x[onset_idx[c]]) if has_onset[c] else None
-        apr = None
-        if v in ("leak", "suspect") and outstanding is not None and data.timed:
-            o = _block_mean(outstanding[:, c : c + 1], starts)
-            if np.sum(~np.isnan(o)) >= 3:
-                apr = float(stats.trend_tests(o, x, correct=False).slope[0])
+        apr = None if np.isnan(allocs_rate[c]) else float(allocs_rate[c])
         exh = None
         if v in ("leak", "suspect") and data.timed:
             exh = _row_exhaustion(headroom, POOLS[data.pool_codes[c]], slope[c], low[c], high[c], data)
@@ -470,11 +473,14 @@ def _summary(data: SeriesSet, snaps: Sequence[Snapshot]) -> dict[str, Any]:
     }
 
 
-def _outstanding(data: SeriesSet) -> np.ndarray | None:
-    if "allocs" in data.values and "frees" in data.values:
-        o = data.values["allocs"] - data.values["frees"]
+def _outstanding(data: SeriesSet, cols: np.ndarray) -> np.ndarray | None:
+    """Allocs - Frees of the given columns, restarts stitched (None without counters)."""
+    if "allocs" in data.values and "frees" in data.values and len(cols):
+        o = data.values["allocs"][:, cols] - data.values["frees"][:, cols]
         if not np.isnan(o).all():
-            return o
+            from .series import stitch
+
+            return stitch(o, data.resets[:, cols])
     return None
 
 

@@ -138,3 +138,18 @@ def test_vectorised_slope_agrees_with_scipy_on_any_series(values):
     ts = stats.trend_tests(y, x, correct=False)
     ref = sps.theilslopes(y, x)
     assert ts.slope[0] == pytest.approx(ref.slope, rel=1e-9, abs=1e-6)
+
+
+def test_interval_outside_the_first_pass_band_is_the_same(monkeypatch):
+    rng = np.random.default_rng(13)
+    n = 90
+    e = rng.normal(0, 1, (n, 6))
+    ar = np.zeros_like(e)
+    for t in range(1, n):
+        ar[t] = 0.9 * ar[t - 1] + e[t]
+    y = ar + 0.05 * np.arange(n)[:, None]
+    wide = stats.trend_tests(y, lag=20)
+    monkeypatch.setattr(stats, "_BAND_FACTOR", 0.01)  # every interval now needs the second pass
+    narrow = stats.trend_tests(y, lag=20)
+    assert np.array_equal(wide.low, narrow.low) and np.array_equal(wide.high, narrow.high)
+    assert np.any(wide.n_ns > 1.0)
