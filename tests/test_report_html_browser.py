@@ -134,8 +134,11 @@ def test_hostile_text_stays_text_in_chromium(tmp_path: Path, driver) -> None:
     page.write_text(render(report, "html"), encoding="utf-8")
     driver.get(page.as_uri())
     # An alert would make any further command raise UnexpectedAlertPresentException.
+    from selenium.common.exceptions import NoAlertPresentException
     from selenium.webdriver.common.by import By
 
+    with pytest.raises(NoAlertPresentException):
+        driver.switch_to.alert.text  # noqa: B018 - reading it is what raises when no alert fired
     assert driver.execute_script("return document.querySelectorAll('script').length") == 1
     assert driver.execute_script("return document.querySelectorAll('img').length") == 0
     assert driver.execute_script("return window.__pwned === undefined")
