@@ -60,6 +60,7 @@ def report_command(
     verdict, leak suspects with owner, rate and exhaustion estimate, pool totals over
     time, the first-to-last diff and the next steps.  Examples:
 
+    \b
         poolscope report samples/leak_appended.log
         poolscope report logs/ -o report.html
     """
