@@ -15,6 +15,8 @@ on every row both can read (a hypothesis test checks it).
 
 from __future__ import annotations
 
+import itertools
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -36,11 +38,18 @@ _NUMCHAR[48:58] = True
 _NUMCHAR[_MINUS] = True
 _DIGIT = np.zeros(256, dtype=bool)
 _DIGIT[48:58] = True
+_FIELD_OK = _DIGIT.copy()
+_FIELD_OK[[_SP, _MINUS]] = True
+_FIXED_OK = np.zeros(256, dtype=bool)
+_FIXED_OK[[_SP, _LP, _RP, 13]] = True
 
 #: Token offsets of each value in a screen row (8 numbers) and a snapshot-file row (5).
 _SCREEN = {"allocs": 0, "allocs_change": 1, "frees": 2, "frees_change": 3, "outstanding": 4, "bytes": 5,
            "bytes_change": 6, "per_alloc": 7}  # fmt: skip
 _SNAP = {"allocs": 0, "frees": 1, "outstanding": 2, "bytes": 3, "per_alloc": 4}
+
+
+_Extracted = tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]  # columns, per alloc, has changes
 
 
 @dataclass
@@ -157,6 +166,190 @@ def _misaligned(extracted: tuple[dict[str, np.ndarray], np.ndarray, np.ndarray])
     return bool(bad.any())
 
 
+_TEMPLATE_TOKEN = re.compile(rb"\(|\)|-?\d+")
+_SCREEN_SHAPE = b"N(N)N(N)NN(N)N"
+_SNAP_SHAPE = b"NNNNN"
+_POW10 = 10 ** np.arange(18, -1, -1, dtype=np.int64)  # 10**18 ... 10**0
+
+
+def _column_matrix(arr: np.ndarray, rstart: np.ndarray, width: int, c0: int) -> np.ndarray:
+    """The rows' bytes from column ``c0`` on, one matrix row per text column: shape (width - c0, n).
+
+    Rows of one frame follow each other at a fixed stride, so each run is a
+    reshaped view of the chunk; the runs are copied once into column order, where
+    every per-column step below works on contiguous memory.
+    """
+    stride = width + 1
+    breaks = np.flatnonzero(np.diff(rstart) != stride) + 1
+    bounds = [0, *breaks.tolist(), len(rstart)]
+    out = np.empty((width - c0, len(rstart)), dtype=np.uint8)
+    for lo, hi in itertools.pairwise(bounds):
+        s0 = int(rstart[lo])
+        view = arr[s0 : s0 + (hi - lo) * stride]
+        if len(view) < (hi - lo) * stride:
+            out[:, lo:hi] = arr[rstart[lo:hi, None] + np.arange(c0, width)].T  # last row, no line end
+        else:
+            out[:, lo:hi] = view.reshape(hi - lo, stride)[:, c0:width].T
+    return out
+
+
+def _fixed_width(arr: np.ndarray, rstart: np.ndarray, rend: np.ndarray, lead: np.ndarray) -> _Extracted | None:
+    """Read rows that all share one column layout as a matrix of fixed-width fields.
+
+    This is the shape of nearly every appended log (one PoolMon build, no column
+    overflow).  The first row gives the layout; every other row must match it
+    exactly (brackets and gaps at the same columns, each field spaces then an
+    optional minus then digits, number fields separated by a space), else None and
+    the general path reads the chunk.
+    """
+    lengths = rend - rstart
+    width = int(lengths[0])
+    if not (lengths == width).all():
+        return None
+    if lead.all():
+        c0 = 11
+    elif not lead.any():
+        c0 = 10
+    else:
+        return None
+    if width <= c0 + 5:
+        return None
+    template = arr[int(rstart[0]) + c0 : int(rstart[0]) + width].tobytes()
+    shape = bytearray()
+    fields: list[tuple[int, int, bool]] = []  # (start, end, follows a number)
+    fixed = np.zeros(len(template), dtype=bool)
+    pos = 0
+    prev_number = False
+    for m in _TEMPLATE_TOKEN.finditer(template):
+        tok = m.group()
+        if tok in (b"(", b")"):
+            fixed[pos : m.end()] = True  # gap spaces before a bracket, and the bracket
+            shape += tok
+            prev_number = False
+        else:
+            fields.append((pos, m.end(), prev_number))
+            shape += b"N"
+            prev_number = True
+        pos = m.end()
+    fixed[pos:] = True  # trailing spaces or the CR of CRLF
+    tpl = np.frombuffer(template, dtype=np.uint8)
+    if bytes(shape) not in (_SCREEN_SHAPE, _SNAP_SHAPE) or template[0] != _SP or not _FIXED_OK[tpl[fixed]].all():
+        return None  # other shapes, or text between or after the numbers (Mapped_Driver)
+
+    mat = _column_matrix(arr, rstart, width, c0)
+    mat -= np.uint8(48)  # digits become 0..9; a space reads 240, a minus sign 253
+    digit = mat < 10
+    space = mat == np.uint8((_SP - 48) % 256)
+    minus = mat == np.uint8((_MINUS - 48) % 256)
+    tpl = tpl - np.uint8(48)
+    # Field columns hold only spaces, minus signs and digits; fixed columns the template's byte.
+    fixed_idx = np.flatnonzero(fixed)
+    if not (mat[fixed_idx] == tpl[fixed_idx, None]).all():
+        return None
+    field_idx = np.flatnonzero(~fixed)
+    if not (digit[field_idx] | space[field_idx] | minus[field_idx]).all():
+        return None
+    inside = np.zeros(len(template) - 1, dtype=bool)  # column j and j + 1 belong to one field
+    last = []
+    first_after_number = []
+    for a, e, after_number in fields:
+        inside[a : e - 1] = True
+        last.append(e - 1)
+        if after_number:
+            first_after_number.append(a)
+    pairs = np.flatnonzero(inside)
+    filled = ~space
+    if (filled[pairs] & space[pairs + 1]).any():
+        return None  # a space inside a number
+    if (minus[pairs + 1] & filled[pairs]).any():
+        return None  # a minus sign that is not a number's first character
+    if not digit[last].all():
+        return None
+    if first_after_number and not space[first_after_number].all():
+        return None  # numbers that ran together: the line reader splits them
+    mat *= digit.view(np.uint8)  # the digit values, 0 elsewhere
+    used = digit.any(axis=1)
+    signed = minus.any(axis=1)
+    n = len(rstart)
+    values = [np.zeros(n, dtype=np.int64) for _ in fields]
+    for k, (a, e, _) in enumerate(fields):
+        acc = values[k]
+        cols = [j for j in range(a, e) if used[j]]
+        if len(cols) > 18:
+            return None  # beyond int64: leave it to the line reader
+        for j in cols:
+            acc *= 10
+            acc += mat[j]
+        neg_cols = [j for j in range(a, e) if signed[j]]
+        if neg_cols:
+            neg = np.logical_or.reduce(minus[neg_cols], axis=0)
+            np.negative(acc, out=acc, where=neg)
+    screen = len(fields) == 8
+    offsets = _SCREEN if screen else _SNAP
+    n = len(rstart)
+    columns = {
+        name: values[offsets[name]] if name in offsets else np.full(n, MISSING, dtype=np.int64)
+        for name in ("allocs", "frees", "outstanding", "bytes", "allocs_change", "frees_change", "bytes_change")
+    }
+    return columns, values[offsets["per_alloc"]], np.full(n, screen, dtype=bool)
+
+
+def _general_numbers(
+    data: bytes,
+    starts: np.ndarray,
+    ends: np.ndarray,
+    is_row: np.ndarray,
+    row_idx: np.ndarray,
+    rstart: np.ndarray,
+    num_start: np.ndarray,
+    encoding: str,
+) -> tuple[_Extracted, list[str | None] | None, np.ndarray, np.ndarray] | None:
+    """Rows of mixed widths or with Mapped_Driver text: blank what is not a number, then read the rest."""
+    nlines = len(starts)
+    nrow = len(row_idx)
+    # A writable copy in which every byte a number cannot hold reads 0x01.
+    buf = bytearray(data.translate(_CLEAN))
+    work = np.frombuffer(buf, dtype=np.uint8)
+    # Blank tag and Type word of rows, and every other line entirely.
+    offs = np.arange(12)
+    idx = rstart[:, None] + offs
+    work[idx[offs[None, :] < (num_start - rstart)[:, None]]] = _SP
+    other = np.flatnonzero(~is_row)
+    _blank_lines(work, starts[other], ends[other])
+
+    # Text after the numbers (Mapped_Driver) starts at the first byte a number cannot hold.
+    drivers: list[str | None] | None = None
+    if buf.find(b"\x01") >= 0:
+        bad = np.flatnonzero(work == 1)
+        bad_lines = np.searchsorted(starts, bad, side="right") - 1
+        bad_lines, first = np.unique(bad_lines, return_index=True)
+        drivers = [None] * nlines
+        for li, pos in zip(bad_lines.tolist(), bad[first].tolist(), strict=True):
+            end = int(ends[li])
+            drivers[li] = data[pos:end].decode(encoding, "replace").strip() or None
+            work[pos:end] = _SP
+
+    extracted = None
+    uniform = _uniform_numbers(buf, work, nrow)
+    if uniform is not None:
+        values, per = uniform
+        counts = np.where(is_row, per, 0)
+        screen = is_row & (per == 8)
+        extracted = _extract(values, counts, row_idx, screen)
+        if _misaligned(extracted):
+            extracted = None  # some row has a number too many or too few: read line by line below
+    if extracted is None:
+        detailed = _per_line_numbers(work, starts, ends, is_row)
+        if detailed is None:
+            return None
+        values, counts, screen, is_row = detailed
+        row_idx = np.flatnonzero(is_row)
+        if not len(row_idx):
+            return None
+        extracted = _extract(values, counts, row_idx, screen)
+    return extracted, drivers, is_row, row_idx
+
+
 def read_chunk(
     data: bytes, first_line: int, tag_id: Callable[[str], int], encoding: str = "ascii"
 ) -> BulkResult | None:
@@ -198,46 +391,13 @@ def read_chunk(
     paged = arr[type_start] == 80  # "P"
     num_start = type_start + np.where(paged, 5, 4)
 
-    # A writable copy in which every byte a number cannot hold reads 0x01.
-    buf = bytearray(data.translate(_CLEAN))
-    work = np.frombuffer(buf, dtype=np.uint8)
-    # Blank tag and Type word of rows, and every other line entirely.
-    offs = np.arange(12)
-    idx = rstart[:, None] + offs
-    work[idx[offs[None, :] < (num_start - rstart)[:, None]]] = _SP
-    other = np.flatnonzero(~is_row)
-    _blank_lines(work, starts[other], ends[other])
-
-    # Text after the numbers (Mapped_Driver) starts at the first byte a number cannot hold.
     drivers: list[str | None] | None = None
-    if buf.find(b"\x01") >= 0:
-        bad = np.flatnonzero(work == 1)
-        bad_lines = np.searchsorted(starts, bad, side="right") - 1
-        bad_lines, first = np.unique(bad_lines, return_index=True)
-        drivers = [None] * nlines
-        for li, pos in zip(bad_lines.tolist(), bad[first].tolist(), strict=True):
-            end = int(ends[li])
-            drivers[li] = data[pos:end].decode(encoding, "replace").strip() or None
-            work[pos:end] = _SP
-
-    extracted = None
-    uniform = _uniform_numbers(buf, work, nrow)
-    if uniform is not None:
-        values, per = uniform
-        counts = np.where(is_row, per, 0)
-        screen = is_row & (per == 8)
-        extracted = _extract(values, counts, row_idx, screen)
-        if _misaligned(extracted):
-            extracted = None  # some row has a number too many or too few: read line by line below
+    extracted = _fixed_width(arr, rstart, ends[row_idx], lead[row_idx])
     if extracted is None:
-        detailed = _per_line_numbers(work, starts, ends, is_row)
-        if detailed is None:
+        general = _general_numbers(data, starts, ends, is_row, row_idx, rstart, num_start, encoding)
+        if general is None:
             return None
-        values, counts, screen, is_row = detailed
-        row_idx = np.flatnonzero(is_row)
-        if not len(row_idx):
-            return None
-        extracted = _extract(values, counts, row_idx, screen)
+        extracted, drivers, is_row, row_idx = general
     columns, per_alloc, has_changes = extracted
 
     # Allocs, Frees, Bytes and Per Alloc are never negative: such rows go to the line reader.

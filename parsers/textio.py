@@ -51,11 +51,12 @@ class TextSource:
         """The first ``n`` characters, without reading a streamed file whole."""
         return self.text[:n]
 
-    def iter_chunks(self, size: int = CHUNK_CHARS) -> Iterator[str]:
+    def iter_chunks(self, size: int | None = None) -> Iterator[str]:
         """The text in pieces of about ``size`` characters, each ending at a line end but the last.
 
         Bulk parsers use this so that a large file is never held whole (see StreamedSource).
         """
+        size = size or CHUNK_CHARS
         text = self.text
         pos, n = 0, len(text)
         while pos < n:
@@ -64,7 +65,7 @@ class TextSource:
             yield text[pos:end]
             pos = end
 
-    def iter_raw_chunks(self, size: int = CHUNK_CHARS) -> Iterator[bytes] | None:
+    def iter_raw_chunks(self, size: int | None = None) -> Iterator[bytes] | None:
         """Undecoded pieces ending at line ends, when the file allows reading bytes directly.
 
         Only a StreamedSource in an ASCII-compatible encoding with LF or CRLF line ends
@@ -107,10 +108,10 @@ class StreamedSource(TextSource):
         """At most the first 128 KiB, whole lines only: enough to detect a format."""
         return self._head[:n]
 
-    def iter_raw_chunks(self, size: int = CHUNK_CHARS) -> Iterator[bytes] | None:
+    def iter_raw_chunks(self, size: int | None = None) -> Iterator[bytes] | None:
         if not self._raw_ok:
             return None
-        return self._raw_chunks(size)
+        return self._raw_chunks(size or CHUNK_CHARS)
 
     def _raw_chunks(self, size: int) -> Iterator[bytes]:
         carry = b""
@@ -130,7 +131,8 @@ class StreamedSource(TextSource):
                 carry = piece[cut:]
                 yield piece[:cut]
 
-    def iter_chunks(self, size: int = CHUNK_CHARS) -> Iterator[str]:
+    def iter_chunks(self, size: int | None = None) -> Iterator[str]:
+        size = size or CHUNK_CHARS
         codec = self.encoding.removesuffix("-sig")
         decoder = codecs.getincrementaldecoder(codec)(errors="replace")
         carry = ""
