@@ -125,8 +125,10 @@ SCAN_COLUMNS = (
               help="Report the evidence for this tag (repeatable). Without it: every tag passed to a pool routine.")
 @click.option("--localtag", type=click.Path(dir_okay=False, writable=True), default=None, metavar="FILE",
               help="Also write the findings as a PoolMon localtag.txt.")
+@click.option("--jobs", type=click.IntRange(min=1), default=None, metavar="N",
+              help="Worker processes (default: one per core for folders of 16 files or more).")
 @output_format_option("table", "json", "csv", default="table")
-def scan_command(paths: tuple[str, ...], tag_names: tuple[str, ...], localtag: str | None,
+def scan_command(paths: tuple[str, ...], tag_names: tuple[str, ...], localtag: str | None, jobs: int | None,
                  output_format: str) -> None:
     """Find which driver binaries use a tag: .sys/.dll/.exe files, folders recursively.
 
@@ -138,7 +140,7 @@ def scan_command(paths: tuple[str, ...], tag_names: tuple[str, ...], localtag: s
 
     tags = _check_tags(tag_names) if tag_names else None
     diag = Diagnostics()
-    findings = scan_paths(paths, tags, diag=diag)
+    findings = scan_paths(paths, tags, diag=diag, jobs=jobs)
     for warning in diag.warnings():
         click.echo(f"warning: {warning}", err=True)
     if localtag:

@@ -14,6 +14,7 @@ window is widened to the start of the function (from .pdata on x64).
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -25,7 +26,7 @@ from .image import Image, Section
 from .routines import X64_ARG_REGS, Routine
 
 #: Bytes decoded before a call on the first try, then on the wider retry.
-SHORT_WINDOW = 96
+SHORT_WINDOW = 64
 LONG_WINDOW = 2048
 #: How far after a ``mov reg, [IAT]`` the matching ``call reg`` is looked for.
 FORWARD_WINDOW = 1024
@@ -82,17 +83,22 @@ class _Mem:
     absolute: int | None  # address when RIP-relative or a bare absolute address
 
 
-def _parse_mem(text: str, insn_end: int) -> _Mem | None:
+_TERMS = re.compile(r"([+-]?)\s*([^+\-\s]+)")
+
+
+@functools.lru_cache(maxsize=65536)
+def _parse_mem_text(text: str) -> tuple[int, str | None, str | None, int, str] | None:
+    """(size, base, index, disp, kind) of a memory operand; kind is "rip", "abs", "seg" or "reg"."""
     m = _MEM.match(text)
     if m is None:
         return None
     size = _SIZES.get(m.group(1) or "", 0)
     if m.group(2) in ("fs", "gs"):
-        return _Mem(size, None, "segment", 0, None)
+        return (size, None, "segment", 0, "seg")
     base = index = None
     disp = 0
     rip = False
-    for sign, term in re.findall(r"([+-]?)\s*([^+\-\s]+)", m.group(3)):
+    for sign, term in _TERMS.findall(m.group(3)):
         if term == "rip":
             rip = True
         elif term in _CANON:
@@ -106,8 +112,20 @@ def _parse_mem(text: str, insn_end: int) -> _Mem | None:
                 return None
             disp += -value if sign == "-" else value
     if rip:
-        return _Mem(size, None, None, disp, insn_end + disp)
+        return (size, None, None, disp, "rip")
     if base is None and index is None:
+        return (size, None, None, disp, "abs")
+    return (size, base, index, disp, "reg")
+
+
+def _parse_mem(text: str, insn_end: int) -> _Mem | None:
+    parsed = _parse_mem_text(text)
+    if parsed is None:
+        return None
+    size, base, index, disp, kind = parsed
+    if kind == "rip":
+        return _Mem(size, None, None, disp, insn_end + disp)
+    if kind == "abs":
         return _Mem(size, None, None, disp, disp & 0xFFFFFFFF)
     return _Mem(size, base, index, disp, None)
 
@@ -414,16 +432,27 @@ class Scanner:
                 return site
         return None
 
+    def _forward(self, sec: Section, start: int) -> Iterator[tuple[int, int, str, str]]:
+        """Instructions from ``start`` on, decoded in small chunks: the call is usually near."""
+        pos, limit = start, min(len(sec.data), start + FORWARD_WINDOW)
+        while pos < limit:
+            chunk = self._decode(sec, pos, min(limit, pos + 64))
+            if not chunk:
+                return
+            # Drop a last instruction the chunk boundary may have cut; it is decoded again.
+            if len(chunk) > 1 and chunk[-1][0] + chunk[-1][1] >= sec.va + min(limit, pos + 64) - 15:
+                chunk = chunk[:-1]
+            yield from chunk
+            pos = chunk[-1][0] + chunk[-1][1] - sec.va
+
     def _register_calls(self, sec: Section, mov: tuple[int, int, str, str]) -> Iterator[tuple[int, int, str, str]]:
         """``call reg`` / ``jmp reg`` instructions that use a register loaded from the IAT."""
-        start = mov[0] - sec.va
-        insns = self._decode(sec, start, min(len(sec.data), start + FORWARD_WINDOW))
         fam = _CANON.get(mov[3].split(", ")[0])
-        if fam is None or not insns:
+        if fam is None:
             return
         state = _State()
-        self._step(state, insns[0])
-        for insn in insns[1:]:
+        self._step(state, mov)
+        for insn in self._forward(sec, mov[0] + mov[1] - sec.va):
             mnemonic = insn[2]
             if mnemonic in ("call", "jmp") and _CANON.get(insn[3]) == fam:
                 yield insn
