@@ -437,8 +437,10 @@ def _reason(row: TrendRow, slope: float, low: float, high: float, unit: str, fal
         return f"{grew}, {rate}{since}{freed}, weaker evidence ({', '.join(why) or 'borderline'}){extra}"
     if row.verdict == "recovers":
         when = _clock(_stamp(data, x[peak]), f"point {peak}")
+        share = fall / max(st["rise_bytes"], 1.0)
+        back = "below where the rise began" if share > 1.0 else f"{100 * share:.0f} % of the rise"
         return (f"rose {format_size(st['rise_bytes'])} to a peak at {when}, then fell {format_size(fall)} "
-                f"({100 * fall / max(st['rise_bytes'], 1):.0f} % of the rise){freed}{extra}")
+                f"({back}){freed}{extra}")
     # stable
     if st["growth_bytes"] > 0 and st["still_growing"] < opts.still_growing and st["mk_p"] < opts.alpha and low > 0:
         return f"grew {format_size(st['growth_bytes'], signed=True)} early, then levelled off{freed}{extra}"
