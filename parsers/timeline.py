@@ -4,6 +4,10 @@ Precedence for a snapshot's time: what the source itself wrote (capture record,
 time marker in a log) over a timestamp in the file name, over file order spaced by
 the user's ``--interval``, over the file's modification time (only for a source
 holding a single snapshot, where it is the moment the snapshot was written).
+
+A log of many frames with no markers, given ``--interval``, is spaced from the
+time in its file name, or else back from its modification time (the moment its
+last frame was appended).
 """
 
 from __future__ import annotations
@@ -37,6 +41,19 @@ def order_snapshots(
         if stamp is not None and len(snaps) == 1 and snaps[0].timestamp is None:
             snaps[0].timestamp = stamp
             snaps[0].time_origin = TimeOrigin.FILENAME
+        elif options.interval is not None and len(snaps) > 1 and all(s.timestamp is None for s in snaps):
+            # An appended log without markers: its frames are one interval apart, starting at
+            # the time in its name, or ending when the file was last written.
+            mtime = snaps[-1].extra.get("mtime")
+            if stamp is not None:
+                base = stamp
+            elif isinstance(mtime, datetime):
+                base = mtime - (len(snaps) - 1) * options.interval
+            else:
+                continue
+            for i, snap in enumerate(snaps):
+                snap.timestamp = base + i * options.interval
+                snap.time_origin = TimeOrigin.INTERVAL
 
     missing = [s for s in snapshots if s.timestamp is None]
     if missing and options.interval is not None:

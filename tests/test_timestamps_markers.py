@@ -1,0 +1,132 @@
+"""Time markers written by PoolMon wrappers, file-name timestamps, and the time line."""
+
+from __future__ import annotations
+
+import os
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
+
+import pytest
+from poolmon_helpers import SCREEN
+
+from parsers import parse
+from parsers.model import TimeOrigin
+from parsers.timestamps import MarkerClock, day_first_for, parse_marker, timestamp_from_filename
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        # echo %DATE% %TIME% in several locales
+        ("Sat 11/21/2026 14:03:07.12", datetime(2026, 11, 21, 14, 3, 7, 120000)),
+        ("Sat 11/21/2026  9:03:07.12", datetime(2026, 11, 21, 9, 3, 7, 120000)),
+        ("21.11.2026 14:03:07,12", datetime(2026, 11, 21, 14, 3, 7, 120000)),
+        ("2026/11/21 14:03:07", datetime(2026, 11, 21, 14, 3, 7)),
+        ("2026-11-21 14:03:07", datetime(2026, 11, 21, 14, 3, 7)),
+        ("2026-11-21T14:03:07", datetime(2026, 11, 21, 14, 3, 7)),
+        # PowerShell Get-Date
+        ("Saturday, November 21, 2026 2:03:07 PM", datetime(2026, 11, 21, 14, 3, 7)),
+        ("Saturday, November 21, 2026 12:03:07 AM", datetime(2026, 11, 21, 0, 3, 7)),
+        ("Samstag, 21. November 2026 14:03:07", datetime(2026, 11, 21, 14, 3, 7)),
+        # banners and zone-name lines
+        ("===== 2026-11-21 14:03:07 =====", datetime(2026, 11, 21, 14, 3, 7)),
+        ("===== Sat 11/21/2026 14:03:07.12 =====", datetime(2026, 11, 21, 14, 3, 7, 120000)),
+        ("2026.11.21-14:03:07 W. Europe Standard Time", datetime(2026, 11, 21, 14, 3, 7)),
+        ("2026.11.21-14:03:07 Pacific Standard Time", datetime(2026, 11, 21, 14, 3, 7)),
+        ("Date: 2026-11-21 14:03:07", datetime(2026, 11, 21, 14, 3, 7)),
+        ("Sat 11/21/2026", datetime(2026, 11, 21)),
+    ],
+)
+def test_markers(line: str, expected: datetime) -> None:
+    marker = parse_marker(line)
+    assert marker is not None
+    assert marker.moment() == expected
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        " Abcd Nonp     1520331 (  12)    1519870 (  10)      461   147520 (   640)    320",
+        " Memory: 8388020K Avail: 3125332K  PageFlts:   412",
+        "Meeting at 12:30 about the leak",
+        "12:30",
+        "---------------------------------",
+        "poolmon.exe -b",
+        "2026.11.21-14:03:07 something else entirely here",
+    ],
+)
+def test_non_markers(line: str) -> None:
+    assert parse_marker(line) is None
+
+
+def test_zone_name_is_kept() -> None:
+    marker = parse_marker("2026.11.21-14:03:07 W. Europe Standard Time")
+    assert marker is not None
+    assert marker.tz_name == "W. Europe Standard Time"
+
+
+def test_ambiguous_slash_dates_follow_the_source() -> None:
+    a = parse_marker("03/04/2026 10:00:00")
+    b = parse_marker("21/04/2026 10:00:00")
+    assert a is not None and b is not None
+    assert a.ambiguous
+    assert not day_first_for([a])
+    assert day_first_for([a, b])
+    assert a.moment(day_first=True) == datetime(2026, 4, 3, 10)
+
+
+def test_marker_clock_joins_date_and_time_lines_and_rolls_over_midnight() -> None:
+    clock = MarkerClock()
+    day = parse_marker("Sat 11/21/2026")
+    late = parse_marker("23:59:58.00")
+    early = parse_marker("00:00:03.00")
+    assert day is not None and late is not None and early is not None
+    clock.feed(day)
+    assert clock.feed(late) == datetime(2026, 11, 21, 23, 59, 58)
+    assert clock.feed(early) == datetime(2026, 11, 22, 0, 0, 3)
+    assert MarkerClock(date(2026, 1, 2)).feed(early) == datetime.combine(date(2026, 1, 2), time(0, 0, 3))
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("poolsnap_20261121_140307.log", datetime(2026, 11, 21, 14, 3, 7)),
+        ("logs/poolmon.Sat 11-21-2026.log", datetime(2026, 11, 21)),
+        ("C:\\logs\\pool_2026-11-21_14-03-07.txt", datetime(2026, 11, 21, 14, 3, 7)),
+        ("capture.zip!snaps/poolsnap_20261121-1403.log", datetime(2026, 11, 21, 14, 3)),
+        ("poolmon 21.11.2026.log", datetime(2026, 11, 21)),
+        ("poolmon.log", None),
+        ("run1.log", None),
+    ],
+)
+def test_file_name_timestamps(name: str, expected: datetime | None) -> None:
+    assert timestamp_from_filename(name) == expected
+
+
+def test_appended_log_without_markers_is_spaced_back_from_its_mtime(tmp_path: Path) -> None:
+    path = tmp_path / "poolmon.log"
+    path.write_text(SCREEN * 3)
+    end = datetime(2026, 11, 21, 15, 0, 0)
+    os.utime(path, (end.timestamp(), end.timestamp()))
+    result = parse([path], interval=timedelta(minutes=30))
+    assert [s.timestamp for s in result.snapshots] == [
+        datetime(2026, 11, 21, 14, 0),
+        datetime(2026, 11, 21, 14, 30),
+        datetime(2026, 11, 21, 15, 0),
+    ]
+    assert {s.time_origin for s in result.snapshots} == {TimeOrigin.INTERVAL}
+
+
+def test_appended_log_with_dated_name_is_spaced_from_that_date(tmp_path: Path) -> None:
+    path = tmp_path / "poolmon_20261121_080000.log"
+    path.write_text(SCREEN * 2)
+    result = parse([path], interval=timedelta(hours=1))
+    assert [s.timestamp for s in result.snapshots] == [datetime(2026, 11, 21, 8), datetime(2026, 11, 21, 9)]
+
+
+def test_appended_log_without_markers_or_interval_keeps_file_order(tmp_path: Path) -> None:
+    path = tmp_path / "poolmon.log"
+    path.write_text(SCREEN * 2)
+    result = parse([path])
+    assert [s.timestamp for s in result.snapshots] == [None, None]
+    assert [s.index for s in result.snapshots] == [0, 1]
