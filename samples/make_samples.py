@@ -472,6 +472,107 @@ def banners_cp1252() -> None:
     (HERE / "banners_cp1252.log").write_bytes(text.encode("cp1252"))
 
 
+def _wrap(line: str, width: int, prefix: str) -> list[str]:
+    """Hard-wrap like a mail client: break at the last space before ``width``."""
+    out = []
+    text = line
+    while len(prefix) + len(text) > width:
+        cut = text.rfind(" ", 0, width - len(prefix))
+        if cut <= 0:
+            break
+        out.append(prefix + text[:cut])
+        text = text[cut + 1 :]
+    out.append(prefix + text)
+    return out
+
+
+def mail_quoted() -> None:
+    """The Session 1 screen after a round trip through mail: quoted twice, wrapped at 72, QP leftovers."""
+    screen = (HERE / "console_session1.txt").read_text(encoding="ascii").splitlines()
+    body = [
+        "Hi,",
+        "",
+        "the terminal server slowed down again this morning; your numbers from",
+        "yesterday are below. Is Gh05 the one we should watch?",
+        "",
+        "Ops desk <ops@example.com> wrote on Sat, Nov 21, 2026 at 12:02:",
+        "> Here is the session pool screen, as requested:",
+        ">",
+    ]
+    for i, line in enumerate(screen):
+        prefix = ">> " if i < 2 else "> "
+        wrapped = _wrap(line, 72, prefix)
+        if i == 9:
+            # The sender's client encoded the message quoted-printable with a soft break
+            # mid-number, and this reader's client showed the raw text.
+            head, tail = wrapped[0][:30], wrapped[0][30:]
+            wrapped[0:1] = [head + "=", prefix + tail]
+        # QP writes a space at the end of a line as =20; the wrapped header line ends in spaces.
+        wrapped = [w[:-1] + "=20" if w.endswith(" ") and w.strip() != ">" else w for w in wrapped]
+        out = wrapped
+        body.extend(out)
+    body += [">", "> Regards,", "> Ops desk", ""]
+    (HERE / "mail_quoted.txt").write_text("\n".join(body) + "\n", encoding="ascii")
+
+
+def flattened_one_line() -> None:
+    """The same screen pasted into a chat tool that joined every line with a space."""
+    screen = (HERE / "console_session1.txt").read_text(encoding="ascii").splitlines()
+    (HERE / "flattened_one_line.txt").write_text(" ".join(screen) + "\n", encoding="ascii")
+
+
+def markdown_issue() -> None:
+    """The bug report's second screen pasted into an issue tracker in markdown, with its mishaps."""
+    with zipfile.ZipFile(HERE / "bugreport_screens.zip") as zf:
+        screen = zf.read("after_update.txt").decode("ascii").splitlines()
+    text = [
+        "### Nonpaged pool grows after the 2.3 update",
+        "",
+        "Since updating, nonpaged pool grows by about 1.5 MB an hour. I ran `poolmon /g /iZ\\*` first",
+        "and saw only one tag, so here is the full screen (`poolmon /g`):",
+        "",
+    ]
+    for line in screen:
+        if line.startswith(" Tag"):
+            text.append("## " + line.strip())  # the header line turned into a heading
+        elif line.startswith("---"):
+            text.append("")
+        else:
+            text.append("    " + line + "  ")  # indented code block, trailing double spaces
+    text += ["", "**Expected:** pool usage flat, as before the update.", ""]
+    (HERE / "markdown_issue.txt").write_text("\n".join(text) + "\n", encoding="utf-8")
+
+
+def tz_markers_utf8bom() -> None:
+    """A loop writing `2026.11.21-14:03:07 W. Europe Standard Time` lines, saved by Notepad as UTF-8 with BOM."""
+    rng = random.Random(17)
+    tags = [m for m in appended_tags() if m.pool == "Nonp"][10:22]
+    seed_counters(tags, rng, uptime_hours=12)
+    start = datetime(2026, 11, 21, 14, 3, 7)
+    stamps = [start + timedelta(minutes=15 * i, seconds=rng.randint(0, 4)) for i in range(3)]
+    lines: list[str] = []
+    hours = [(s - start).total_seconds() / 3600 for s in stamps]
+    for stamp, frame in zip(stamps, frames(tags, hours, seed=21), strict=False):
+        lines.append(f"{stamp:%Y.%m.%d-%H:%M:%S} W. Europe Standard Time")
+        lines += header_lines(frame.pool_kb("Nonp", 90000), 210044, 6100200, 5020440, 3)
+        lines += [" System pool information", CONSOLE_HEADER, ""]
+        lines += [row_narrow(m, a, f, b, False) for m, a, f, b in sort_rows(frame.rows)]
+    data = "\r\n".join(lines) + "\r\n"
+    (HERE / "tz_markers_utf8bom.log").write_bytes(b"\xef\xbb\xbf" + data.encode("utf-8"))
+
+
+def dated_name() -> None:
+    """One `poolmon -n` file renamed with cmd's %DATE% (`poolmon.Sat 11-21-2026.log`): the date is all there is."""
+    rng = random.Random(23)
+    tags = [m for m in appended_tags() if m.pool == "Paged"][:15]
+    seed_counters(tags, rng, uptime_hours=20)
+    (frame,) = frames(tags, [0.0], seed=29)
+    lines = header_lines(frame.pool_kb("Nonp", 150000), frame.pool_kb("Paged", 200000), 7000000, 5200000, 0)
+    lines += [" System pool information", WIDE_HEADER, ""]
+    lines += [row_wide(m, a, f, b, True) for m, a, f, b in sort_rows(frame.rows)]
+    write_crlf(HERE / "poolmon.Sat 11-21-2026.log", lines)
+
+
 def main() -> None:
     banners_cp1252()
     leak_appended()
@@ -481,6 +582,11 @@ def main() -> None:
     pasted_forum()
     bugreport_zip()
     german_gz()
+    mail_quoted()
+    flattened_one_line()
+    markdown_issue()
+    tz_markers_utf8bom()
+    dated_name()
 
 
 if __name__ == "__main__":
