@@ -92,7 +92,7 @@ def tag_from_value(value: int) -> str | None:
     if value & 0x80000000 and value & 0x7FFFFFFF:
         value &= 0x7FFFFFFF  # PROTECTED_POOL, set by old ExFreePoolWithTag callers
     raw = value.to_bytes(4, "little").rstrip(b"\0")
-    if not raw or any(b < 0x20 or b > 0x7E for b in raw):
+    if not raw.strip() or any(b < 0x20 or b > 0x7E for b in raw):
         return None
     return pad_tag(raw.decode("ascii"))
 
