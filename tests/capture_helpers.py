@@ -15,12 +15,15 @@ has finished (what ``capture --run`` must catch).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import resource
 import signal
 import socket
 import sys
+import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 #: The slab cache that grows with every socket on this kernel (checked: 2 objects per pair).
@@ -52,6 +55,59 @@ def poolscope_cmd() -> list[str]:
 def leak_cmd(pairs: int, seconds: float, *extra: str) -> list[str]:
     return [sys.executable, str(Path(__file__).resolve()), "leak", "--pairs", str(pairs),
             "--seconds", str(seconds), *extra]
+
+
+def slab_active(cache: str = LEAK_CACHE) -> int | None:
+    with open("/proc/slabinfo") as fh:
+        for line in fh:
+            parts = line.split()
+            if parts and parts[0] == cache:
+                return int(parts[1])
+    return None
+
+
+def wait_slab_quiet(cache: str = LEAK_CACHE, timeout: float = 15.0) -> None:
+    """Wait until ``cache`` stops moving: sockets closed by an earlier test are freed after an RCU grace period."""
+    deadline = time.monotonic() + timeout
+    seen: list[int | None] = []
+    while time.monotonic() < deadline:
+        seen.append(slab_active(cache))
+        if len(seen) >= 3 and seen[-1] is not None and all(
+            v is not None and abs(v - seen[-1]) <= 64 for v in seen[-3:]
+        ):
+            return
+        time.sleep(0.25)
+
+
+def stop_holder(pid: int, timeout: float = 10.0) -> None:
+    """SIGTERM a detached socket holder and wait until its sockets are really gone."""
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except (FileNotFoundError, ProcessLookupError, IndexError):
+            break
+        if state in ("Z", "X"):
+            break
+        time.sleep(0.05)
+    wait_slab_quiet()
+
+
+@contextlib.contextmanager
+def kernel_leak_lock() -> Iterator[None]:
+    """One real-leak test at a time across pytest-xdist workers: they all grow (and free) the same cache."""
+    import fcntl
+
+    path = Path(tempfile.gettempdir()) / "poolscope-kernel-leak-tests.lock"
+    with path.open("w") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            wait_slab_quiet()
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
 
 
 def _raise_nofile(need: int) -> None:

@@ -9,14 +9,22 @@ runs as root); skipped elsewhere.
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from capture_helpers import LEAK_CACHE, leak_cmd, poolscope_cmd, slabinfo_readable
+from capture_helpers import (
+    LEAK_CACHE,
+    kernel_leak_lock,
+    leak_cmd,
+    poolscope_cmd,
+    slabinfo_readable,
+    stop_holder,
+    wait_slab_quiet,
+)
 
 readable, why = slabinfo_readable()
 pytestmark = [pytest.mark.linux_kernel, pytest.mark.slow, pytest.mark.skipif(not readable, reason=why)]
@@ -25,11 +33,18 @@ pytestmark = [pytest.mark.linux_kernel, pytest.mark.slow, pytest.mark.skipif(not
 UNTOUCHED = ("bdev_cache", "mnt_cache", "kmem_cache", "uts_namespace")
 
 
+@pytest.fixture
+def alone() -> Iterator[None]:
+    """Serialise the tests that grow sock_inode_cache, and start each on a quiet cache."""
+    with kernel_leak_lock():
+        yield
+
+
 def _verdicts(payload: dict) -> dict[str, str]:
     return {row["tag"]: row["verdict"] for row in payload["rows"] if row["pool"] == "nonpaged"}
 
 
-def test_trend_names_the_leaking_slab_cache(tmp_path: Path) -> None:
+def test_trend_names_the_leaking_slab_cache(tmp_path: Path, alone: None) -> None:
     log = tmp_path / "leak.pslog"
     cap = subprocess.Popen(
         [*poolscope_cmd(), "capture", "--interval", "0.5s", "--count", "16", "-q", "-o", str(log)],
@@ -42,6 +57,7 @@ def test_trend_names_the_leaking_slab_cache(tmp_path: Path) -> None:
     finally:
         helper.send_signal(signal.SIGTERM)
         helper.wait(10)
+        wait_slab_quiet()
     assert cap.returncode == 0, err
     trend = subprocess.run([*poolscope_cmd(), "trend", str(log), "--all", "--top", "1000", "--format", "json"],
                            capture_output=True, text=True, timeout=120)
@@ -57,7 +73,7 @@ def test_trend_names_the_leaking_slab_cache(tmp_path: Path) -> None:
     assert stable >= 0.8 * len(verdicts), f"only {stable} of {len(verdicts)} caches stable"
 
 
-def test_capture_run_reports_the_leaking_cache(tmp_path: Path) -> None:
+def test_capture_run_reports_the_leaking_cache(tmp_path: Path, alone: None) -> None:
     pidfile = tmp_path / "holder.pid"
     command = " ".join(leak_cmd(2500, 4.0, "--linger", "90", "--pidfile", str(pidfile)))
     try:
@@ -68,7 +84,7 @@ def test_capture_run_reports_the_leaking_cache(tmp_path: Path) -> None:
         )
     finally:
         if pidfile.exists():
-            os.kill(int(pidfile.read_text()), signal.SIGTERM)
+            stop_holder(int(pidfile.read_text()))
     assert run.returncode == 0, run.stderr
     out = json.loads(run.stdout)
     assert out["exit_status"] == 0
@@ -92,7 +108,7 @@ def test_capture_run_keeps_the_command_exit_status_and_prints_tables(tmp_path: P
     assert "\ntrend\n" in run.stdout
 
 
-def test_capture_run_gate_trips_on_growth(tmp_path: Path) -> None:
+def test_capture_run_gate_trips_on_growth(tmp_path: Path, alone: None) -> None:
     pidfile = tmp_path / "holder.pid"
     command = " ".join(leak_cmd(1500, 1.0, "--linger", "60", "--pidfile", str(pidfile)))
     try:
@@ -103,7 +119,7 @@ def test_capture_run_gate_trips_on_growth(tmp_path: Path) -> None:
         )
     finally:
         if pidfile.exists():
-            os.kill(int(pidfile.read_text()), signal.SIGTERM)
+            stop_holder(int(pidfile.read_text()))
     assert run.returncode == 1, run.stderr
     assert "held by pid" in run.stderr  # the command's own output went to stderr, keeping stdout JSON
     assert json.loads(run.stdout)["exit_status"] == 0
