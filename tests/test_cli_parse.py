@@ -222,3 +222,18 @@ def test_to_csv_matches_the_csv_module(rows, owner_map, source):
                  for cell in line)
     if simple:
         assert "\"" not in text
+
+
+def test_contract_doc_names_every_format_and_total():
+    from parsers import format_names
+    from parsers.model import NUMERIC_COLUMNS, TOTAL_KEYS
+
+    doc = (Path(__file__).resolve().parent.parent / "docs" / "json-contract.md").read_text(encoding="utf-8")
+    for name in format_names():
+        assert f"| `{name}` |" in doc, name
+    for key in TOTAL_KEYS:
+        assert f"| `{key}` |" in doc, key
+    for field in ("tag", "pool", *NUMERIC_COLUMNS[:4], "owner", "source", "index", "timestamp", "scope", "totals"):
+        assert f"| `{field}` |" in doc, field
+    for column in CSV_COLUMNS:
+        assert column in (Path(__file__).resolve().parent.parent / "docs" / "cli.md").read_text(encoding="utf-8")
