@@ -58,7 +58,9 @@ def line_chart_svg(
 
     rc = {"svg.fonttype": "path", "svg.hashsalt": salt, "font.size": 8, "axes.titlesize": 9}
     with rc_context(rc):
-        fig = Figure(figsize=size, layout="constrained")
+        fig = Figure(figsize=size)
+        # Fixed margins: the constrained layout engine costs a third of the drawing time.
+        fig.subplots_adjust(left=0.1, right=0.98, top=0.88, bottom=0.2)
         ax = fig.add_subplot()
         peak = 0.0
         data = []
@@ -86,7 +88,8 @@ def line_chart_svg(
         else:
             ax.set_xlabel("snapshot")
         if len(lines) > 1:
-            ax.legend(loc="upper left", frameon=False)
+            # Above the axes, beside the title, where it cannot hide a line.
+            ax.legend(loc="lower right", bbox_to_anchor=(1.0, 1.0), ncols=len(lines), frameon=False, borderaxespad=0.2)
         buf = io.StringIO()
         with warnings.catch_warnings():
             # AutoDateLocator complains about some spans but still picks usable ticks.
