@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import click
@@ -57,18 +57,24 @@ def resolve_owners(result: ParseResult, inputs: InputOptions) -> Any:
 
 
 def to_json(result: ParseResult, owners: Owners | None = None) -> str:
-    """The contract as text: equal to ``json.dumps(result.to_dict(owners))`` once loaded.
+    """The contract as text: equal to ``json.dumps(result.to_dict(owners))`` once loaded."""
+    return "".join(iter_json(result, owners))
+
+
+def iter_json(result: ParseResult, owners: Owners | None = None) -> Iterator[str]:
+    """:func:`to_json` in pieces, one snapshot at a time, so a large log never sits in memory twice.
 
     Rows are written one per line with the C encoder's compact separators: indenting every
     row field by field costs ten times the parse on a large log and helps no reader.
     """
     # tag -> (tag as JSON, owner as JSON): a log repeats the same tags in every snapshot.
     seen: dict[str, tuple[str, str]] = {}
-    blocks = [_snapshot_json(snap, owners, seen) for snap in result.snapshots]
+    yield '{\n  "snapshots": ['
+    for i, snap in enumerate(result.snapshots):
+        yield ("\n" if i == 0 else ",\n") + "    " + _snapshot_json(snap, owners, seen)
+    yield "\n  ]" if result.snapshots else "]"
     warnings = [json.dumps(w.to_dict(), ensure_ascii=False) for w in result.warnings]
-    out = ['{\n  "snapshots": ', _json_list(blocks, "    ", "  "), ',\n  "warnings": ',
-           _json_list(warnings, "    ", "  "), "\n}\n"]
-    return "".join(out)
+    yield ',\n  "warnings": ' + _json_list(warnings, "    ", "  ") + "\n}\n"
 
 
 def _json_list(items: list[str], inner: str, outer: str) -> str:
@@ -121,17 +127,23 @@ def _row_lines(snap: Snapshot, owners: Owners | None, seen: dict[str, tuple[str,
 
 
 def to_csv(result: ParseResult, owners: Owners | None = None) -> str:
-    """One line per row of every snapshot; empty cells where the source is silent.
+    """One line per row of every snapshot; empty cells where the source is silent."""
+    return "".join(iter_csv(result, owners))
+
+
+def iter_csv(result: ParseResult, owners: Owners | None = None) -> Iterator[str]:
+    """:func:`to_csv` in pieces, one snapshot at a time.
 
     Lines are assembled from per-column strings (text fields quoted once per distinct value,
     as csv's QUOTE_MINIMAL would): the csv writer's per-cell cost dominates on large logs.
     """
-    lines = [",".join(CSV_COLUMNS)]
+    yield ",".join(CSV_COLUMNS) + "\n"
     quoted: dict[str | None, str] = {None: ""}
     owner_cells: dict[str, str] = {}
     for snap in result.snapshots:
-        lines.extend(_csv_lines(snap, owners, quoted, owner_cells))
-    return "\n".join(lines) + "\n"
+        lines = _csv_lines(snap, owners, quoted, owner_cells)
+        if lines:
+            yield "\n".join(lines) + "\n"
 
 
 def _csv_text(value: str) -> str:

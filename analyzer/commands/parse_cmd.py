@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from ..options import InputOptions, input_options, load, output_format_option
-from ..parse_output import resolve_owners, to_csv, to_json, to_table
+from ..parse_output import iter_csv, iter_json, resolve_owners, to_table
 
 
 @click.command("parse")
@@ -24,5 +24,5 @@ def parse_command(paths: tuple[str, ...], output_format: str, inputs: InputOptio
         click.echo(to_table(result), nl=False)
         return
     owners = resolve_owners(result, inputs).best
-    text = to_json(result, owners) if output_format == "json" else to_csv(result, owners)
-    click.echo(text, nl=False)
+    for piece in (iter_json if output_format == "json" else iter_csv)(result, owners):
+        click.echo(piece, nl=False)
