@@ -78,3 +78,21 @@ def invoke(tree: Path, *args: str, stdin: str | bytes | None = None) -> Run:
     if result.exception is not None and not isinstance(result.exception, SystemExit):
         raise result.exception
     return Run(result.exit_code, result.stdout, result.stderr)
+
+
+def _is_input(path: Path) -> bool:
+    """Pool data, as opposed to the README, scripts and owner databases (pooltag.txt / localtag.txt)."""
+    name = path.name.lower()
+    if name.startswith(".") or name == "readme.md" or name.endswith((".py", ".md")):
+        return False
+    return not name.startswith(("pooltag", "localtag"))
+
+
+def sample_inputs() -> list[str]:
+    """Every sample as the user would name it: files, and the poolsnap folder as one input."""
+    out = []
+    for path in sorted(SAMPLES.iterdir()):
+        if not _is_input(path):
+            continue
+        out.append(f"samples/{path.name}")
+    return out

@@ -12,7 +12,7 @@ import os
 from pathlib import Path
 
 import pytest
-from cli_helpers import fixed_sample_tree, invoke
+from cli_helpers import fixed_sample_tree, invoke, sample_inputs
 
 from analyzer.show import ShowOptions, render_show, show_snapshot
 from parsers import parse_text
@@ -215,3 +215,15 @@ def test_scope_picks_among_snapshots_of_one_scope(tree):
     assert run.code == 2
     assert run.err.splitlines()[-1] == (
         "Error: samples/banners_cp1252.log: no snapshot of scope 'session:1' (found: system, all-sessions)")
+
+
+@pytest.mark.parametrize("sample", sample_inputs())
+def test_every_sample_shows(tree, sample):
+    """Each sample's last snapshot shows, with the row count and byte total its JSON says."""
+    parsed = json.loads(invoke(tree, "parse", "--format", "json", sample).out)["snapshots"][-1]
+    shown = _json(tree, sample, "--top", "1000000")
+    assert (shown["source"], shown["index"]) == (parsed["source"], parsed["index"])
+    assert len(shown["rows"]) == len(parsed["rows"])
+    assert sum(r["bytes"] or 0 for r in shown["rows"]) == sum(r["bytes"] or 0 for r in parsed["rows"])
+    text = invoke(tree, "show", sample)
+    assert text.code == 0 and "Traceback" not in text.err

@@ -17,28 +17,10 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
-from cli_helpers import SAMPLES, fixed_sample_tree, invoke
+from cli_helpers import SAMPLES, fixed_sample_tree, invoke, sample_inputs
 
 GOLDEN = Path(__file__).resolve().parent / "golden" / "parse"
 UPDATE = os.environ.get("POOLSCOPE_UPDATE_GOLDEN") == "1"
-
-def _is_input(path: Path) -> bool:
-    """Pool data, as opposed to the README, scripts and owner databases (pooltag.txt / localtag.txt)."""
-    name = path.name.lower()
-    if name.startswith(".") or name == "readme.md" or name.endswith((".py", ".md")):
-        return False
-    return not name.startswith(("pooltag", "localtag"))
-
-
-def sample_inputs() -> list[str]:
-    """Every sample as the user would name it: files, and the poolsnap folder as one input."""
-    out = []
-    for path in sorted(SAMPLES.iterdir()):
-        if not _is_input(path):
-            continue
-        out.append(f"samples/{path.name}")
-    return out
-
 
 def golden_path(sample: str) -> Path:
     return GOLDEN / (Path(sample).name + ".json")
@@ -196,8 +178,7 @@ def _after_update_truth() -> list[tuple[str, str, int, int, int, int]]:
 MANGLED = [
     pytest.param("flattened_one_line.txt", _session_truth, id="flattened"),
     pytest.param("markdown_issue.txt", _after_update_truth, id="markdown"),
-    pytest.param("mail_quoted.txt", _session_truth, id="mail", marks=pytest.mark.xfail(
-        strict=True, reason="a wrapped row whose continuation starts with '(' (Gh05, Ustx) is not rejoined")),
+    pytest.param("mail_quoted.txt", _session_truth, id="mail"),
 ]
 
 
@@ -208,8 +189,7 @@ def test_mangled_copies_give_the_clean_rows(sample, truth):
 
 @pytest.mark.parametrize("sample", [
     "flattened_one_line.txt",
-    pytest.param("mail_quoted.txt", marks=pytest.mark.xfail(
-        strict=True, reason="the header line wrapped inside 'Pool N:' loses the pool totals")),
+    "mail_quoted.txt",
 ])
 def test_mangled_copies_keep_scope_and_totals(sample):
     clean = golden_snapshots("samples/console_session1.txt")[0]
