@@ -27,7 +27,10 @@ _HEADING = re.compile(r"^[ ]{0,3}#{1,6}[ ]+")
 _MD_ESCAPE = re.compile(r"\\([\\`*_{}\[\]()#+\-.!|<>~=])")
 _PROMPT = re.compile(r"^\s*(?:PS\s+)?(?:[A-Za-z]:\\[^<>|\n]*>|[A-Za-z]:>|[\w.-]+@[\w.-]+:[^$#\n]*[$#])(?:\s.*)?$")
 _QP_HEX = re.compile(r"=([0-9A-F]{2})")
-_CONTINUATION = re.compile(r"^\s*[(\-]?\d")
+_CONTINUATION = re.compile(r"^\s*(?:\(\s*)?-?\d")
+# The tail of a wrapped header line: "Krnl:14212K P:251880K", "N:268440K P:512300K", "Per Alloc".
+_HEADER_TAIL = re.compile(r"^\s*(?:[A-Za-z]+:\s*\d+\s*K?\b|Per Alloc\b|Alloc\b|Mapped_Driver\b)")
+_HEADER_HEAD = re.compile(r"\b(?:Memory|Commit):|\bTag\s+Type\s+Allocs\b")
 _TYPE_WORD = re.compile(rf"(?<![^ ]){_TYPE}(?= )")
 _HEADER_BREAKS = re.compile(
     r"(?=(?:Memory:|Commit:|(?:System|All sessions|Session \d+) pool information|Tag +Type +Allocs))"
@@ -154,7 +157,9 @@ def clean(text: str, name: str = "<text>", diag: Diagnostics | None = None) -> C
             flat_numbers.append(no)
     lines, numbers = flat_lines, flat_numbers
 
-    # 5. Hard wraps: a continuation that starts with a number belongs to the row above.
+    # 5. Hard wraps: a continuation that starts with a number belongs to the row above;
+    #    "Krnl:..." or "Per Alloc" after a header line belongs to that header.
+    lines, numbers = _join_header_wraps(lines, numbers, repairs)
     lines, numbers = _join_wraps(lines, numbers, repairs)
     return Cleaned(lines, numbers, repairs)
 
@@ -180,6 +185,25 @@ def _join_wraps(lines: list[str], numbers: list[int], repairs: list[str]) -> tup
                     out[-1] = joined
                     repairs.append("wrap")
                     continue
+        out.append(line)
+        out_no.append(no)
+    return out, out_no
+
+
+def _join_header_wraps(lines: list[str], numbers: list[int], repairs: list[str]) -> tuple[list[str], list[int]]:
+    out: list[str] = []
+    out_no: list[int] = []
+    for line, no in zip(lines, numbers, strict=True):
+        if (
+            out
+            and _HEADER_HEAD.search(out[-1])
+            and _HEADER_TAIL.match(line)
+            and not _HEADER_HEAD.search(line)
+            and not _TYPE_WORD.search(line)
+        ):
+            out[-1] = out[-1].rstrip() + " " + line.strip()
+            repairs.append("header wrap")
+            continue
         out.append(line)
         out_no.append(no)
     return out, out_no
