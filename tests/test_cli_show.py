@@ -13,9 +13,12 @@ from pathlib import Path
 
 import pytest
 from cli_helpers import fixed_sample_tree, invoke, sample_inputs
+from hypothesis import given
+from hypothesis import strategies as st
 
+from analyzer.filters import TagFilter
 from analyzer.show import ShowOptions, render_show, show_snapshot
-from parsers import parse_text
+from parsers import ParseResult, Row, RowTable, Snapshot, SourceInfo, parse_text
 from parsers.errors import InputError
 
 GOLDEN = Path(__file__).resolve().parent / "golden" / "show"
@@ -227,3 +230,50 @@ def test_every_sample_shows(tree, sample):
     assert sum(r["bytes"] or 0 for r in shown["rows"]) == sum(r["bytes"] or 0 for r in parsed["rows"])
     text = invoke(tree, "show", sample)
     assert text.code == 0 and "Traceback" not in text.err
+
+
+# -- properties of the library over generated snapshots ---------------------------------------------
+
+gen_tags = st.text(st.sampled_from(list("AbCd 1?*")), min_size=1, max_size=4).map(lambda t: t.ljust(4))
+gen_num = st.one_of(st.none(), st.integers(min_value=0, max_value=10**9))
+gen_rows = st.lists(st.tuples(gen_tags, st.sampled_from(["nonpaged", "paged"]), gen_num, gen_num, gen_num),
+                    max_size=25, unique_by=lambda r: (r[0], r[1]))
+
+
+@given(gen_rows, gen_rows, st.sampled_from(["tag", "allocs", "frees", "diff", "bytes", "per-alloc"]),
+       st.booleans(), st.sampled_from(["both", "nonpaged", "paged"]),
+       st.lists(st.sampled_from(["A*", "?b*", "C", "*1*"]), max_size=2), st.lists(st.sampled_from(["*d", "1*"]),
+                                                                               max_size=1))
+def test_show_properties(before, after, key, by_change, pool, include, exclude):
+    def snap(rows, index):
+        table = RowTable.from_rows(Row(t, p, allocs=a, frees=f, outstanding=None if a is None or f is None else
+                                       a - f, bytes=b) for t, p, a, f, b in rows)
+        return Snapshot("g.log", index, "poolsnap", table)
+
+    result = ParseResult([snap(before, 0), snap(after, 1)], [], [SourceInfo("g.log", "poolsnap", "utf-8", 2)])
+    options = ShowOptions(sort=key, by_change=by_change, pool=pool, include=include, exclude=exclude)
+    try:
+        shown = show_snapshot(result, options)
+    except InputError:
+        assert by_change  # only a change sort can be impossible
+        return
+    f = TagFilter(include, exclude)
+    expected = {(t, p) for t, p, *_ in after if f.matches(t) and pool in ("both", p)}
+    assert {(r.tag, r.pool) for r in shown.rows} == expected
+    field = {"allocs": "allocs", "frees": "frees", "diff": "diff", "bytes": "bytes", "per-alloc": "per_alloc"}
+    if by_change:
+        attr = {"allocs": "allocs_change", "frees": "frees_change", "bytes": "bytes_change"}.get(key, "bytes_change")
+        values = [(r.allocs_change - r.frees_change if None not in (r.allocs_change, r.frees_change) else None)
+                  if key == "diff" else getattr(r, attr) for r in shown.rows]
+    elif key == "tag":
+        values = None
+        assert [(r.tag, r.pool) for r in shown.rows] == sorted((r.tag, r.pool) for r in shown.rows)
+    else:
+        values = [getattr(r, field[key]) for r in shown.rows]
+    if values is not None:
+        known = [v for v in values if v is not None]
+        assert known == sorted(known, reverse=True)
+        assert values == known + [None] * (len(values) - len(known))
+    for r in shown.rows:
+        if r.per_alloc is not None:
+            assert r.per_alloc == r.bytes // r.diff
