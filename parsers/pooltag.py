@@ -148,15 +148,16 @@ def parse_pooltag_text(source: TextSource, diag: Diagnostics | None = None) -> P
         fields = split_entry(text)
         if _REM_RE.match(text) and (fields is None or fields.binary is None or _check_tag(fields.tag)):
             continue  # `rem` comments; a real tag `Rem ` with a binary is still an entry
+        if fields is None and text.lower() in ("<unknown>", "<multiple>"):
+            # Real files hold stray binary placeholders, indented or not: never a description.
+            diag.skip(source.name, number, "a binary with no tag before it", text)
+            continue
         indented = line[0] in " \t"
         if indented and entries and (fields is None or fields.binary is None or _check_tag(fields.tag)):
             # A sub-description line under the entry above it.
             prev = entries[-1]
             joined = f"{prev.description} {text}".strip()
             entries[-1] = PoolTagEntry(prev.pattern, prev.binary, joined, prev.source, prev.line)
-            continue
-        if fields is None and text.lower() in ("<unknown>", "<multiple>"):
-            diag.skip(source.name, number, "a binary with no tag before it", text)
             continue
         if fields is None:
             diag.skip(source.name, number, "not a `TAG - BINARY - DESCRIPTION` entry", text)

@@ -124,6 +124,23 @@ def test_indented_full_entry_after_an_entry_stays_an_entry() -> None:
     ]
 
 
+def test_indented_unknown_alone_is_skipped_not_a_continuation() -> None:
+    diag = Diagnostics()
+    from parsers.pooltag import parse_pooltag_text
+    from parsers.textio import text_source
+
+    table = parse_pooltag_text(text_source("FtV  - <unknown>    - Fault tolerance driver\n       <unknown>\n", "p.txt"),
+                               diag)
+    assert [(e.pattern, e.description) for e in table] == [("FtV ", "Fault tolerance driver")]
+    assert [str(w) for w in diag.skipped] == ["p.txt:2: a binary with no tag before it"]
+
+
+def test_tag_with_space_and_wildcard() -> None:
+    assert entries_of("Gh ? - win32k.sys   -     Gdi handle manager object types\n") == [
+        ("Gh ?", "win32k.sys", "Gdi handle manager object types", 1)
+    ]
+
+
 def test_tag_starting_with_a_dash() -> None:
     assert entries_of("-Xyz - xyz.sys - punctuation first\n") == [("-Xyz", "xyz.sys", "punctuation first", 1)]
 
