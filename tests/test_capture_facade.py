@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import stat
+import subprocess
 import sys
 from pathlib import Path
 
@@ -258,3 +259,34 @@ def test_linux_backend_errors_are_one_line(tmp_path: Path, monkeypatch: pytest.M
     with pytest.raises(UnsupportedPlatform) as info:
         _linux.snapshot()
     assert str(info.value) == f"{target}: {message}" or str(info.value) == f"{target} {message}"
+
+
+@pytest.mark.linux_kernel
+@pytest.mark.skipif(not readable, reason=why)
+def test_capture_to_stdout_streams_the_log() -> None:
+    from capture_helpers import poolscope_cmd
+
+    from parsers import parse_text
+
+    res = subprocess.run([*poolscope_cmd(), "capture", "--count", "2", "--interval", "0.1s", "-q", "-o", "-"],
+                         capture_output=True, text=True, timeout=60)
+    assert res.returncode == 0, res.stderr
+    result = parse_text(res.stdout, "<stdout>")
+    assert [s.format for s in result.snapshots] == ["capture", "capture"]
+    assert result.warnings == []
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs named pipes")
+def test_capture_into_a_pipe(tmp_path: Path) -> None:
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    reader = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)  # the far end of the pipe, open first
+    try:
+        fc = FakeClock()
+        capture.run_capture(fifo, interval=1.0, count=2, take=fc.take, sleep=fc.sleep, clock=fc.clock)
+        out = os.read(reader, 1 << 16)
+    finally:
+        os.close(reader)
+    from parsers import parse_text
+
+    assert len(parse_text(out.decode(), "<fifo>").snapshots) == 2

@@ -24,6 +24,8 @@ import contextlib
 import errno
 import json
 import os
+import stat
+import sys
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -50,6 +52,13 @@ def _read_at(fd: int, n: int, offset: int) -> bytes:
         chunks.append(chunk)
         n -= len(chunk)
     return b"".join(chunks)
+
+
+def _stdout_fd() -> int:
+    try:
+        return sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):  # stdout replaced by an in-memory stream
+        return 1
 
 
 class CaptureLogError(PoolscopeError):
@@ -122,10 +131,17 @@ class CaptureWriter:
         self.records = 0  # complete records this writer has made durable
         self.existing = 0  # complete records already in the log when it was opened
         self._fd: int | None = None
+        self._regular = True
         self._open()
 
     # -- opening an existing log -----------------------------------------------------------
     def _open(self) -> None:
+        if str(self.path) == "-":
+            # Standard output (a pipe to ssh, gzip, ...): append-only by nature, nothing to fsync.
+            self._fd = os.dup(_stdout_fd())
+            self._regular = False
+            self._start_new(self._fd)
+            return
         try:
             # O_BINARY: on Windows a descriptor is text mode by default and would write CRLF.
             flags = os.O_RDWR | os.O_CREAT | os.O_APPEND | getattr(os, "O_BINARY", 0)
@@ -134,16 +150,25 @@ class CaptureWriter:
             raise CaptureLogError(f"{self.path}: cannot open the capture log: {exc.strerror}") from exc
         self._fd = fd
         try:
-            size = os.fstat(fd).st_size
-            if size == 0:
-                self._write_all(header_line(self.meta), 0)
-                self._fsync(fd)
+            st = os.fstat(fd)
+            # A FIFO or device (/dev/stdout, /dev/full) cannot be read back, truncated or fsync'd.
+            self._regular = stat.S_ISREG(st.st_mode)
+            if st.st_size == 0 or not self._regular:
+                self._start_new(fd)
                 return
-            self._check_existing(fd, size)
+            self._check_existing(fd, st.st_size)
         except BaseException:
             os.close(fd)
             self._fd = None
             raise
+
+    def _start_new(self, fd: int) -> None:
+        self._write_all(header_line(self.meta), 0)
+        self._sync()
+
+    def _sync(self) -> None:
+        if self._regular and self._fd is not None:
+            self._fsync(self._fd)
 
     def _check_existing(self, fd: int, size: int) -> None:
         first = _read_at(fd, min(size, 4096), 0).split(b"\n", 1)[0]
@@ -184,12 +209,12 @@ class CaptureWriter:
         if complete:
             # Cut just before its newline: the record is whole, only the line end is missing.
             self._write_all(b"\n", size)
-            self._fsync(fd)
+            self._sync()
             self.existing += 1
             self._warn(f"{self.path}: last record had no line end (capture stopped mid-write); completed it")
         else:
             os.ftruncate(fd, tail_start)
-            self._fsync(fd)
+            self._sync()
             self._warn(
                 f"{self.path}: removed a torn record of {size - tail_start} bytes at the end "
                 "(capture stopped mid-write); appending after the last complete record"
@@ -210,7 +235,7 @@ class CaptureWriter:
         except OSError as exc:
             # Leave no half record behind: the log ends at the last complete one.
             with contextlib.suppress(OSError):
-                if os.fstat(self._fd).st_size > start:
+                if self._regular and os.fstat(self._fd).st_size > start:
                     os.ftruncate(self._fd, start)
             if exc.errno == errno.ENOSPC:
                 raise CaptureLogError(
@@ -225,10 +250,10 @@ class CaptureWriter:
             raise CaptureLogError(f"{self.path}: capture log is closed")
         seq = self.existing + self.records
         data = encode_record(snapshot, seq, self.meta)
-        start = os.fstat(self._fd).st_size
+        start = os.fstat(self._fd).st_size if self._regular else 0
         self._write_all(data, start)
         try:
-            self._fsync(self._fd)
+            self._sync()
         except OSError as exc:
             raise CaptureLogError(f"{self.path}: fsync failed: {exc.strerror or exc}") from exc
         self.records += 1

@@ -57,8 +57,8 @@ def _warn(message: str) -> None:
               help="Time between snapshots (0.5s, 5s, 1m).")
 @click.option("--count", type=click.IntRange(min=1), default=None, help="Stop after N snapshots.")
 @click.option("--duration", type=DURATION, default=None, help="Stop after this long (30m, 2h).")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Capture log to write; an existing log is appended to.  Required without --run.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, allow_dash=True, path_type=Path), default=None,
+              help="Capture log to write (- for stdout); an existing log is appended to.  Required without --run.")
 @click.option("--source", type=click.Choice(capture.SOURCES), default="auto", show_default=True,
               help="windows: NtQuerySystemInformation; poolmon: poolmon.exe -n; slabinfo: Linux /proc/slabinfo.")
 @click.option("--session", default=None, metavar="N|all",
