@@ -573,6 +573,25 @@ def dated_name() -> None:
     write_crlf(HERE / "poolmon.Sat 11-21-2026.log", lines)
 
 
+def numbered_screens() -> None:
+    """Eight screens copied out of a console window ten minutes apart into numbered files, no times."""
+    rng = random.Random(47)
+    tags = [m for m in appended_tags() if m.tag in ("Irp ", "File", "Thre", "Even", "MmSt", "Toke", "Io  ", "CM  ")]
+    tags.append(TagModel("Pfq9", "Nonp", 1024, 200, 9000, "leak", rate=3000))
+    seed_counters(tags, rng, uptime_hours=5)
+    folder = HERE / "screens_numbered"
+    folder.mkdir(exist_ok=True)
+    for i in range(8):
+        hours = i / 6
+        earlier, now = frames(tags, [hours, hours + 5 / 3600], seed=60 + i)
+        rows = sorted(zip(earlier.rows, now.rows, strict=True), key=lambda r: -r[1][3])
+        lines = header_lines(now.pool_kb("Nonp", 110000), now.pool_kb("Paged", 240000), 6120000 - 900 * i, 5230000, 40)
+        lines += [" System pool information", CONSOLE_HEADER, ""]
+        for (m, a0, f0, b0), (_, a, f, b) in rows:
+            lines.append(row_console(m, a, f, b, a - a0, f - f0, b - b0, False))
+        write_crlf(folder / f"screen{i + 1}.txt", lines)
+
+
 def main() -> None:
     banners_cp1252()
     leak_appended()
@@ -587,6 +606,7 @@ def main() -> None:
     markdown_issue()
     tz_markers_utf8bom()
     dated_name()
+    numbered_screens()
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import json
 from datetime import datetime
 from pathlib import Path
@@ -149,6 +150,18 @@ def test_interval_dates_snapshots_without_times(tree):
     text = (SAMPLES / "console_session1.txt").read_text()
     snap = json.loads(invoke(tree, "parse", "--format", "json", "--interval", "10m", "-", stdin=text).out)
     assert snap["snapshots"][0]["timestamp"] is not None
+
+
+def test_interval_spaces_a_folder_in_file_order(tree):
+    rows = list(csv.DictReader(io.StringIO(invoke(tree, "parse", "--format", "csv", "--interval", "10m",
+                                                  "samples/screens_numbered").out)))
+    firsts = {}
+    for r in rows:
+        firsts.setdefault(r["source"], (r["timestamp"], r["time_origin"]))
+    times = [datetime.fromisoformat(t) for t, _ in firsts.values()]
+    assert [s.rsplit("/", 1)[1] for s in firsts] == [f"screen{i}.txt" for i in range(1, 9)]
+    assert {origin for _, origin in firsts.values()} == {"interval"}
+    assert [(b - a).total_seconds() for a, b in itertools.pairwise(times)] == [600.0] * 7
 
 
 def test_folder_is_one_input(tree):

@@ -157,6 +157,15 @@ def test_poolsnap_folder_agrees_with_independent_reader():
     assert {s["format"] for s in snaps} == {"poolsnap"}
 
 
+def test_numbered_screens_agree_with_independent_reader():
+    files = sorted((SAMPLES / "screens_numbered").glob("*.txt"))
+    assert len(files) == 8
+    expected = [row for f in files for row in reference_rows(f.read_text(encoding="ascii"))]
+    assert golden_rows("samples/screens_numbered") == expected
+    snaps = golden_snapshots("samples/screens_numbered")
+    assert [s["source"] for s in snaps] == [f"samples/screens_numbered/{f.name}" for f in files]
+
+
 def test_zip_members_agree_with_independent_reader():
     archive = zipfile.ZipFile(SAMPLES / "bugreport_screens.zip")
     before = reference_rows(archive.read("before_update.txt").decode("ascii"))
