@@ -407,3 +407,15 @@ def test_mixed_scopes_report_one_and_say_so() -> None:
     assert "- 3 snapshots of other pool scopes (session:1) left out; this report covers system" in render(
         report, "markdown"
     )
+
+
+def test_markdown_full_tables_are_capped_for_issue_comments() -> None:
+    from analyzer.report.markdown import render_markdown_report
+
+    report = build_report(leak_result(), ReportOptions(use_default_tags=False))
+    md = render_markdown_report(report, full_rows=2)
+    assert "#### Top 2 of 5 tags by suspicion" in md
+    assert "#### Top 2 of 5 changes by size, leak.log\\#0 → leak.log\\#9" in md
+    assert md.count("3 more rows are left out here; `--format html` or `--format json` lists them all.") == 2
+    full = render_markdown_report(report)
+    assert "#### Trend of every tag" in full and "more rows are left out" not in full

@@ -20,6 +20,11 @@ from .text import exhaustion_text, interval_text, kb_text, pct_text, rate_text, 
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]<>#|~&@])")
 
 
+#: Rows per table in the collapsed section: an issue comment must stay well under
+#: GitHub's 65536-character limit even for logs of thousands of tags.
+FULL_ROWS = 100
+
+
 def md_escape(text: object) -> str:
     """Inline Markdown text that renders exactly as ``text`` (one line, no markup, no HTML)."""
     s = str(text).replace("\r", " ").replace("\n", " ").replace("\t", " ")
@@ -57,8 +62,18 @@ def _tag(tag: str) -> str:
     return md_escape(tag.rstrip(" ")) or md_escape(tag)
 
 
-def render_markdown_report(report: Report, full: bool = True) -> str:
-    """The report in Markdown; ``full`` adds the collapsed section with every table."""
+def _heading(every: str, top: str, shown: int, total: int) -> str:
+    return f"#### {every}" if shown == total else f"#### Top {shown} of {total} {top}"
+
+
+def _more(hidden: int) -> list[str]:
+    if hidden <= 0:
+        return [""]
+    return ["", f"{hidden} more rows are left out here; `--format html` or `--format json` lists them all.", ""]
+
+
+def render_markdown_report(report: Report, full: bool = True, full_rows: int = FULL_ROWS) -> str:
+    """The report in Markdown; ``full`` adds the collapsed section with the full tables (at most ``full_rows`` each)."""
     lines: list[str] = ["## poolscope report", "", f"**Verdict:** {md_escape(report.verdict)}", ""]
 
     lines += ["### What was read", ""]
@@ -174,7 +189,8 @@ def render_markdown_report(report: Report, full: bool = True) -> str:
     if full and (report.trend_rows or report.diff_rows):
         lines += ["<details>", "<summary>Full tables</summary>", ""]
         if report.trend_rows:
-            lines += ["#### Every tag, trend", ""]
+            trend_rows = report.trend_rows[:full_rows]
+            lines += [_heading("Trend of every tag", "tags by suspicion", len(trend_rows), len(report.trend_rows)), ""]
             lines += md_table(
                 ["Tag", "Pool", "Verdict", "Rate", "Bytes", "Owner", "Reason"],
                 [
@@ -187,18 +203,20 @@ def render_markdown_report(report: Report, full: bool = True) -> str:
                         md_escape(report.owners.get((r.tag, r.pool)) or "-"),
                         md_escape(r.reason),
                     ]
-                    for r in report.trend_rows
+                    for r in trend_rows
                 ],
                 [False, False, False, True, True, False, False],
             )
-            lines.append("")
+            lines += _more(len(report.trend_rows) - len(trend_rows))
         if report.diff_rows:
+            diff_rows = report.diff_rows[:full_rows]
+            span = f"{md_escape(report.diff_before or '')} → {md_escape(report.diff_after or '')}"
             lines += [
-                f"#### Every change, {md_escape(report.diff_before or '')} → {md_escape(report.diff_after or '')}",
+                _heading(f"Every change, {span}", f"changes by size, {span}", len(diff_rows), len(report.diff_rows)),
                 "",
             ]
-            lines += _diff_table(report, report.diff_rows)
-            lines.append("")
+            lines += _diff_table(report, diff_rows)
+            lines += _more(len(report.diff_rows) - len(diff_rows))
         lines += ["</details>", ""]
     return "\n".join(lines)
 
