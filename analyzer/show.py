@@ -391,8 +391,22 @@ def _fit(heads: list[str], body: list[list[str]], right: list[bool]) -> list[str
     return [line(heads), *(line(c) for c in body)]
 
 
-def render_show(res: ShowResult, totals: bool = False) -> str:
-    """PoolMon-like text: header figures, title, table, optional per-pool totals and a footer."""
+def _row_colour(row: ShowRow) -> str | None:
+    """PoolMon highlights rows that changed since the last refresh; growth is what leaks look like."""
+    change = row.bytes_change
+    if change is None:
+        change = row.allocs_change - row.frees_change if None not in (row.allocs_change, row.frees_change) else None
+    if not change:
+        return None
+    return "red" if change > 0 else "green"
+
+
+def render_show(res: ShowResult, totals: bool = False, color: bool = False) -> str:
+    """PoolMon-like text: header figures, title, table, optional per-pool totals and a footer.
+
+    With ``color`` (a terminal without NO_COLOR), rows whose bytes grew since the previous
+    refresh are red and rows that shrank are green, like PoolMon's highlighted changes.
+    """
     out = []
     header = header_line(res.snapshot)
     if header:
@@ -402,7 +416,14 @@ def render_show(res: ShowResult, totals: bool = False) -> str:
     table = _fit(heads, cells, right)
     out.append(table[0])
     out.append("")
-    out.extend(table[1:])
+    if color:
+        import click
+
+        for line, row in zip(table[1:], res.rows, strict=True):
+            colour = _row_colour(row)
+            out.append(click.style(line, fg=colour) if colour else line)
+    else:
+        out.extend(table[1:])
     if totals:
         out.append("")
         tot_rows = [

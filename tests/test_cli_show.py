@@ -277,3 +277,16 @@ def test_show_properties(before, after, key, by_change, pool, include, exclude):
     for r in shown.rows:
         if r.per_alloc is not None:
             assert r.per_alloc == r.bytes // r.diff
+
+
+def test_colour_marks_growth_red_and_shrink_green():
+    shown = show_snapshot(parse_text(SCREEN, "screen.txt"), ShowOptions(sort="tag"))
+    plain = render_show(shown)
+    coloured = render_show(shown, color=True)
+    assert "\x1b[" not in plain
+    lines = {line.split()[0] if not line.startswith("\x1b") else line[5:].split()[0]: line
+             for line in coloured.splitlines()[4:8]}
+    assert lines["Abcd"].startswith("\x1b[31m")  # bytes +640: red
+    assert lines["Qrst"].startswith("\x1b[32m")  # bytes -1088: green
+    assert not lines["Io"].startswith("\x1b")  # unchanged
+    assert click.unstyle(coloured) == plain

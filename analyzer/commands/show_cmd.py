@@ -6,7 +6,7 @@ import click
 
 from ..options import InputOptions, input_options, load, output_format_option
 from ..parse_output import resolve_owners
-from ..render import render_csv, render_json
+from ..render import render_csv, render_json, want_color
 from ..select import parse_spec
 from ..show import POOL_CHOICES, SHOW_COLUMNS, SORT_KEYS, ShowOptions, render_show, show_snapshot
 
@@ -56,4 +56,4 @@ def show_command(paths: tuple[str, ...], snapshot: str | int, sort: str, by_chan
     elif output_format == "csv":
         click.echo(render_csv(shown.rows, SHOW_COLUMNS), nl=False)
     else:
-        click.echo(render_show(shown, totals=totals), nl=False)
+        click.echo(render_show(shown, totals=totals, color=want_color()), nl=False, color=want_color())
