@@ -11,6 +11,7 @@ import json
 import os
 from pathlib import Path
 
+import click
 import pytest
 from cli_helpers import fixed_sample_tree, invoke, sample_inputs
 from hypothesis import given
