@@ -377,14 +377,31 @@ def _corruption(report: TriageReport, transcript: Transcript) -> None:
     report.findings.append("corruption is not growth: pool usage trends and leak verdicts say nothing about it")
     report.findings.append("the driver named by !analyze is often the victim, not the culprit: catch the writer "
                            "in the act with Special Pool / Driver Verifier")
+    damaged = next((a for a in transcript.allocations if a.current and a.command and a.command.startswith("!pool ")),
+                   None)
+    tag = damaged.tag if damaged is not None else None
+    if damaged is not None and tag:
+        owner = next((c.owner for c in report.consumers if c.tag == tag and c.owner), None)
+        after = ("; the header of the block after it is damaged (parameter 1 = 0x20)"
+                 if bug.code == 0x19 and bug.param(1) == 0x20 else "")
+        report.findings.append(f"!pool: the block at {damaged.address:#x} ({damaged.size:#x} bytes) is tagged "
+                               f"{tag.rstrip()!r} ({owner or 'owner unknown'}){after}")
+        report.suspects.append(_binary_of(owner))
     target = suspect or "SUSPECT.sys"
     report.next_commands = [
         "!analyze -v",
         f"!pool {bug.param(2):#x}" if bug.code == 0x19 and bug.param(2) else "!pool <address from the bug check>",
         f"verifier /flags 0x1 /driver {target}   (Special Pool, then reboot and reproduce)",
         f"verifier /standard /driver {target}   (Driver Verifier standard checks)",
-        "verifier /reset   (when done)",
     ]
+    if tag:
+        value = int.from_bytes(tag.encode("latin-1"), "little")
+        report.next_commands += [
+            f"!py <poolscope_pykd.py> findtag {tag.rstrip()}   (which driver uses the tag)",
+            'reg add "HKLM\\SYSTEM\\CurrentControlSet\\Control\\Session Manager\\Memory Management" '
+            f"/v PoolTag /t REG_DWORD /d {value:#010x}   (Special Pool for tag {tag.rstrip()!r} only, then reboot)",
+        ]
+    report.next_commands.append("verifier /reset   (when done)")
 
 
 def _unload_leak(report: TriageReport, transcript: Transcript) -> None:

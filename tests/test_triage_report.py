@@ -47,6 +47,7 @@ def test_owner_from_a_tag_file_wins_over_the_dump_description(tmp_path) -> None:
 @pytest.mark.parametrize(("name", "fmt"), [
     ("windbg_0x41.txt", "table"), ("windbg_0x41.txt", "json"), ("windbg_0x41.txt", "markdown"),
     ("windbg_transcript_all.txt", "table"), ("windbg_transcript_all.txt", "json"),
+    ("windbg_0x19.txt", "table"),
 ])
 def test_cli_output_matches_golden(name: str, fmt: str) -> None:
     result = CliRunner().invoke(cli, ["triage", str(sample(name)), "--format", fmt], env={"COLUMNS": "100"})
@@ -86,6 +87,16 @@ def test_corruption_says_trend_will_not_help_and_asks_for_special_pool() -> None
     assert report.suspects == ["qrstdrv.sys"]
     assert report.next_commands[1] == "!pool 0xffffa2052f0e8000"
     assert "verifier /flags 0x1 /driver qrstdrv.sys   (Special Pool, then reboot and reproduce)" in report.next_commands
+
+
+def test_corruption_names_the_tag_of_the_damaged_block() -> None:
+    report = triage(str(sample("windbg_0x19.txt")))
+    assert report.category == "corruption"
+    assert report.findings[2] == (
+        "!pool: the block at 0xffffa2052f0e8000 (0x110 bytes) is tagged 'Qrst' (owner unknown); "
+        "the header of the block after it is damaged (parameter 1 = 0x20)"
+    )
+    assert any("/v PoolTag /t REG_DWORD /d 0x74737251" in c for c in report.next_commands)
 
 
 def test_bad_pool_caller_new_style_is_corruption() -> None:
