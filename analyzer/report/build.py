@@ -317,7 +317,7 @@ def _verdict(report: Report) -> tuple[str, str]:
     if leaks:
         top = leaks[0]
         more = len(leaks) - 1
-        tail = f"; {more} more tag{'s' if more != 1 else ''} also leak" if more else ""
+        tail = f"; {more} more tag{'s also leak' if more != 1 else ' also leaks'}" if more else ""
         if suspects:
             tail += f", {len(suspects)} more {'looks' if len(suspects) == 1 else 'look'} suspicious"
         return (

@@ -64,7 +64,9 @@ def report_renderable(report: Report) -> Group:
     if report.inputs:
         t = _table(("File", False), ("Format", False), ("Encoding", False), ("Snapshots", True))
         for i in report.inputs:
-            t.add_row(Text(i.name, overflow="ellipsis"), i.format, i.encoding, str(i.snapshots))
+            # The end of a path tells files of one folder apart; keep it.
+            name = i.name if len(i.name) <= 40 else "…" + i.name[-39:]
+            t.add_row(name, i.format, i.encoding, str(i.snapshots))
         t.columns[0].no_wrap = True
         t.columns[0].max_width = 40
         t.columns[0].overflow = "ellipsis"
