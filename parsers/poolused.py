@@ -36,7 +36,8 @@ FLAG_SORT_NONPAGED = 2
 FLAG_SORT_PAGED = 4
 FLAG_SESSION = 8
 
-_COLUMN_WORDS = ("Allocs", "Frees", "Diff", "Used")
+#: The two column layouts: Allocs Used per pool, or (flag 1) Allocs Frees Diff Used per pool.
+_LAYOUTS = (("Allocs", "Used") * 2, ("Allocs", "Frees", "Diff", "Used") * 2)
 _HEADER_RE = re.compile(r"^(?P<lead>[ \t>]*)Tag(?P<cols>(?:[ \t]+(?:Allocs|Frees|Diff|Used)){4,8})[ \t]*$")
 _POOLS_LINE_RE = re.compile(r"^\s*NonPaged\s+Paged\s*$", re.IGNORECASE)
 _TOTAL_RE = re.compile(r"^\s*TOTAL\s*(?P<nums>\d+(?:\s+\d+){3,7})\s*$")
@@ -128,9 +129,10 @@ def header_layout(line: str) -> Layout | None:
     if not m:
         return None
     tag_at = m.start("cols") - 3
-    ends = tuple(w.end() + m.start("cols") for w in re.finditer(r"\w+", m.group("cols")))
-    if len(ends) not in (4, 8):
-        return None
+    words = list(re.finditer(r"\w+", m.group("cols")))
+    if tuple(w.group() for w in words) not in _LAYOUTS:
+        return None  # e.g. a single-pool header of very old builds: not a layout read here
+    ends = tuple(w.end() + m.start("cols") for w in words)
     return Layout(tag_at=tag_at, ends=ends)
 
 

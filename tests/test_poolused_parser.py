@@ -250,3 +250,46 @@ def test_a_message_inside_a_table_is_not_taken_for_a_wrapped_description() -> No
     assert [w.message for w in result.warnings] == [
         "1 line skipped; first at m.txt:3: unreadable !poolused row"
     ]
+
+
+@pytest.mark.parametrize(
+    ("header", "width"),
+    [
+        (" Tag     Allocs         Used     Allocs         Used", 4),
+        (" Tag    Allocs    Frees     Diff     Used   Allocs    Frees     Diff     Used", 8),
+        (" Tag    Allocs    Frees     Diff     Used", None),  # single-pool header of very old builds
+        (" Tag    Allocs     Used", None),
+        (" Tag  Type     Allocs            Frees            Diff   Bytes       Per Alloc", None),  # PoolMon
+    ],
+)
+def test_header_layouts(header: str, width: int | None) -> None:
+    layout = header_layout(header)
+    assert (layout.width if layout else None) == width
+
+
+def test_debugger_cache_statistics_before_the_table_are_noise() -> None:
+    text = (
+        " kd> !poolused 2\n\n"
+        "*** CacheSize too low - increasing to 128 MB\n\n"
+        "Max cache size is       : 134217728 bytes (0x20000 KB) \n"
+        "Total memory in cache   : 157892 bytes (0x9b KB) \n"
+        "Number of regions cached: 292\n"
+        "2257 full reads broken into 2626 partial reads\n"
+        "    counts: 2241 cached/385 uncached, 85.34% cached\n"
+        "    bytes : 371524 cached/139204 uncached, 72.74% cached\n"
+        "** Transition PTEs are implicitly decoded\n"
+        "** Prototype PTEs are implicitly decoded\n"
+        "..\n"
+        " Sorting by NonPaged Pool Consumed\n\n"
+        "               NonPaged                  Paged\n"
+        " Tag     Allocs         Used     Allocs         Used\n\n"
+        " Cont      1094      6525216          0            0\tContiguous physical memory allocations for "
+        "device drivers \n"
+        " EtwB       128      5041136          4       163840\tEtw Buffer , Binary: nt!etw\n"
+        " TOTAL     1222     11566352          4       163840\n"
+    )
+    result = parse_text(text, "kd.txt")
+    assert result.warnings == []
+    snap = result.snapshots[0]
+    assert len(snap.rows) == 4
+    assert snap.extra["descriptions"]["Cont"] == "Contiguous physical memory allocations for device drivers"
