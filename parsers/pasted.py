@@ -26,6 +26,8 @@ _FENCE = re.compile(r"^\s*(?:```|~~~)")
 _HEADING = re.compile(r"^[ ]{0,3}#{1,6}[ ]+")
 _MD_ESCAPE = re.compile(r"\\([\\`*_{}\[\]()#+\-.!|<>~=])")
 _PROMPT = re.compile(r"^\s*(?:PS\s+)?(?:[A-Za-z]:\\[^<>|\n]*>|[A-Za-z]:>|[\w.-]+@[\w.-]+:[^$#\n]*[$#])(?:\s.*)?$")
+_MD_HEADING_LINE = re.compile(r"(?m)^[ ]{0,3}#{1,6} ")
+_PROMPT_LINE = re.compile(r"(?m)^[ \t]*(?:PS[ \t]+)?(?:[A-Za-z]:[\\>]|[\w.-]+@[\w.-]+:)")
 _QP_HEX = re.compile(r"=([0-9A-F]{2})")
 _CONTINUATION = re.compile(r"^\s*(?:\(\s*)?-?\d")
 # The tail of a wrapped header line: "Krnl:14212K P:251880K", "N:268440K P:512300K", "Per Alloc".
@@ -72,7 +74,7 @@ def looks_pasted(text: str) -> bool:
         return True
     # A whole output flattened onto one line: several rows on one line.
     for line in head.split("\n", 50)[:50]:
-        if len(_TYPE_WORD.findall(line)) >= 2:
+        if line.count("Nonp") + line.count("Paged") >= 2 and len(_TYPE_WORD.findall(line)) >= 2:
             return True
     # Hard-wrapped rows: a row that does not read, followed by a line that starts with a number.
     from .poolmon import read_row
@@ -86,58 +88,70 @@ def looks_pasted(text: str) -> bool:
 
 def clean(text: str, name: str = "<text>", diag: Diagnostics | None = None) -> Cleaned:
     """Restore PoolMon lines from pasted text (see the module docstring for what is undone)."""
-    raw = text.split("\n")
-    lines: list[str] = []
-    numbers: list[int] = []
     repairs: list[str] = []
-
-    qp = "=20" in text or "=3D" in text or len(re.findall(r"(?m)[^=\n]=$", text)) >= 2
-    markdown = "```" in text or "~~~" in text or bool(re.search(r"(?m)^[ ]{0,3}#{1,6} ", text))
-    escapes = bool(re.search(r"\\[*_#\[\]()\\`]", text))
+    qp = "=20" in text or "=3D" in text or text.count("=\n") - text.count("==\n") >= 2
+    # Substring tests first: a pattern that finds nothing scans the whole text, slowly.
+    markdown = (
+        "```" in text
+        or "~~~" in text
+        or (("\n#" in text or text.startswith("#") or "\n #" in text) and bool(_MD_HEADING_LINE.search(text)))
+    )
+    escapes = "\\" in text and bool(re.search(r"\\[*_#\[\]()\\`]", text))
+    quoted = text.lstrip(" ").startswith(">") or any(f"\n{pad}>" in text for pad in ("", " ", "  ", "   "))
+    prompts = (":\\" in text or ":>" in text or "@" in text) and bool(_PROMPT_LINE.search(text))
+    if "\t" in text:
+        text = text.replace("\t", " ")
+    raw = text.split("\n")
+    # Each step below runs only when the text shows its sign: big logs pass through quickly.
 
     # 1. Quoting and quoted-printable soft breaks, which split and prefix physical lines.
-    pending: str | None = None
-    pending_no = 0
-    for i, line in enumerate(raw, start=1):
-        if _QUOTE.match(line):
-            line = _QUOTE.sub("", line, count=1)
-        if qp:
-            line = _QP_HEX.sub(lambda m: chr(int(m.group(1), 16)), line.replace("=20", " "))
+    lines: list[str] = []
+    numbers: list[int] = []
+    if quoted or qp:
+        pending: str | None = None
+        pending_no = 0
+        for i, line in enumerate(raw, start=1):
+            if quoted and _QUOTE.match(line):
+                line = _QUOTE.sub("", line, count=1)
+            if qp:
+                line = _QP_HEX.sub(lambda m: chr(int(m.group(1), 16)), line.replace("=20", " "))
+            if pending is not None:
+                line = pending + line
+                i = pending_no
+                pending = None
+            if qp and line.endswith("=") and not line.endswith("=="):
+                pending, pending_no = line[:-1], i
+                continue
+            lines.append(line)
+            numbers.append(i)
         if pending is not None:
-            line = pending + line
-            i = pending_no
-            pending = None
-        if qp and line.endswith("=") and not line.endswith("=="):
-            pending, pending_no = line[:-1], i
-            continue
-        lines.append(line)
-        numbers.append(i)
-    if pending is not None:
-        lines.append(pending)
-        numbers.append(pending_no)
-    if qp:
-        repairs.append("quoted-printable")
+            lines.append(pending)
+            numbers.append(pending_no)
+        if qp:
+            repairs.append("quoted-printable")
+    else:
+        lines = raw
+        numbers = list(range(1, len(raw) + 1))
 
-    # 2. Markdown, tabs, prompts and trailing spaces, one line at a time.
-    out_lines: list[str] = []
-    out_numbers: list[int] = []
-    for line, no in zip(lines, numbers, strict=True):
-        if markdown and _FENCE.match(line):
-            continue
-        if markdown:
-            line = _HEADING.sub("", line)
-        if escapes:
-            line = _MD_ESCAPE.sub(r"\1", line)
-        if "\t" in line:
-            line = line.replace("\t", " ")
-        if _PROMPT.match(line) and not _TYPE_WORD.search(line):
-            continue
-        out_lines.append(line.rstrip())
-        out_numbers.append(no)
-    lines, numbers = out_lines, out_numbers
+    # 2. Markdown, prompts and trailing spaces, one line at a time.
+    if markdown or escapes or prompts:
+        out_lines: list[str] = []
+        out_numbers: list[int] = []
+        for line, no in zip(lines, numbers, strict=True):
+            if markdown and _FENCE.match(line):
+                continue
+            if markdown:
+                line = _HEADING.sub("", line)
+            if escapes:
+                line = _MD_ESCAPE.sub(r"\1", line)
+            if prompts and _PROMPT.match(line) and not _has_type_word(line):
+                continue
+            out_lines.append(line.rstrip())
+            out_numbers.append(no)
+        lines, numbers = out_lines, out_numbers
 
     # 3. Indented code blocks: PoolMon's own lines carry at most one leading space.
-    indents = [len(line) - len(line.lstrip(" ")) for line in lines if line.strip()]
+    indents = [] if re.search(r"(?m)^ {0,3}\S", text) else [len(x) - len(x.lstrip(" ")) for x in lines if x.strip()]
     if indents and min(indents) >= 4:
         cut = min(indents) - 1 if min(indents) >= 5 else 4
         lines = [line[cut:] if line[:cut].strip() == "" else line.lstrip(" ") for line in lines]
@@ -147,7 +161,7 @@ def clean(text: str, name: str = "<text>", diag: Diagnostics | None = None) -> C
     flat_lines: list[str] = []
     flat_numbers: list[int] = []
     for line, no in zip(lines, numbers, strict=True):
-        if len(_TYPE_WORD.findall(line)) >= 2:
+        if line.count("Nonp") + line.count("Paged") >= 2 and len(_TYPE_WORD.findall(line)) >= 2:
             parts = unflatten(line)
             flat_lines.extend(parts)
             flat_numbers.extend([no] * len(parts))
@@ -164,6 +178,11 @@ def clean(text: str, name: str = "<text>", diag: Diagnostics | None = None) -> C
     return Cleaned(lines, numbers, repairs)
 
 
+def _has_type_word(line: str) -> bool:
+    # The substring tests reject most lines before the (slower) word-boundary pattern runs.
+    return ("Nonp" in line or "Paged" in line) and _TYPE_WORD.search(line) is not None
+
+
 def _join_wraps(lines: list[str], numbers: list[int], repairs: list[str]) -> tuple[list[str], list[int]]:
     from .poolmon import read_row
     from .timestamps import parse_marker
@@ -174,8 +193,8 @@ def _join_wraps(lines: list[str], numbers: list[int], repairs: list[str]) -> tup
         if (
             out
             and _CONTINUATION.match(line)
-            and not _TYPE_WORD.search(line)
-            and _TYPE_WORD.search(out[-1])
+            and not _has_type_word(line)
+            and _has_type_word(out[-1])
             and parse_marker(line) is None
         ):
             prev = out[-1]
@@ -196,10 +215,10 @@ def _join_header_wraps(lines: list[str], numbers: list[int], repairs: list[str])
     for line, no in zip(lines, numbers, strict=True):
         if (
             out
-            and _HEADER_HEAD.search(out[-1])
             and _HEADER_TAIL.match(line)
+            and _HEADER_HEAD.search(out[-1])
             and not _HEADER_HEAD.search(line)
-            and not _TYPE_WORD.search(line)
+            and not _has_type_word(line)
         ):
             out[-1] = out[-1].rstrip() + " " + line.strip()
             repairs.append("header wrap")

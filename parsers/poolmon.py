@@ -688,9 +688,24 @@ def parse_source(
     asm = FrameAssembler(source, diag, forced)
     reader = LineReader(asm)
     if pasted.looks_pasted(source.head(65536)):
-        text = source.text
-        reader.lines(pasted.clean(text, source.name, diag).numbered_lines())
-        complete = text.rstrip(" \t").endswith("\n")
+        # Chunk by chunk too: a big log with one tab or '#' line in its head must not be
+        # held whole.  Line numbers stay those of the source.
+        offset = 0
+        last = ""
+        for chunk in source.iter_chunks():
+            cleaned = pasted.clean(chunk, source.name, diag)
+            text = "\n".join(cleaned.lines) + "\n"
+            bulk = None
+            if text.isascii():
+                numbers = np.asarray(cleaned.numbers, dtype=np.int64) + offset
+                bulk = read_chunk(text.encode("ascii"), 1, asm.tag_id, line_numbers=numbers)
+            if bulk is not None:
+                _merge(bulk, reader)
+            else:
+                reader.lines((offset + no, line) for no, line in cleaned.numbered_lines())
+            offset += chunk.count("\n")
+            last = chunk
+        complete = last.rstrip(" \t").endswith("\n")
     else:
         complete = _read_bulk(source, reader)
     reader.flush()

@@ -351,11 +351,17 @@ def _general_numbers(
 
 
 def read_chunk(
-    data: bytes, first_line: int, tag_id: Callable[[str], int], encoding: str = "ascii"
+    data: bytes,
+    first_line: int,
+    tag_id: Callable[[str], int],
+    encoding: str = "ascii",
+    line_numbers: np.ndarray | None = None,
 ) -> BulkResult | None:
     """Read the rows of an ASCII chunk (whole lines) in bulk; None when it is not worth it.
 
     ``encoding`` decodes the lines handed back to the line reader (CRs of CRLF are dropped).
+    ``line_numbers`` gives each line's number in the source when lines were rejoined or
+    dropped (pasted text); otherwise lines count on from ``first_line``.
     """
     if not data.endswith(b"\n"):
         data += b"\n"
@@ -419,7 +425,8 @@ def read_chunk(
     tag_ids = ids[inverse.ravel()]
 
     other_idx = np.flatnonzero(~is_row & (ends > starts))
-    other_lines = (other_idx + first_line).tolist()
+    numbering = line_numbers if line_numbers is not None else np.arange(nlines, dtype=np.int64) + first_line
+    other_lines = numbering[other_idx].tolist()
     other_texts = [
         data[s:e].decode(encoding, "replace").rstrip("\r")
         for s, e in zip(starts[other_idx].tolist(), ends[other_idx].tolist(), strict=True)
@@ -432,7 +439,7 @@ def read_chunk(
         pools=paged[row_pos].astype(np.uint8),
         columns=columns,
         per_alloc=per_alloc,
-        lines=row_idx.astype(np.int64) + first_line,
+        lines=numbering[row_idx].astype(np.int64),
         has_changes=has_changes,
         drivers=row_drivers,
         other_lines=other_lines,
