@@ -293,3 +293,15 @@ def test_debugger_cache_statistics_before_the_table_are_noise() -> None:
     snap = result.snapshots[0]
     assert len(snap.rows) == 4
     assert snap.extra["descriptions"]["Cont"] == "Contiguous physical memory allocations for device drivers"
+
+
+def test_oldest_layout_with_eight_wide_columns_and_an_overflowing_number() -> None:
+    rows = [("Abcd", 201326, 64424320, 0, 0), ("Big ", 7, 123456789, 0, 0), ("CM  ", 0, 0, 10231, 19890176)]
+    lines = ["   Sorting by Tag", "", "  Pool Used:", "            NonPaged            Paged",
+             " Tag    Allocs     Used    Allocs     Used"]
+    lines += [f" {t} {a:8d} {u:8d}  {pa:8d} {pu:8d}" for t, a, u, pa, pu in rows]  # the extension's printf
+    result = parse_text("\n".join(lines) + "\n", "old.txt", input_format="poolused")
+    snap = result.snapshots[0]
+    assert snap.rows.get("Big ", "nonpaged").bytes == 123456789
+    assert snap.rows.get("CM  ", "paged").outstanding == 10231
+    assert snap.extra["sort"] == "Tag"
