@@ -409,9 +409,22 @@ class Scanner:
         if anchor.kind == "rel":
             got = list(self.md.disasm_lite(sec.data[anchor.offset : anchor.offset + 5], sec.va + anchor.offset))
             return got[0] if got else None
+        end = anchor.offset + 4
+        off = anchor.offset
+        if off >= 2 and sec.data[off - 2] == 0xFF and sec.data[off - 1] in (0x15, 0x25):
+            # `call/jmp [IAT]`, by far the commonest form: no decoding needed here, and
+            # _site() only accepts it if a synchronised decode ends on the same byte.
+            start = off - 3 if off >= 3 and 0x40 <= sec.data[off - 3] <= 0x4F and self.image.arch == "x64" else off - 2
+            mnemonic = "call" if sec.data[off - 1] == 0x15 else "jmp"
+            raw = int.from_bytes(sec.data[off:end], "little")
+            if self.image.arch == "x64":
+                disp = raw - (1 << 32) if raw & 0x80000000 else raw
+                operand = f"qword ptr [rip + {disp:#x}]" if disp >= 0 else f"qword ptr [rip - {-disp:#x}]"
+            else:
+                operand = f"dword ptr [{raw:#x}]"
+            return (sec.va + start, end - start, mnemonic, operand)
         # Decode up to the displacement from a synchronised start: guessing the start
         # byte-by-byte would drop a REX prefix and misread the register.
-        end = anchor.offset + 4
         for insn in reversed(self._window(sec, anchor.offset, 32, end)[-4:]):
             if insn[0] + insn[1] == sec.va + end and "[" in insn[3]:
                 return insn
