@@ -419,3 +419,24 @@ def test_markdown_full_tables_are_capped_for_issue_comments() -> None:
     assert md.count("3 more rows are left out here; `--format html` or `--format json` lists them all.") == 2
     full = render_markdown_report(report)
     assert "#### Trend of every tag" in full and "more rows are left out" not in full
+
+
+def test_progress_moves_while_one_big_file_is_parsed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from report_helpers import poolmon_log
+
+    import parsers.textio as textio
+
+    log = tmp_path / "big.log"
+    log.write_text(poolmon_log(leak_snapshots(12)))
+    size = log.stat().st_size
+    # Stream it in small pieces, as a file of hundreds of megabytes would be.
+    monkeypatch.setattr(textio, "STREAM_BYTES", 1024)
+    monkeypatch.setattr(textio, "CHUNK_CHARS", 2048)
+    calls: list[tuple[float, float | None]] = []
+    result = load_inputs([log], progress=lambda phase, done, total, label: calls.append((done, total)))
+    assert len(result.snapshots) == 12
+    middle = [done for done, total in calls[1:-1]]
+    assert len(middle) >= 3 and all(0 < d <= size for d in middle) and middle[0] < size / 2
+    assert middle == sorted(middle)
+    assert all(total == size for _, total in calls)
+    assert calls[-1] == (size, size)

@@ -14,7 +14,7 @@ import numpy as np
 from parsers import ParseResult, parse_sources
 from parsers.errors import ErrorLevel
 from parsers.model import MISSING, POOLS, Snapshot
-from parsers.textio import TextSource, expand_inputs, read_path, read_stdin
+from parsers.textio import StreamedSource, TextSource, expand_inputs, read_path, read_stdin
 
 from ..units import format_duration, format_size
 from .model import InputRead, NextStep, PoolTotal, Report, Series, Suspect
@@ -43,6 +43,30 @@ class ReportOptions:
     progress: ProgressCallback | None = field(default=None, repr=False)
 
 
+class CountedSource(StreamedSource):
+    """A streamed file that reports how many bytes the parser has pulled from it so far."""
+
+    def __init__(self, inner: StreamedSource, tick: Callable[[float], None]) -> None:
+        for key, value in inner.__dict__.items():
+            object.__setattr__(self, key, value)
+        object.__setattr__(self, "_tick", tick)
+
+    def _counted(self, pieces: Iterator[Any], scale: float) -> Iterator[Any]:
+        seen = 0.0
+        for piece in pieces:
+            yield piece
+            seen += len(piece) * scale
+            self._tick(seen)
+
+    def iter_raw_chunks(self, size: int | None = None) -> Iterator[bytes] | None:
+        pieces = super().iter_raw_chunks(size)
+        return None if pieces is None else self._counted(pieces, 1.0)
+
+    def iter_chunks(self, size: int | None = None) -> Iterator[str]:
+        # Characters, not bytes: close enough for a bar (UTF-16 files take two bytes each).
+        return self._counted(super().iter_chunks(size), 2.0 if "utf-16" in self.encoding else 1.0)
+
+
 def load_inputs(
     paths: Sequence[str | os.PathLike[str]],
     *,
@@ -51,7 +75,7 @@ def load_inputs(
     interval: timedelta | None = None,
     progress: ProgressCallback | None = None,
 ) -> ParseResult:
-    """:func:`parsers.parse` with a progress report after each source (by bytes read)."""
+    """:func:`parsers.parse` with progress by bytes: per source, and within a large streamed file."""
     items = expand_inputs(paths)
     sizes = []
     for item in items:
@@ -64,10 +88,21 @@ def load_inputs(
     def sources() -> Iterator[TextSource]:
         done = 0.0
         for item, size in zip(items, sizes, strict=True):
-            if progress:
-                # One big file parses in one go: a pulsing bar is more honest than one stuck at 0%.
-                progress("read", done, total if len(items) > 1 else None, f"reading {Path(item).name}")
-            yield from (read_stdin() if item == "-" else read_path(Path(item), str(item)))
+            label = f"reading {Path(item).name}" if item != "-" else "reading standard input"
+            for source in read_stdin() if item == "-" else read_path(Path(item), str(item)):
+                if progress is not None and isinstance(source, StreamedSource):
+                    # A big file reports as the parser pulls its pieces.
+                    progress("read", done, total, label)
+                    source = CountedSource(
+                        source,
+                        lambda n, base=done, size=size, label=label: progress(
+                            "read", base + min(n, size), total, label
+                        ),
+                    )
+                elif progress is not None:
+                    # Read whole and parsed in one go: a pulsing bar when it is the only input.
+                    progress("read", done, total if len(items) > 1 else None, label)
+                yield source
             # The generator resumes only once the consumer has parsed what it yielded.
             done += size
         if progress:
