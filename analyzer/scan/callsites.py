@@ -514,9 +514,9 @@ class Scanner:
                 if mem is not None and mem.absolute in self.image.slots:
                     routine = self.image.slots[mem.absolute]
                     self.thunks[insn[0]] = routine
-                    off = insn[0] - sec.va
-                    if self.image.arch == "x64" and off > 0 and 0x40 <= sec.data[off - 1] <= 0x4F:
-                        self.thunks[insn[0] - 1] = routine  # the REX-prefixed form starts a byte earlier
+                    if insn[1] == 7:
+                        # Taken as REX-prefixed; the byte may belong to the instruction before.
+                        self.thunks[insn[0] + 1] = routine
         for sec, dwords in cache:
             for off in _rel_anchors(sec, dwords, self.thunks):
                 insn = self._insn_at(sec, _Anchor(int(off), "rel"))
