@@ -407,8 +407,7 @@ def _corruption(report: TriageReport, transcript: Transcript) -> None:
 def _unload_leak(report: TriageReport, transcript: Transcript) -> None:
     bug = report.bugcheck
     assert bug is not None
-    leaking = [d for v in transcript.verifier for d in v.drivers
-               if (d.unloads or 0) > 0 and any(k.startswith("current_") and val for k, val in d.counters.items())]
+    leaking = [d for v in transcript.verifier for d in v.drivers if d.unloaded and d.holds_pool]
     driver = bug.image or (leaking[0].name if leaking else None)
     report.suspects.append(driver)
     report.suspects.extend(d.name for d in leaking)
@@ -420,7 +419,8 @@ def _unload_leak(report: TriageReport, transcript: Transcript) -> None:
         report.findings.append(
             f"!verifier: {d.name} still holds {c.get('current_nonpaged_allocations', 0)} nonpaged "
             f"({c.get('current_nonpaged_bytes', 0):,} bytes) and {c.get('current_paged_allocations', 0)} paged "
-            f"({c.get('current_paged_bytes', 0):,} bytes) allocations after {d.unloads} unload(s)"
+            f"({c.get('current_paged_bytes', 0):,} bytes) allocations after "
+            + (f"{d.unloads} unload(s)" if d.unloads else "unloading")
         )
         tags = sorted({a.tag for a in d.allocations})
         if tags:

@@ -193,23 +193,49 @@ def test_analyze_new_style_without_headline() -> None:
     assert bug.params == [0x20, 0xFFFFA2052F0E8000, 0xFFFFA2052F0E8110, 0x4110000]
 
 
-def test_verifier_two_column_paged_first() -> None:
+def test_verifier_two_column_nonpaged_first() -> None:
     report = read_verifier(
         [
             "MODULE: abcfilt.sys (load: 2 / unload: 1)",
-            "      Current Pool Allocations: 0x0000006f    0x00000152",
-            "      Current Pool Bytes:       0x00012a00    0x0003b4c0",
+            "      Current Pool Allocations: 0x00000152    0x0000006f",
+            "      Current Pool Bytes:       0x0003b4c0    0x00012a00",
             "      PoolAddress  SizeInBytes    Tag       CallersAddress",
             "      8a2f1130     c0             Abcd      f7a1b22c",
         ]
     )
     drv = report.drivers[0]
-    assert (drv.loads, drv.unloads) == (2, 1)
+    assert (drv.loads, drv.unloads, drv.unloaded) == (2, 1, True)
     assert drv.counters == {
-        "current_paged_allocations": 0x6F, "current_nonpaged_allocations": 0x152,
-        "current_paged_bytes": 0x12A00, "current_nonpaged_bytes": 0x3B4C0,
+        "current_nonpaged_allocations": 0x152, "current_paged_allocations": 0x6F,
+        "current_nonpaged_bytes": 0x3B4C0, "current_paged_bytes": 0x12A00,
     }
     assert [(a.address, a.size, a.tag) for a in drv.allocations] == [(0x8A2F1130, 0xC0, "Abcd")]
+
+
+def test_verifier_driver_table_form() -> None:
+    report = read_verifier(
+        [
+            "Driver Verification List",
+            "",
+            "Entry     State           NonPagedPool   PagedPool   Module",
+            "",
+            "fffffa8002e1b860 Unloaded         3               1       Null.sys",
+            "",
+            "Current Pool Allocations: 0x00000003    0x00000001",
+            "PoolAddress  SizeInBytes    Tag       CallersAddress",
+            "fffffa800a9d0aa0     0x00000010     Null      fffff88001a16c6f",
+        ]
+    )
+    drv = report.drivers[0]
+    assert (drv.name, drv.state, drv.unloaded, drv.holds_pool) == ("Null.sys", "Unloaded", True, True)
+    assert drv.counters == {"current_nonpaged_allocations": 3, "current_paged_allocations": 1}
+    assert [(a.size, a.tag) for a in drv.allocations] == [(0x10, "Null")]
+
+
+def test_verifier_pools_named_the_other_way_round() -> None:
+    report = read_verifier(["MODULE: x.sys", "  Pool Allocation Statistics: ( PagedPool / NonPagedPool )",
+                            "  Current Pool Allocations: ( 0x00000001 / 0x00000009 )"])
+    assert report.drivers[0].counters == {"current_nonpaged_allocations": 9, "current_paged_allocations": 1}
 
 
 def test_unknown_commands_are_kept_not_errors() -> None:

@@ -1,4 +1,9 @@
-"""``!verifier`` pool tracking: per-driver current/peak pool counts (hex) and tracked allocations."""
+"""``!verifier`` pool tracking: per-driver current/peak pool counts (hex) and tracked allocations.
+
+Two-number lines (``Current Pool Allocations: 0x00000152    0x0000006f`` or
+``( 0x00000152 / 0x0000006f )``) list nonpaged first, as the ``NonPagedPool  PagedPool``
+column heads above them say; a header naming the pools the other way round flips that.
+"""
 
 from __future__ import annotations
 
@@ -8,31 +13,34 @@ from dataclasses import dataclass, field
 
 from .common import parse_hex
 
+_ADDR = r"[0-9a-fA-F]{8}(?:`?[0-9a-fA-F]{8})?"
+_NUMBER = r"(?:0x[0-9a-fA-F]+|\d+)"
 _MODULE = re.compile(r"^\s*MODULE:\s*(?P<name>\S+)(?:\s*\(load:\s*(?P<load>\d+)\s*/\s*unload:\s*(?P<unload>\d+)\))?",
                      re.IGNORECASE)
-_VALUE = re.compile(r"^\s*(?P<key>[A-Za-z][A-Za-z ]*?)\s*:?\s+(?P<a>0x[0-9a-fA-F]+)(?:\s+(?P<b>0x[0-9a-fA-F]+))?\s*$")
-_ALLOC = re.compile(
-    r"^\s*(?P<addr>[0-9a-fA-F]{8}(?:`?[0-9a-fA-F]{8})?)\s+(?P<size>(?:0x)?[0-9a-fA-F]+)\s+(?P<tag>\S.{0,3}?)"
-    r"\s+(?P<caller>[0-9a-fA-F]{8}(?:`?[0-9a-fA-F]{8})?)(?:\s+(?P<symbol>\S+))?\s*$"
+# "fffffa8002e1b860 Loaded           0               0       Null.sys" under "Entry State NonPagedPool PagedPool Module"
+_ENTRY = re.compile(
+    rf"^\s*(?P<entry>{_ADDR})\s+(?P<state>[A-Za-z]+)\s+(?P<a>{_NUMBER})\s+(?P<b>{_NUMBER})\s+(?P<name>\S+)\s*$"
 )
-# Newer builds: "Current Pool Allocations: ( 0x00000152 / 0x0000006f )", order given by a
-# "Pool Allocation Statistics: ( NonPagedPool / PagedPool )" line.
-_SLASHED = re.compile(
-    r"^\s*(?P<key>[A-Za-z][A-Za-z ]*?)\s*:\s*\(\s*(?P<a>0x[0-9a-fA-F]+)\s*/\s*(?P<b>0x[0-9a-fA-F]+)\s*\)"
+_PAIR = re.compile(
+    r"^\s*(?P<key>[A-Za-z][A-Za-z ]*?)\s*:\s*\(?\s*(?P<a>0x[0-9a-fA-F]+)\s*/?\s*(?P<b>0x[0-9a-fA-F]+)\s*\)?\s*$"
 )
-_ORDER = re.compile(r"Pool Allocation Statistics:\s*\(\s*(?P<first>\w+)\s*/", re.IGNORECASE)
+_VALUE = re.compile(r"^\s*(?P<key>[A-Za-z][A-Za-z ]*?)\s*:?\s+(?P<a>0x[0-9a-fA-F]+)\s*$")
 # Global summary: "Current nonpaged pool allocations      0x152 for 0003B4C0 bytes" (bytes in hex, no 0x)
 _FOR_BYTES = re.compile(
     r"^\s*(?P<key>(?:Current|Peak)\s+(?:non)?paged pool allocations)\s+(?P<count>0x[0-9a-fA-F]+)\s+for\s+"
     r"(?P<bytes>[0-9a-fA-F]+)\s+bytes",
     re.IGNORECASE,
 )
-# Two-column lines pair paged then nonpaged: "Current Pool Allocations: 0x0000006f    0x00000152"
+_ALLOC = re.compile(
+    rf"^\s*(?P<addr>{_ADDR})\s+(?P<size>(?:0x)?[0-9a-fA-F]+)\s+(?P<tag>\S.{{0,3}}?)"
+    rf"\s+(?P<caller>{_ADDR})(?:\s+(?P<symbol>\S+))?\s*$"
+)
+_ORDER = re.compile(r"(?P<first>NonPagedPool|PagedPool)\b.*?\b(?P<second>NonPagedPool|PagedPool)\b", re.IGNORECASE)
 _PAIRED = {
-    "current pool allocations": ("current_paged_allocations", "current_nonpaged_allocations"),
-    "current pool bytes": ("current_paged_bytes", "current_nonpaged_bytes"),
-    "peak pool allocations": ("peak_paged_allocations", "peak_nonpaged_allocations"),
-    "peak pool bytes": ("peak_paged_bytes", "peak_nonpaged_bytes"),
+    "current pool allocations": "current_{}_allocations",
+    "current pool bytes": "current_{}_bytes",
+    "peak pool allocations": "peak_{}_allocations",
+    "peak pool bytes": "peak_{}_bytes",
 }
 _SINGLE = {
     "currentpagedpoolallocations": "current_paged_allocations",
@@ -44,6 +52,10 @@ _SINGLE = {
     "peakpagedpoolusageinbytes": "peak_paged_bytes",
     "peaknonpagedpoolusageinbytes": "peak_nonpaged_bytes",
 }
+
+
+def _num(text: str) -> int:
+    return int(text, 16) if text.lower().startswith("0x") else int(text)
 
 
 @dataclass(frozen=True)
@@ -66,14 +78,24 @@ class VerifiedDriver:
     name: str
     loads: int | None = None
     unloads: int | None = None
+    state: str | None = None  # "Loaded" / "Unloaded" in the driver table form
     counters: dict[str, int] = field(default_factory=dict)
     allocations: list[TrackedAllocation] = field(default_factory=list)
+
+    @property
+    def unloaded(self) -> bool:
+        return bool(self.unloads) or (self.state or "").lower() == "unloaded"
+
+    @property
+    def holds_pool(self) -> bool:
+        return any(v for k, v in self.counters.items() if k.startswith("current_")) or bool(self.allocations)
 
     def to_dict(self) -> dict[str, object]:
         return {
             "name": self.name,
             "loads": self.loads,
             "unloads": self.unloads,
+            "state": self.state,
             "counters": dict(self.counters),
             "allocations": [a.to_dict() for a in self.allocations],
         }
@@ -96,55 +118,63 @@ class VerifierReport:
 def read_verifier(lines: Sequence[str]) -> VerifierReport:
     report = VerifierReport()
     cur: VerifiedDriver | None = None
-    nonpaged_first = False
+    nonpaged_first = True
+    by_name: dict[str, VerifiedDriver] = {}
+
+    def driver(name: str) -> VerifiedDriver:
+        key = name.lower()
+        if key not in by_name:
+            by_name[key] = VerifiedDriver(name)
+            report.drivers.append(by_name[key])
+        return by_name[key]
+
     for line in lines:
-        m = _ORDER.search(line)
-        if m:
-            nonpaged_first = m.group("first").lower().startswith("non")
-            continue
-        m = _FOR_BYTES.match(line)
-        if m:
-            words = m.group("key").lower().split()
-            stem = f"{words[0]}_{words[1]}"
-            target = cur.counters if cur is not None else report.global_counters
-            target[f"{stem}_allocations"] = int(m.group("count"), 16)
-            target[f"{stem}_bytes"] = int(m.group("bytes"), 16)
-            continue
-        m = _SLASHED.match(line)
-        if m:
-            key = " ".join(m.group("key").split()).lower()
-            names = _PAIRED.get(key)
-            if names is not None:
-                paged_name, nonpaged_name = names
-                first, second = int(m.group("a"), 16), int(m.group("b"), 16)
-                target = cur.counters if cur is not None else report.global_counters
-                target[nonpaged_name], target[paged_name] = (first, second) if nonpaged_first else (second, first)
-            continue
         m = re.match(r"^\s*Verify (?:Flags )?Level\s+(?P<flags>(?:0x)?[0-9a-fA-F]+)", line, re.IGNORECASE)
         if m:
             report.flags = parse_hex(m.group("flags"))
             continue
+        m = _ORDER.search(line)
+        if m and m.group("first").lower() != m.group("second").lower():
+            nonpaged_first = m.group("first").lower().startswith("non")
+            continue
         m = _MODULE.match(line)
         if m:
-            cur = VerifiedDriver(
-                m.group("name"),
-                int(m.group("load")) if m.group("load") else None,
-                int(m.group("unload")) if m.group("unload") else None,
-            )
-            report.drivers.append(cur)
+            cur = driver(m.group("name"))
+            if m.group("load"):
+                cur.loads, cur.unloads = int(m.group("load")), int(m.group("unload"))
+            continue
+        m = _ENTRY.match(line)
+        if m and "." in m.group("name"):
+            cur = driver(m.group("name"))
+            cur.state = m.group("state")
+            a, b = _num(m.group("a")), _num(m.group("b"))
+            np_, p_ = (a, b) if nonpaged_first else (b, a)
+            cur.counters["current_nonpaged_allocations"] = np_
+            cur.counters["current_paged_allocations"] = p_
+            continue
+        target = cur.counters if cur is not None else report.global_counters
+        m = _FOR_BYTES.match(line)
+        if m:
+            words = m.group("key").lower().split()
+            stem = f"{words[0]}_{words[1]}"
+            target[f"{stem}_allocations"] = int(m.group("count"), 16)
+            target[f"{stem}_bytes"] = int(m.group("bytes"), 16)
+            continue
+        m = _PAIR.match(line)
+        if m:
+            key = " ".join(m.group("key").split()).lower()
+            pattern = _PAIRED.get(key)
+            if pattern is not None:
+                a, b = int(m.group("a"), 16), int(m.group("b"), 16)
+                np_, p_ = (a, b) if nonpaged_first else (b, a)
+                target[pattern.format("nonpaged")] = np_
+                target[pattern.format("paged")] = p_
             continue
         m = _VALUE.match(line)
         if m:
             key = " ".join(m.group("key").split()).lower()
-            a = int(m.group("a"), 16)
-            b = int(m.group("b"), 16) if m.group("b") else None
-            target = cur.counters if cur is not None else report.global_counters
-            if key in _PAIRED and b is not None:
-                target[_PAIRED[key][0]] = a
-                target[_PAIRED[key][1]] = b
-            else:
-                name = _SINGLE.get(key.replace(" ", ""), re.sub(r"\W+", "_", key))
-                target.setdefault(name, a)
+            name = _SINGLE.get(key.replace(" ", ""), re.sub(r"\W+", "_", key))
+            target.setdefault(name, int(m.group("a"), 16))
             continue
         m = _ALLOC.match(line)
         if m and cur is not None:
