@@ -23,6 +23,8 @@ import numpy as np
 from parsers.model import MISSING, POOLS, Snapshot
 
 WRAP = 2**32
+#: Median spacing (seconds) below which timestamps are not used as a time axis.
+MIN_INTERVAL = 0.1
 #: Share of the series with counters that must restart together for a whole-log reboot.
 REBOOT_SHARE = 0.5
 
@@ -153,11 +155,16 @@ def build_series(snapshots: Sequence[Snapshot], columns: Sequence[str] = ("alloc
 
     stamps = [s.timestamp for s in snapshots]
     timed = n > 0 and all(s is not None for s in stamps)
+    times = np.arange(n, dtype=np.float64)
     if timed:
         t0 = stamps[0]
-        times = np.array([(s - t0).total_seconds() for s in stamps], dtype=np.float64)  # type: ignore[operator]
-    else:
-        times = np.arange(n, dtype=np.float64)
+        secs = np.array([(s - t0).total_seconds() for s in stamps], dtype=np.float64)  # type: ignore[operator]
+        # Snapshots closer than MIN_INTERVAL apart (files copied in one go, all with the same
+        # modification time) carry no usable time: fall back to their order.
+        if n < 2 or np.median(np.diff(secs)) >= MIN_INTERVAL:
+            times = secs
+        else:
+            timed = False
 
     resets = np.zeros((n, k), dtype=bool)
     wraps = np.zeros((n, k), dtype=bool)

@@ -18,7 +18,7 @@ from .cli import GateTripped
 from .diff import DIFF_COLUMNS, DiffResult
 from .options import InputOptions
 from .render import Column, render_csv, render_json, render_markdown
-from .trend import TREND_COLUMNS, VERDICTS, TrendResult
+from .trend import TREND_COLUMNS, VERDICTS, TrendOptions, TrendResult
 from .units import format_duration, format_size
 
 OWNER_COLUMN = Column("owner", "Owner")
@@ -190,11 +190,17 @@ def render_trend(result: TrendResult, fmt: str = "table", *, show_all: bool = Fa
         text += "".join(f"{r.tag} {r.pool}: {r.verdict}: {r.reason}\n" for r in rows)
     else:
         text += "no leak, suspect or recovering series\n"
+    if 0 < s_count(result) < TrendOptions().min_points:
+        text += "\ntoo few snapshots for trends; `poolscope diff FILE#first FILE#last` compares two of them\n"
     hidden = len(result.rows) - len(rows)
     if hidden:
         text += f"\n{hidden} more rows not shown (--all shows every row)\n"
     ex = _exhaustion_lines(result)
     return text + ("\n" + ex if ex else "")
+
+
+def s_count(result: TrendResult) -> int:
+    return int(result.summary.get("snapshots") or 0)
 
 
 def check_trend_gate(result: TrendResult, fail_on: str | None) -> None:

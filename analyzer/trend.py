@@ -27,7 +27,7 @@ from parsers.model import POOLS, Snapshot
 from . import stats
 from .render import Column
 from .series import SeriesSet, build_series
-from .units import format_size
+from .units import format_duration, format_size
 
 VERDICTS: tuple[str, ...] = ("leak", "suspect", "recovers", "stable", "insufficient-data")
 _RANK = {v: i for i, v in enumerate(VERDICTS)}
@@ -40,7 +40,8 @@ class TrendOptions:
     alpha: float = 0.01  # Mann–Kendall p below this: significant growth
     suspect_alpha: float = 0.05  # weaker evidence: at most "suspect"
     confidence: float = 0.95  # level of the Theil–Sen interval
-    min_points: int = 8  # fewer observations: insufficient-data
+    min_points: int = 5  # fewer observations: insufficient-data
+    min_span_hours: float = 1 / 6  # a shorter window (timed logs) can say "suspect", not "leak"
     min_growth: int = 64 * 1024  # bytes a leak must have added over the window
     still_growing: float = 0.3  # last-third gain over the middle third, as a share of slope × time
     giveback: float = 0.5  # largest fall after a peak, as a share of the range, that means "recovers"
@@ -312,7 +313,7 @@ def analyze(snapshots: Sequence[Snapshot], options: TrendOptions | None = None) 
 
     span = float(hours[-1] - hours[0]) if t_count > 1 else 0.0
     verdict = _verdicts(opts, n_points, pval, low, slope, still, giveback, rise, lowest_before, fall, step_noise, snr,
-                        growth, span)
+                        growth, span, data.timed)
 
     suspicious = np.flatnonzero((verdict == "leak") | (verdict == "suspect"))
     groups = np.zeros(k, dtype=np.intp)
@@ -385,7 +386,7 @@ def analyze(snapshots: Sequence[Snapshot], options: TrendOptions | None = None) 
 
 def _verdicts(opts: TrendOptions, n_points: np.ndarray, p: np.ndarray, low: np.ndarray, slope: np.ndarray,
               still: np.ndarray, giveback: np.ndarray, rise: np.ndarray, base: np.ndarray, fall: np.ndarray,
-              noise: np.ndarray, snr: np.ndarray, growth: np.ndarray, span: float) -> np.ndarray:
+              noise: np.ndarray, snr: np.ndarray, growth: np.ndarray, span: float, timed: bool) -> np.ndarray:
     """The verdict rules, first match wins (docs/analysis.md lists them)."""
     k = len(n_points)
     out = np.full(k, "stable", dtype=object)
@@ -395,7 +396,8 @@ def _verdicts(opts: TrendOptions, n_points: np.ndarray, p: np.ndarray, low: np.n
     kept = giveback < opts.leak_giveback
     still_ok = still >= opts.still_growing
     clear = snr >= opts.snr
-    leak = enough & grows & (p < opts.alpha) & big & kept & still_ok & clear
+    long_enough = span >= opts.min_span_hours if timed else True
+    leak = enough & grows & (p < opts.alpha) & big & kept & still_ok & clear & long_enough
     # Recovers: a real rise to a peak, then at least ``giveback`` of that rise returned.
     real = np.maximum(3 * noise, opts.min_growth / 2)
     recovers = (enough & ~leak & (rise >= opts.min_growth) & (rise > real) & (fall > real)
@@ -413,7 +415,12 @@ def _reason(row: TrendRow, slope: float, low: float, high: float, unit: str, fal
             x: np.ndarray, data: SeriesSet, opts: TrendOptions) -> str:
     st = row.stats
     if row.verdict == "insufficient-data":
-        return f"only {row.n_points} snapshots with this tag (need {opts.min_points})"
+        noun = "snapshot" if row.n_points == 1 else "snapshots"
+        change = ""
+        if row.n_points > 1 and row.bytes_first is not None and row.bytes_last is not None:
+            delta = row.bytes_last - row.bytes_first
+            change = f"; {format_size(delta, signed=True) if delta else 'no change'} from first to last"
+        return f"only {row.n_points} {noun} with this tag (need {opts.min_points}){change}"
     lo, hi = format_size(low, signed=True), format_size(high, signed=True)
     rate = f"{format_size(slope, signed=True)}{unit} [{lo}, {hi}]"
     grew = f"grew in {st['intervals_up']} of {st['intervals']} intervals"
@@ -434,6 +441,8 @@ def _reason(row: TrendRow, slope: float, low: float, high: float, unit: str, fal
             why.append(f"fell {100 * st['giveback']:.0f} % of its range once")
         if st["signal_to_noise"] < opts.snr:
             why.append(f"growth only {st['signal_to_noise']:.1f}× the noise")
+        if data.timed and len(data.times) > 1 and data.times[-1] - data.times[0] < opts.min_span_hours * 3600:
+            why.append(f"only {format_duration(timedelta(seconds=float(data.times[-1] - data.times[0])))} observed")
         return f"{grew}, {rate}{since}{freed}, weaker evidence ({', '.join(why) or 'borderline'}){extra}"
     if row.verdict == "recovers":
         when = _clock(_stamp(data, x[peak]), f"point {peak}")

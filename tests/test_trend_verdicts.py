@@ -210,3 +210,27 @@ def test_options_change_the_rules():
 def test_no_snapshots_no_rows():
     result = analyze([])
     assert result.rows == [] and result.summary["verdicts"]["leak"] == 0
+
+
+def test_insufficient_data_reason_gives_the_change():
+    result = _analyze({("Shrt", "paged"): [1000.0, 2000.0, 4096.0]})
+    assert result.rows[0].reason == "only 3 snapshots with this tag (need 5); +3.0 KB from first to last"
+
+
+def test_short_window_is_at_most_suspect():
+    rng = np.random.default_rng(28)
+    n = 60
+    series = {("Fast", "nonpaged"): np.round(100_000 + 50_000 * np.arange(n) + rng.normal(0, 500, n))}
+    result = analyze(snapshots_from(series, interval=timedelta(seconds=5)))  # five minutes in all
+    row = result.rows[0]
+    assert row.verdict == "suspect"
+    assert "only 4m observed" in row.reason
+
+
+def test_timestamps_too_close_to_use_fall_back_to_order():
+    rng = np.random.default_rng(29)
+    series = {("Leak", "nonpaged"): np.round(100_000 + 5000 * T[:20] + rng.normal(0, 100, 20))}
+    result = analyze(snapshots_from(series, interval=timedelta(milliseconds=1)))
+    assert result.summary["timed"] is False
+    assert result.rows[0].rate_bytes_per_hour is None
+    assert result.rows[0].verdict == "leak"
