@@ -266,3 +266,31 @@ def test_library_api_is_what_the_docs_promise() -> None:
     keys = set(triage(t).to_dict())
     assert keys == {"source", "category", "summary", "bugcheck", "exhausted_pool", "pools", "consumers", "suspects",
                     "findings", "next_commands", "warnings"}
+
+
+def test_pool_rows_with_protected_marker_and_a_padded_owner_tag() -> None:
+    report = read_pool(
+        [
+            "Pool page 8628a008 region is Nonpaged pool",
+            "*8628a000 size:   40 previous size:    0  (Allocated) *Even (Protected)",
+            "\t\tPooltag Even : Event objects",
+            " 8628a040 size:   80 previous size:   40  (Free)       b.2.",
+            "*ffff860c3326f000 size:  370 previous size:    0  (Allocated) *Irp",
+            "        Pooltag Irp  : Io, IRP packets",
+        ]
+    )
+    assert [(a.tag, a.state, a.current, a.protected) for a in report.allocations] == [
+        ("Even", "allocated", True, True), ("b.2.", "free", False, False), ("Irp ", "allocated", True, False)
+    ]
+    assert [(o.tag, o.description, o.binary) for o in report.owners] == [
+        ("Even", "Event objects", None), ("Irp ", "Io, IRP packets", None)
+    ]
+
+
+def test_poolfind_new_syntax_is_a_poolfind() -> None:
+    from parsers.transcript import read_text
+
+    t = read_text('12: kd> !poolfind -nonpaged -tag "Proc"\n\n'
+                  "ffff8287befc4060 : tag Proc, size     0xe70, Nonpaged pool\n", "pf.log")
+    assert [c.kind for c in t.commands] == ["poolfind"]
+    assert [(a.tag, a.size, a.pool) for a in t.allocations] == [("Proc", 0xE70, "nonpaged")]
