@@ -300,6 +300,7 @@ class FrameAssembler:
                     strict=False,
                 )
             else:
+                frames[-1].extra["partial"] = True
                 self.diag.note(
                     self.name,
                     cut_at,
@@ -311,9 +312,8 @@ class FrameAssembler:
             self.diag.note(
                 self.name,
                 self.first_identity_failure,
-                f"{n} row{'s' if n != 1 else ''} disagree with Diff = Allocs - Frees or "
+                f"{n} row{'s disagree' if n != 1 else ' disagrees'} with Diff = Allocs - Frees or "
                 f"Per Alloc = Bytes / Diff (first at line {self.first_identity_failure}); kept as read",
-                strict=False,
             )
         if self.repaired:
             n = self.repaired
@@ -330,7 +330,6 @@ class FrameAssembler:
                     self.name,
                     frame.partial_at,
                     "rows were left out here ('...' or [snip]); the snapshot is partial",
-                    strict=False,
                 )
         self._assign_times(frames)
         return [self._snapshot(i, frame) for i, frame in enumerate(frames)]

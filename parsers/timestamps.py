@@ -131,8 +131,8 @@ def parse_marker(line: str) -> Marker | None:
                     return None
                 return Marker(date(int(m.group("y")), month, int(m.group("d"))), _clock(m))
         m = _TIME_ONLY.match(text)
-        if m and m.group("S") is not None:
-            # A bare %TIME% (seconds required so that "12:30" in prose is not taken).
+        if m and (m.group("S") is not None or m.group("ampm")):
+            # A bare %TIME% or `time /t` ("02:03 PM"); a plain "12:30" is too likely to be prose.
             return Marker(None, _clock(m))
     except ValueError:
         return None

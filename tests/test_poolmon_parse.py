@@ -270,7 +270,7 @@ def test_identity_failures_are_kept_and_reported() -> None:
     result = parse_str(text, "odd.log")
     assert rows_of(result)[0] == ("Abcd", "nonpaged", 1520331, 1519870, 460, 147520)
     assert messages(result) == [
-        "odd.log:6: 1 row disagree with Diff = Allocs - Frees or Per Alloc = Bytes / Diff "
+        "odd.log:6: 1 row disagrees with Diff = Allocs - Frees or Per Alloc = Bytes / Diff "
         "(first at line 6); kept as read"
     ]
 
@@ -332,3 +332,17 @@ def test_empty_and_missing_inputs_are_input_errors(tmp_path: Path) -> None:
     (tmp_path / "letter.txt").write_text("Dear team,\nthe server is slow.\n")
     with pytest.raises(InputError, match="not pool data"):
         parse([tmp_path / "letter.txt"])
+
+
+def test_strict_refuses_rows_that_break_the_identities_and_elisions() -> None:
+    with pytest.raises(ParseError, match=r"odd\.log:6: 1 row disagree"):
+        parse_text(SCREEN.replace("      461   147520", "      460   147520"), "odd.log", errors="raise")
+    with pytest.raises(ParseError, match="left out"):
+        parse_text(SCREEN + "[snip]\n", "snip.log", errors="raise")
+
+
+def test_single_cut_snapshot_is_kept_and_marked_partial() -> None:
+    result = parse_str(SCREEN + " Zzzz Nonp     15203", "cut.log")
+    assert len(result.snapshots) == 1
+    assert result.snapshots[0].extra["partial"] is True
+    assert messages(result) == ["cut.log:10: input cut off mid-row at line 10; the snapshot is incomplete"]

@@ -130,3 +130,11 @@ def test_appended_log_without_markers_or_interval_keeps_file_order(tmp_path: Pat
     result = parse([path])
     assert [s.timestamp for s in result.snapshots] == [None, None]
     assert [s.index for s in result.snapshots] == [0, 1]
+
+
+def test_date_t_and_time_t_lines_make_one_moment() -> None:
+    from poolmon_helpers import parse_str
+
+    result = parse_str(f"Sat 11/21/2026\n02:03 PM\n{SCREEN}Sat 11/21/2026\n02:33 PM\n{SCREEN}", "wrapper.log")
+    assert [s.timestamp for s in result.snapshots] == [datetime(2026, 11, 21, 14, 3), datetime(2026, 11, 21, 14, 33)]
+    assert result.warnings == []
