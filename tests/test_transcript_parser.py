@@ -294,3 +294,25 @@ def test_poolfind_new_syntax_is_a_poolfind() -> None:
                   "ffff8287befc4060 : tag Proc, size     0xe70, Nonpaged pool\n", "pf.log")
     assert [c.kind for c in t.commands] == ["poolfind"]
     assert [(a.tag, a.size, a.pool) for a in t.allocations] == [("Proc", 0xE70, "nonpaged")]
+
+
+def test_vm_markdown_paste_with_nonsense_usage_and_numa_nx_nodes() -> None:
+    info = read_vm(
+        [
+            "\\*\\*\\* Virtual Memory Usage \\*\\*\\*  ",
+            "Physical Memory: 2097038 ( 8388152 Kb)  ",
+            "Unimplemented error for MiSystemVaTypeCount  ",
+            "NonPagedPool Usage: 29559056 ( 118236224 Kb)  ",
+            "NonPagedPoolNx Usage: 32908 ( 131632 Kb)  ",
+            "NonPagedPool Max: 1561080 ( 6244320 Kb)  ",
+            "\\*\\*\\*\\*\\*\\*\\*\\*\\*\\* Excessive NonPaged Pool Usage \\*\\*\\*\\*\\*  ",
+            "******* 351175 kernel stack PTE allocations have failed ******",
+            "NonPagedPoolNx  0:          17887 (      71548 Kb)",
+            "NonPagedPoolNx  1:          12233 (      48932 Kb)",
+        ]
+    )
+    assert info.untrusted == ["nonpaged_usage_kb"]
+    assert info.nonpaged_kb is None
+    assert info.warnings == ["Excessive NonPaged Pool Usage", "351175 kernel stack PTE allocations have failed"]
+    assert info.nodes == {"nonpagedpoolnx": [71548, 48932]}
+    assert info.get("memory_kb") == 8388152

@@ -11,8 +11,8 @@ _PAIR = re.compile(r"^\s*(?P<label>[A-Za-z][\w /]*?)\s*:\s*(?P<pages>\d+)\s*\(\s
                    re.IGNORECASE)
 # Old builds sometimes print only KB: "PagedPool Max:      98304Kb"
 _KB_ONLY = re.compile(r"^\s*(?P<label>[A-Za-z][\w /]*?)\s*:\s*(?P<kb>\d+)\s*Kb\b", re.IGNORECASE)
-_WARNING = re.compile(r"^\s*\*+\s*(?P<text>[A-Za-z].*?)\s*\*+\s*$")
-_NODE = re.compile(r"^(?P<pool>NonPagedPool|PagedPool)\s+(?P<node>\d+)(?:\s+Usage)?$", re.IGNORECASE)
+_WARNING = re.compile(r"^\s*\*+\s*(?P<text>\w.*?)\s*\*+\s*$")
+_NODE = re.compile(r"^(?P<pool>NonPagedPoolNx|NonPagedPool|PagedPool)\s+(?P<node>\d+)(?:\s+Usage)?$", re.IGNORECASE)
 #: Page file lines ("Current:   4194304 Kb  Free Space: ...") describe the page file, not memory use.
 _PAGEFILE_LABELS = {"current", "minimum", "maximum", "free space"}
 
@@ -57,6 +57,8 @@ class VmInfo:
 
     @property
     def nonpaged_kb(self) -> int | None:
+        if "nonpaged_usage_kb" in self.untrusted or "nonpaged_nx_usage_kb" in self.untrusted:
+            return None  # half of a sum is not the pool's usage
         base = self.get("nonpaged_usage_kb")
         nx = self.get("nonpaged_nx_usage_kb")
         if base is None and nx is None:
@@ -97,6 +99,7 @@ class VmInfo:
 def read_vm(lines: Sequence[str], first_line: int = 1) -> VmInfo:
     info = VmInfo(line=first_line)
     for line in lines:
+        line = line.replace("\\*", "*")  # pasted through markdown: \*\*\* Excessive ... \*\*\*
         m = _PAIR.match(line)
         pages = None
         if m:
