@@ -514,6 +514,14 @@ def repair_row(line: str) -> RowFields | None:
     return RowFields(tag, pool, a, f, d, b, p, mapped_driver=driver)
 
 
+_INT64 = (-(1 << 63) + 1, (1 << 63) - 1)
+
+
+def _fits_int64(f: RowFields) -> bool:
+    values = (f.allocs, f.frees, f.diff, f.bytes, f.per_alloc, f.allocs_change, f.frees_change, f.bytes_change)
+    return all(v is None or _INT64[0] <= v <= _INT64[1] for v in values)
+
+
 def _identities_hold(a: int, f: int, d: int, b: int, p: int) -> bool:
     if a - f != d and (a - f - d) % (1 << 32) != 0:
         return False
@@ -524,8 +532,8 @@ def _identities_hold(a: int, f: int, d: int, b: int, p: int) -> bool:
 
 def split_numbers(tokens: Sequence[str], want: int) -> list[tuple[int, ...]]:
     """Every way to cut ``tokens`` into ``want`` numbers that satisfies the identities."""
-    if len(tokens) > want or not tokens:
-        return []
+    if len(tokens) > want or not tokens or sum(len(t) for t in tokens) > 48:
+        return []  # beyond any real counters; also keeps the search small
     extra = want - len(tokens)
     out: list[tuple[int, ...]] = []
     for counts in _compositions(extra, len(tokens)):
@@ -609,6 +617,9 @@ class LineReader:
         self.last_bad = None
         if _TYPE_WORD.search(line) and not _COLHDR.search(line):
             fields, repaired = read_row(line)
+            if fields is not None and not _fits_int64(fields):
+                asm.diag.skip(asm.name, lineno, "number too large for a PoolMon counter", line.strip())
+                return
             if fields is not None:
                 if repaired:
                     asm.note_repair(lineno)

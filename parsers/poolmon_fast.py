@@ -25,6 +25,8 @@ import numpy as np
 from .model import MISSING
 
 _SP, _NL, _LP, _RP, _MINUS = 32, 10, 40, 41, 45
+_INT64_MAX = np.iinfo(np.int64).max
+_INT64_MIN = np.iinfo(np.int64).min
 _NO_PARENS = bytes.maketrans(b"()", b"  ")
 # CR (of CRLF line ends) reads as a space; every byte a number cannot hold reads 0x01.
 _CLEAN = bytes(c if c in b"\n ()-0123456789" else (32 if c == 13 else 1) for c in range(256))
@@ -408,6 +410,9 @@ def read_chunk(
 
     # Allocs, Frees, Bytes and Per Alloc are never negative: such rows go to the line reader.
     negative = (columns["allocs"] < 0) | (columns["frees"] < 0) | (columns["bytes"] < 0) | (per_alloc < 0)
+    # numpy's reader saturates numbers beyond int64; the line reader reports them instead.
+    for col in (*columns.values(), per_alloc):
+        negative |= (col == _INT64_MAX) | ((col == _INT64_MIN) & (col != MISSING))
     if negative.any():
         keep = ~negative
         is_row[row_idx[negative]] = False

@@ -346,3 +346,12 @@ def test_single_cut_snapshot_is_kept_and_marked_partial() -> None:
     assert len(result.snapshots) == 1
     assert result.snapshots[0].extra["partial"] is True
     assert messages(result) == ["cut.log:10: input cut off mid-row at line 10; the snapshot is incomplete"]
+
+
+def test_numbers_beyond_int64_are_reported_not_wrapped() -> None:
+    text = SCREEN.replace("1520331 (  12)    1519870", "99999999999999999999 (  12) 99999999999999999538")
+    result = parse_str(text, "huge.log")
+    assert [r[0] for r in rows_of(result)] == ["Io  ", "Dh 2", "Qrst"]
+    assert messages(result) == [
+        "huge.log:6: 1 line skipped; first at huge.log:6: number too large for a PoolMon counter"
+    ]
