@@ -72,9 +72,7 @@ def generate(path: Path, size_mb: int, ntags: int, seed: int = 7) -> None:
     with open(path, "w", encoding="ascii", newline="\n") as fh:
         while written < target:
             parts = [f"===== {(t0 + timedelta(minutes=5 * frame)).isoformat(' ')} =====\n"]
-            parts.append(
-                HEADER.format(pf=rng.randint(0, 99999), commit=4411208 + frame, npk=310228 + frame, pk=402116)
-            )
+            parts.append(HEADER.format(pf=rng.randint(0, 99999), commit=4411208 + frame, npk=310228 + frame, pk=402116))
             for i, (tag, typ) in enumerate(tags):
                 da = rng.randint(0, 99)
                 df = da if i != leak else da - 3
