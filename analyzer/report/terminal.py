@@ -113,7 +113,7 @@ def report_renderable(report: Report) -> Group:
             grid.add_row("  why", s.reason)
             ex = exhaustion_text(s.exhaustion)
             if ex:
-                grid.add_row("  exhaustion", Text(ex, style="red"))
+                grid.add_row("  exhaustion", Text(ex, style="" if "over a year" in ex else "red"))
             parts.append(grid)
     else:
         parts.append(Text("none"))
