@@ -170,16 +170,21 @@ def _main_snapshot(transcript: Transcript) -> Snapshot | None:
 
 
 def _pool_states(transcript: Transcript, snap: Snapshot | None) -> list[PoolState]:
+    """Usage and maximum per pool: ``!vm`` first; a ``!poolused`` TOTAL where ``!vm`` has no usable usage."""
     vm = transcript.latest_vm()
     out = []
     for pool, usage_attr, max_key in ((NONPAGED, "nonpaged_kb", "nonpaged_max_kb"),
                                       (PAGED, "paged_kb", "paged_max_kb")):
-        if vm is not None and (getattr(vm, usage_attr) is not None or vm.get(max_key) is not None):
-            mx, mem = vm.get(max_key), vm.get("memory_kb")
-            bound = not (mx and mem and mx > 4 * mem)
-            out.append(PoolState(pool, getattr(vm, usage_attr), mx, "!vm", bound))
-        elif snap is not None and f"{pool}_kb" in snap.totals:
-            out.append(PoolState(pool, snap.totals[f"{pool}_kb"], None, "!poolused TOTAL"))
+        usage = getattr(vm, usage_attr) if vm is not None else None
+        mx = vm.get(max_key) if vm is not None else None
+        mem = vm.get("memory_kb") if vm is not None else None
+        source = "!vm"
+        if usage is None and snap is not None and f"{pool}_kb" in snap.totals:
+            usage = snap.totals[f"{pool}_kb"]
+            source = "!poolused TOTAL" + (", max from !vm" if mx is not None else "")
+        if usage is None and mx is None:
+            continue
+        out.append(PoolState(pool, usage, mx, source, not (mx and mem and mx > 4 * mem)))
     return out
 
 
@@ -341,7 +346,8 @@ def _exhaustion(report: TriageReport, transcript: Transcript) -> None:
     if vm is not None:
         report.findings.extend(f"!vm warns: {w}" for w in vm.warnings)
         if vm.untrusted:
-            report.findings.append("!vm figures not trusted (underflowed): " + ", ".join(vm.untrusted))
+            report.findings.append("!vm figures not trusted: " + ", ".join(
+                f"{key} ({vm.reasons.get(key, 'nonsense')})" for key in vm.untrusted))
         mem = vm.get("memory_kb")
         if state is not None and not state.max_is_bound:
             report.findings.append(f"the {word} pool maximum is the address-space limit; physical memory "

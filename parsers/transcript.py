@@ -229,8 +229,8 @@ def read_text(text: str, name: str, diag: Diagnostics | None = None) -> Transcri
             transcript.vm.append(info)
             vm_positions.append((block.line, info))
             for key in info.untrusted:
-                diag.note(name, block.line, f"!vm figure {key} is not believable (underflowed); ignored",
-                          strict=False)
+                why = info.reasons.get(key, "nonsense")
+                diag.note(name, block.line, f"!vm figure {key} is not believable ({why}); ignored", strict=False)
         elif kind in ("poolfind", "pool"):
             report = read_pool(block.output, block.command, first)
             transcript.allocations.extend(report.allocations)

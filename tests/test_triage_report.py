@@ -187,3 +187,25 @@ def test_live_session_with_two_tables_shows_growth() -> None:
     abcd = next(c for c in report.consumers if c.tag == "Abcd")
     assert abcd.evidence[0] == "+6,400,000 bytes since the !poolused at line 1"
     assert next(c for c in report.consumers if c.tag == "Efgh").evidence[0] == "+0 bytes since the !poolused at line 1"
+
+
+def test_untrusted_vm_usage_falls_back_to_the_poolused_total() -> None:
+    text = (
+        "1: kd> !vm\n"
+        "Physical Memory: 2097038 ( 8388152 Kb)\n"
+        "NonPagedPool Usage: 29559056 ( 118236224 Kb)\n"
+        "NonPagedPoolNx Usage: 32908 ( 131632 Kb)\n"
+        "NonPagedPool Max: 1561080 ( 6244320 Kb)\n"
+        "********** Excessive NonPaged Pool Usage *****\n"
+        "1: kd> !poolused 2\n"
+        " Tag     Allocs         Used     Allocs         Used\n"
+        " Abcd  18874368   6039797760          0            0\tAbc request buffers , Binary: abcfilt.sys\n"
+        " TOTAL 18874368   6039797760          0            0\n"
+    )
+    report = triage_transcript(read_text(text, "nx.log"))
+    assert (report.category, report.exhausted_pool) == ("exhaustion", "nonpaged")
+    state = report.pools[0]
+    assert (state.usage_kb, state.max_kb, state.percent, state.source) == (
+        5898240, 6244320, 94.5, "!poolused TOTAL, max from !vm"
+    )
+    assert "!vm figures not trusted: nonpaged_usage_kb (above its maximum)" in report.findings

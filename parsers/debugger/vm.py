@@ -48,6 +48,8 @@ class VmInfo:
     nodes: dict[str, list[int]] = field(default_factory=dict)  # per-NUMA-node pool usage, KB
     untrusted: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    #: Why each untrusted figure is not believed: "underflowed" or "above its maximum".
+    reasons: dict[str, str] = field(default_factory=dict)
 
     def get(self, key: str) -> int | None:
         """A trusted figure, or None when absent or underflowed."""
@@ -76,6 +78,7 @@ class VmInfo:
             "figures": dict(self.figures),
             "nodes": {k: list(v) for k, v in self.nodes.items()},
             "untrusted": list(self.untrusted),
+            "reasons": dict(self.reasons),
             "warnings": list(self.warnings),
         }
 
@@ -123,6 +126,7 @@ def read_vm(lines: Sequence[str], first_line: int = 1) -> VmInfo:
             info.figures[key] = kb
             if kb >= UNDERFLOW_LIMIT or (pages is not None and pages >= UNDERFLOW_LIMIT):
                 info.untrusted.append(key)
+                info.reasons[key] = "underflowed"
             continue
         w = _WARNING.match(line)
         if w and "virtual memory usage" not in w.group("text").lower():
@@ -131,4 +135,5 @@ def read_vm(lines: Sequence[str], first_line: int = 1) -> VmInfo:
         u, mx = info.figures.get(usage), info.figures.get(maximum)
         if u is not None and mx is not None and u > mx and usage not in info.untrusted:
             info.untrusted.append(usage)  # more in use than the maximum: one of the two is garbage
+            info.reasons[usage] = "above its maximum"
     return info
