@@ -209,21 +209,28 @@ def find_wraps_and_resets(counter: np.ndarray, in_use: np.ndarray | None = None)
     is with the last value seen.
     """
     filled = _ffill(counter)
-    prev = np.vstack([np.full((1, counter.shape[1]), np.nan), filled[:-1]])
+    resets = np.zeros(counter.shape, dtype=bool)
+    wraps = np.zeros(counter.shape, dtype=bool)
     with np.errstate(invalid="ignore"):
-        drop = (counter < prev) & ~np.isnan(counter)
-    if not drop.any():
-        return drop, np.zeros_like(drop)
-    step = counter - prev + WRAP
-    with np.errstate(invalid="ignore"):
-        wrapish = drop & (prev >= 2**31) & (prev < WRAP) & (counter < 2**31) & (step >= 0) & (step < 2**31)
+        t, c = np.nonzero(counter[1:] < filled[:-1])  # NaN compares False: gaps never drop
+    if not len(t):
+        return resets, wraps
+    t = t + 1
+    # Only the few drop positions are examined further.
+    prev = filled[t - 1, c]
+    cur = counter[t, c]
+    step = cur - prev + WRAP
+    wrapish = (prev >= 2**31) & (prev < WRAP) & (cur < 2**31) & (step >= 0) & (step < 2**31)
     if in_use is not None:
         used = _ffill(in_use)
-        used_prev = np.vstack([np.full((1, in_use.shape[1]), np.nan), used[:-1]])
+        used_prev = used[t - 1, c]
+        used_now = in_use[t, c]
         with np.errstate(invalid="ignore"):
-            collapsed = (in_use < 0.5 * used_prev) & (used_prev > 0)
+            collapsed = (used_now < 0.5 * used_prev) & (used_prev > 0)
         wrapish &= ~collapsed
-    return drop & ~wrapish, wrapish
+    resets[t[~wrapish], c[~wrapish]] = True
+    wraps[t[wrapish], c[wrapish]] = True
+    return resets, wraps
 
 
 def unwrap(counter: np.ndarray, wraps: np.ndarray) -> np.ndarray:

@@ -37,11 +37,6 @@ class TrendStats:
     n_ns: np.ndarray  # variance inflation from autocorrelation (1 = none)
 
 
-def _pairs(n: int) -> tuple[np.ndarray, np.ndarray]:
-    i, j = np.triu_indices(n, k=1)
-    return i, j
-
-
 def tie_sums(y: np.ndarray) -> np.ndarray:
     """Σ t(t-1)(2t+5) over groups of equal values in each column (the Kendall tie term)."""
     n, m = y.shape
@@ -108,10 +103,28 @@ def trend_tests(y: np.ndarray, x: np.ndarray | None = None, *, alpha: float = 0.
     high = np.full(m, np.nan)
     s = np.zeros(m)
     nt_all = np.zeros(m)
-    i, j = _pairs(n)
-    dx = x[j] - x[i]
-    keep = dx > 0
-    i, j, dx = i[keep], j[keep], dx[keep]
+    # Pairs (i, j) with x[j] > x[i], grouped by lag j - i so that each group is two plain slices.
+    lag_rows = []
+    dx_parts = []
+    for k in range(1, n):
+        dxk = x[k:] - x[:-k]
+        ok = np.flatnonzero(dxk > 0)
+        if len(ok):
+            lag_rows.append((k, None if len(ok) == len(dxk) else ok))
+            dx_parts.append(dxk[ok])
+    dx = np.concatenate(dx_parts) if dx_parts else np.zeros(0)
+    n_pairs = len(dx)
+
+    def pair_diffs(a: int, b: int) -> np.ndarray:
+        out = np.empty((n_pairs, b - a))
+        pos = 0
+        for k, ok in lag_rows:
+            diff = y[k:, a:b] - y[:-k, a:b]
+            if ok is not None:
+                diff = diff[ok]
+            out[pos : pos + len(diff)] = diff
+            pos += len(diff)
+        return out
     ties = tie_sums(y)
     var0 = (counts * (counts - 1) * (2 * counts + 5) - ties) / 18.0
     # The interval's order statistics lie within ``half`` places of the median unless the
@@ -125,17 +138,17 @@ def trend_tests(y: np.ndarray, x: np.ndarray | None = None, *, alpha: float = 0.
     band_start = np.zeros(m, dtype=np.intp)
 
     def sorted_slopes(a: int, b: int) -> np.ndarray:
-        d = y[j, a:b] - y[i, a:b]
+        d = pair_diffs(a, b)
         d /= dx[:, None]
         d.sort(axis=0)  # NaN pairs sort last
         return d
 
-    if len(i):
-        chunk = max(1, _PAIR_BUDGET // len(i))
+    if n_pairs:
+        chunk = max(1, _PAIR_BUDGET // n_pairs)
         for a in range(0, m, chunk):
             b = min(m, a + chunk)
-            d = y[j, a:b] - y[i, a:b]
-            s[a:b] = np.nansum(np.sign(d), axis=0)
+            d = pair_diffs(a, b)
+            s[a:b] = np.count_nonzero(d > 0, axis=0) - np.count_nonzero(d < 0, axis=0)
             d /= dx[:, None]
             d.sort(axis=0)
             nt = (~np.isnan(d)).sum(axis=0)
@@ -146,9 +159,9 @@ def trend_tests(y: np.ndarray, x: np.ndarray | None = None, *, alpha: float = 0.
             mid_hi = np.clip(nt // 2, 0, None)
             med = 0.5 * (d[mid_lo, cols] + d[mid_hi, cols])
             slope[a:b] = np.where(ok, med, np.nan)
-            first = np.clip(mid_lo - half, 0, max(len(i) - width, 0))
+            first = np.clip(mid_lo - half, 0, max(n_pairs - width, 0))
             band_start[a:b] = first
-            rows = np.minimum(first[None, :] + np.arange(width)[:, None], len(i) - 1)
+            rows = np.minimum(first[None, :] + np.arange(width)[:, None], n_pairs - 1)
             band[:, a:b] = np.take_along_axis(d, rows, axis=0)
     # Yue–Wang factor from the series detrended by the slope per step (index-based, as pymannkendall).
     step = np.nanmedian(np.diff(x)) if n > 1 else 1.0
@@ -165,7 +178,7 @@ def trend_tests(y: np.ndarray, x: np.ndarray | None = None, *, alpha: float = 0.
     z = np.nan_to_num(z)
     p = 2 * sps.norm.sf(np.abs(z))
     # Sen's interval: order statistics of the sorted slopes around the median (scipy's formula).
-    if len(i):
+    if n_pairs:
         nt = nt_all
         sigma = np.sqrt(np.maximum(var_s, 0))
         ru = np.clip(np.minimum(np.round((nt - zc * sigma) / 2.0), nt - 1), 0, None).astype(np.intp)
