@@ -212,7 +212,8 @@ def render_html(report: Report, *, charts: bool = True) -> str:
             parts.append(f"<li>why: {_e(s.reason)}</li>")
             ex = exhaustion_text(s.exhaustion)
             if ex:
-                parts.append(f'<li class="grow">exhaustion: {_e(ex)}</li>')
+                cls = "" if "over a year" in ex else ' class="grow"'
+                parts.append(f"<li{cls}>exhaustion: {_e(ex)}</li>")
             parts.append("</ul>")
             if charts:
                 svg = line_chart_svg(
