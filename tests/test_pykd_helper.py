@@ -184,3 +184,19 @@ def test_windbg_script_command_prints_the_installed_path_and_usage() -> None:
     assert Path(path).is_file()
     only = CliRunner().invoke(cli, ["windbg-script", "--path-only"])
     assert only.output == path + "\n"
+
+
+def test_a_failing_debugger_command_does_not_stop_the_snapshot(monkeypatch: pytest.MonkeyPatch) -> None:
+    import types
+
+    session = ReplaySession(RECORDING)
+
+    def dbg_command(text: str) -> str:
+        if text == "!session":
+            raise RuntimeError("Unable to read session list")
+        return session.command(text)
+
+    monkeypatch.setitem(sys.modules, "pykd", types.SimpleNamespace(dbgCommand=dbg_command))
+    text = helper.snapshot_transcript(helper.PykdSession())
+    assert "kd> !session\npoolscope_pykd: '!session' failed: Unable to read session list\nkd> !vm" in text
+    assert "!poolused 8" not in text

@@ -70,7 +70,10 @@ class PykdSession:
 
     def command(self, text):
         # type: (str) -> str
-        return self._pykd.dbgCommand(text) or ""
+        try:
+            return self._pykd.dbgCommand(text) or ""
+        except Exception as exc:  # pykd.DbgException and friends: keep going, say what failed
+            return f"poolscope_pykd: '{text}' failed: {exc}\n"
 
 
 def parse_lm(text):
