@@ -96,7 +96,7 @@ def parse_command(text: str) -> PoolusedCommand | None:
             flags = int(tok, 16)
             positional = 1
         else:
-            tag = tok
+            tag = tok.strip('"')
             positional = 2
         i += 1
     return PoolusedCommand(text=text.strip(), flags=flags, tag_filter=tag, top=top)

@@ -79,6 +79,7 @@ def test_session_scope_follows_the_session_command() -> None:
         ("!poolused /t5", 0, None, 5),
         ("!poolused c", 12, None, None),
         ("!kdexts.poolused 8 Gh0?", 8, "Gh0?", None),
+        ('!poolused 2 "Ab*"', 2, "Ab*", None),
     ],
 )
 def test_command_arguments(text: str, flags: int, tag: str | None, top: int | None) -> None:
