@@ -440,3 +440,28 @@ def test_progress_moves_while_one_big_file_is_parsed(tmp_path: Path, monkeypatch
     assert middle == sorted(middle)
     assert all(total == size for _, total in calls)
     assert calls[-1] == (size, size)
+
+
+def test_exhaustion_wording() -> None:
+    from analyzer.report.text import exhaustion_text
+
+    ex = {
+        "resource": "available memory",
+        "headroom_bytes": 3 * 1024**3,
+        "hours": 41.5,
+        "hours_low": 30.0,
+        "hours_high": 80.0,
+        "at": "2026-11-23T08:00:00",
+    }
+    assert exhaustion_text(ex) == (
+        "available memory (3.0 GB left) runs out in about 41h30m at this rate (between 30h and 3.3d), "
+        "around 2026-11-23 08:00"
+    )
+    assert exhaustion_text(ex | {"hours_high": None}) == (
+        "available memory (3.0 GB left) runs out in about 41h30m at this rate (at the earliest in 30h), "
+        "around 2026-11-23 08:00"
+    )
+    assert exhaustion_text({"resource": "commit limit", "headroom_bytes": 1024, "hours": 1e6}) == (
+        "commit limit (1.0 KB left) would last over a year at this rate"
+    )
+    assert exhaustion_text(None) == ""

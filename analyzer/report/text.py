@@ -97,7 +97,10 @@ def exhaustion_text(ex: dict[str, Any] | None) -> str:
         return f"{resource}{left} would last over a year at this rate"
     text = f"{resource}{left} runs out in about {hours_text(hours)} at this rate"
     lo, hi = hours_text(ex.get("hours_low")), hours_text(ex.get("hours_high"))
-    if (ex.get("hours_low") is not None or ex.get("hours_high") is not None) and lo != hi:
+    if ex.get("hours_low") is not None and hi == "never":
+        # The slow end of the rate interval does not grow: only the soonest time is known.
+        text += f" (at the earliest in {lo})"
+    elif ex.get("hours_low") is not None and lo != hi:
         text += f" (between {lo} and {hi})"
     if ex.get("at"):
         text += f", around {ex['at'].replace('T', ' ')[:16]}"
