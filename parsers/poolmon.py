@@ -708,7 +708,7 @@ def parse_source(
             bulk = None
             if text.isascii():
                 numbers = np.asarray(cleaned.numbers, dtype=np.int64) + offset
-                bulk = read_chunk(text.encode("ascii"), 1, asm.tag_id, line_numbers=numbers)
+                bulk = read_chunk(text.encode("utf-8"), 1, asm.tag_id, "utf-8", line_numbers=numbers)
             if bulk is not None:
                 _merge(bulk, reader)
             else:
@@ -741,13 +741,15 @@ def _read_bulk(source: TextSource, reader: LineReader) -> bool:
     text_last = ""
     for chunk in source.iter_chunks():
         text_last = chunk
-        _read_piece(chunk.encode("ascii") if chunk.isascii() else None, chunk, line, reader, "ascii")
+        _read_piece(chunk.encode("utf-8", "replace"), chunk, line, reader, "utf-8")
         line += chunk.count("\n")
     return text_last.endswith("\n")
 
 
 def _read_piece(data: bytes | None, text: str | None, line: int, reader: LineReader, codec: str) -> None:
-    bulk = read_chunk(data, line, reader.asm.tag_id, codec) if data is not None and data.isascii() else None
+    # Bytes outside ASCII are fine where a character is one byte (cp1252) and in UTF-8 text
+    # outside the fixed columns (a row whose tag is not four bytes goes to the line reader).
+    bulk = read_chunk(data, line, reader.asm.tag_id, codec) if data is not None else None
     if bulk is not None:
         _merge(bulk, reader)
         return

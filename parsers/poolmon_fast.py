@@ -408,26 +408,32 @@ def read_chunk(
         extracted, drivers, is_row, row_idx = general
     columns, per_alloc, has_changes = extracted
 
-    # Allocs, Frees, Bytes and Per Alloc are never negative: such rows go to the line reader.
-    negative = (columns["allocs"] < 0) | (columns["frees"] < 0) | (columns["bytes"] < 0) | (per_alloc < 0)
-    # numpy's reader saturates numbers beyond int64; the line reader reports them instead.
-    for col in (*columns.values(), per_alloc):
-        negative |= (col == _INT64_MAX) | ((col == _INT64_MIN) & (col != MISSING))
-    if negative.any():
-        keep = ~negative
-        is_row[row_idx[negative]] = False
-        row_idx = row_idx[keep]
-        has_changes = has_changes[keep]
-        columns = {k: v[keep] for k, v in columns.items()}
-        per_alloc = per_alloc[keep]
-
-    # Tags: decode each distinct 4-byte tag once.
+    # Tags: decode each distinct 4-byte tag once.  A tag that is not four characters in this
+    # encoding (a multi-byte character) is left to the line reader, which counts characters.
     row_pos = np.flatnonzero(is_row[first_rows])  # rows kept, as positions among the first reading
     tag_bytes = arr[tag_start[row_pos][:, None] + np.arange(4)]
     keys = np.ascontiguousarray(tag_bytes).view(np.uint32).ravel()
     uniq, inverse = np.unique(keys, return_inverse=True)
-    ids = np.array([tag_id(u.tobytes().decode("ascii")) for u in uniq], dtype=np.int64)
-    tag_ids = ids[inverse.ravel()]
+    inverse = inverse.ravel()
+    names = [u.tobytes().decode(encoding, "replace") for u in uniq]
+    ids = np.array([tag_id(t) if len(t) == 4 else -1 for t in names], dtype=np.int64)
+    tag_ids = ids[inverse]
+
+    # Allocs, Frees, Bytes and Per Alloc are never negative: such rows go to the line reader.
+    drop = (columns["allocs"] < 0) | (columns["frees"] < 0) | (columns["bytes"] < 0) | (per_alloc < 0)
+    # numpy's reader saturates numbers beyond int64; the line reader reports them instead.
+    for col in (*columns.values(), per_alloc):
+        drop |= (col == _INT64_MAX) | ((col == _INT64_MIN) & (col != MISSING))
+    drop |= tag_ids < 0
+    if drop.any():
+        keep = ~drop
+        is_row[row_idx[drop]] = False
+        row_idx = row_idx[keep]
+        has_changes = has_changes[keep]
+        columns = {k: v[keep] for k, v in columns.items()}
+        per_alloc = per_alloc[keep]
+        tag_ids = tag_ids[keep]
+        row_pos = row_pos[keep]
 
     other_idx = np.flatnonzero(~is_row & (ends > starts))
     numbering = line_numbers if line_numbers is not None else np.arange(nlines, dtype=np.int64) + first_line

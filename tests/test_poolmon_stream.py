@@ -80,3 +80,21 @@ def test_streamed_log_cut_off_mid_row(tmp_path: Path, monkeypatch: pytest.Monkey
     assert messages(result) == [
         f"{path}:{line}: input cut off mid-row at line {line}; its last snapshot (3 rows read) was dropped"
     ]
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "cp1252"])
+def test_non_ascii_tags_and_drivers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, encoding: str) -> None:
+    text = MARKED.replace(" Io   Nonp", " Iö   Nonp").replace(
+        "(   640)    320\n", "(   640)    320 [grafik.sys - Puffer für Überlagerung]\n"
+    )
+    path = tmp_path / "poolmon.log"
+    path.write_bytes(text.encode(encoding))
+    whole = parse([path])
+    monkeypatch.setattr(textio, "STREAM_BYTES", 1024)
+    monkeypatch.setattr(textio, "CHUNK_CHARS", 900)
+    streamed = parse([path])
+    _same(streamed.snapshots, whole.snapshots)
+    snap = streamed.snapshots[5]
+    assert snap.rows.get("Iö  ", "nonpaged") is not None
+    assert snap.rows.get("Abcd", "nonpaged").mapped_driver == "[grafik.sys - Puffer für Überlagerung]"  # type: ignore[union-attr]
+    assert streamed.warnings == []
