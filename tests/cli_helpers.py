@@ -83,7 +83,7 @@ def invoke(tree: Path, *args: str, stdin: str | bytes | None = None) -> Run:
 def _is_input(path: Path) -> bool:
     """Pool data, as opposed to the README, scripts and owner databases (pooltag.txt / localtag.txt)."""
     name = path.name.lower()
-    if name.startswith(".") or name == "readme.md" or name.endswith((".py", ".md")):
+    if name.startswith((".", "_")) or name == "readme.md" or name.endswith((".py", ".pyc", ".md")):
         return False
     return not name.startswith(("pooltag", "localtag"))
 
