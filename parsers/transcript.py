@@ -44,7 +44,7 @@ _EVENT = re.compile(
 
 @dataclass(frozen=True)
 class CommandRecord:
-    """One command of the log, what it was read as, and its raw output."""
+    """One command of the log and what it was read as; ``text`` holds the output of raw, search and analyze kinds."""
 
     command: str | None
     line: int
