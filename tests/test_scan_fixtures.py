@@ -112,3 +112,15 @@ def test_localtag_output_reads_back(drivers: list[Built]) -> None:  # noqa: F811
     )
     entries = parse_pooltag_string(text)
     assert [(e.pattern, e.binary) for e in entries] == [("ThFr", name), ("ThLt", name), ("ThP2", name)]
+
+
+def test_single_tag_queries_agree_with_the_full_scan(drivers: list[Built]) -> None:  # noqa: F811
+    # --tag skips call sites far from any occurrence of the tag; it must not lose any.
+    for arch, opt in MATRIX:
+        path = pick(drivers, "tagdrv", arch, opt)
+        full = {f.tag: f for f in scan_paths([path])}
+        for tag, level in TAGDRV_EXPECTED.items():
+            (finding,) = scan_paths([path], [tag])
+            assert finding.evidence == level, (arch, opt, tag)
+            if level == "call-site":
+                assert finding == full[tag]

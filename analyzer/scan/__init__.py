@@ -147,7 +147,8 @@ def scan_bytes(data: bytes, name: str, tags: Sequence[str] | None = None) -> Fil
         if not any(p in data for p in wanted):
             return FileScan(name, "")
     image = load_image(data, name)
-    sites = Scanner(image).call_sites()
+    wanted = None if tags is None else [p for tag in tags for p in tag_bytes(tag)]
+    sites = Scanner(image).call_sites(near=wanted)
     result = FileScan(name, image.arch, sites)
     by_tag: dict[str, list[CallSite]] = {}
     for site in sites:

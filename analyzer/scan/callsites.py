@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -430,6 +430,34 @@ class Scanner:
                 return insn
         return None
 
+    def _nearby(self, patterns: Sequence[bytes]) -> Callable[[Section, int], bool] | None:
+        """A test "could an anchor here see one of the patterns", or None when all anchors could."""
+        for sec in self.image.sections:
+            if not sec.executable and not sec.writable and any(p in sec.data for p in patterns):
+                return None  # a read-only constant: any load anywhere may use it
+        reach = LONG_WINDOW + FORWARD_WINDOW + 16
+        spots: dict[int, np.ndarray] = {}
+        for sec in self.image.sections:
+            if not sec.executable:
+                continue
+            found = []
+            for p in patterns:
+                pos = sec.data.find(p)
+                while pos != -1:
+                    found.append(pos)
+                    pos = sec.data.find(p, pos + 1)
+            spots[id(sec)] = np.array(sorted(found), dtype=np.int64)
+
+        def keep(sec: Section, off: int) -> bool:
+            arr = spots.get(id(sec))
+            if arr is None or not len(arr):
+                return False
+            # Before the call for immediates; after a `mov reg, [IAT]` for the calls it feeds.
+            i = int(np.searchsorted(arr, off - reach, side="left"))
+            return i < len(arr) and arr[i] <= off + reach
+
+        return keep
+
     def _site(self, sec: Section, insn: tuple[int, int, str, str]) -> CallSite | None:
         off = insn[0] - sec.va
         end = off + insn[1]
@@ -492,16 +520,26 @@ class Scanner:
         else:
             tracker._generic(state, mnemonic, ops, end)
 
-    def call_sites(self) -> list[CallSite]:
+    def call_sites(self, near: Sequence[bytes] | None = None) -> list[CallSite]:
+        """Every call site; with ``near``, only those that could pass one of these byte patterns.
+
+        A tag the tracker can prove is an immediate in the code before the call (within the
+        windows above) or a constant in a read-only section; when every pattern is absent
+        from read-only data, anchors far from any occurrence in the code are skipped.
+        """
         if not self.image.slots:
             return []
         sites: dict[int, CallSite] = {}
         code = [s for s in self.image.sections if s.executable and s.data]
         pending: list[tuple[Section, _Anchor]] = []
         cache = [(sec, _dwords(sec.data)) for sec in code]
+        keep = self._nearby(near) if near is not None else None
         for sec, dwords in cache:
             for off in _mem_anchors(self.image, sec, dwords):
-                pending.append((sec, _Anchor(int(off), "mem")))
+                off = int(off)
+                is_jmp = off >= 2 and sec.data[off - 2] == 0xFF and sec.data[off - 1] == 0x25
+                if keep is None or is_jmp or keep(sec, off):
+                    pending.append((sec, _Anchor(off, "mem")))
         # Thunks first, so that calls into them become anchors too.
         insns: list[tuple[Section, tuple[int, int, str, str]]] = []
         for sec, anchor in pending:
@@ -519,6 +557,8 @@ class Scanner:
                         self.thunks[insn[0] + 1] = routine
         for sec, dwords in cache:
             for off in _rel_anchors(sec, dwords, self.thunks):
+                if keep is not None and not keep(sec, int(off)):
+                    continue
                 insn = self._insn_at(sec, _Anchor(int(off), "rel"))
                 if insn is not None:
                     insns.append((sec, insn))
