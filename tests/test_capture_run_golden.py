@@ -47,7 +47,8 @@ def normalise(text: str) -> str:
 
 
 def test_run_prints_diff_and_trend_exactly(tmp_path: Path) -> None:
-    res = run_capture(tmp_path, "--run", "true", "--settle", "0s", "-q", "--min-change", "16K")
+    # Settle 0.3 s: the two snapshots are far enough apart for their times to count.
+    res = run_capture(tmp_path, "--run", "true", "--settle", "0.3s", "-q", "--min-change", "16K")
     assert res.returncode == 0, res.stderr
     assert res.stderr == ""
     got = normalise(res.stdout)

@@ -111,7 +111,7 @@ def _capture_around(command: str, interval: timedelta, settle: timedelta, output
     from ..diff import diff_snapshots
     from ..render import render_json
     from ..time_output import check_diff_gates, owner_resolver, render_diff, render_trend
-    from ..trend import analyze
+    from ..trend import TrendOptions, analyze
 
     result = capture.capture_around(command, output=output, interval=interval, settle=settle, source=source,
                                     session=session, on_record=_progress(quiet, output), on_warning=_warn,
@@ -121,7 +121,9 @@ def _capture_around(command: str, interval: timedelta, settle: timedelta, output
     full = diff_snapshots(result.before, result.after) if min_change else diff
     # Unchanged caches or tags are most of a machine: the table lists what moved.
     diff.rows = [r for r in diff.rows if r.status != "same"]
-    trend = analyze(result.snapshots)
+    # The run is the whole observation window, however short: what is still held after the
+    # settle time is what the command left behind, so trend's minimum span for "leak" is waived.
+    trend = analyze(result.snapshots, TrendOptions(min_span_hours=0))
     owners = owner_resolver(result.snapshots, InputOptions(None, False, None, ()))
     for row in diff.rows:
         row.owner = owners.best(row.tag)
