@@ -7,8 +7,9 @@ a time marker before every frame and one slowly leaking tag) unless a file of
 that size is already there, then, in the same run:
 
 * times ``awk '{n+=$4} END {print n}'`` over the file (one plain pass);
-* times ``parsers.parse`` on it in a fresh interpreter, which also reports its
-  peak RSS (VmHWM) and the size of the parsed columnar data (``RowTable.nbytes``);
+* times ``parsers.parse`` on it in a fresh interpreter (after importing the format
+  modules, reported apart), which also reports its CPU time, its peak RSS (VmHWM)
+  and the size of the parsed columnar data (``RowTable.nbytes``);
 * prints MB/s, the ratio to awk, and peak RSS against the columnar size.
 
 Targets (issue 2): parse time <= 3x awk (goal 2x); peak RSS < 2x the columnar data.
@@ -21,6 +22,7 @@ import argparse
 import json
 import os
 import random
+import resource
 import subprocess
 import sys
 import time
@@ -91,18 +93,28 @@ def generate(path: Path, size_mb: int, ntags: int, seed: int = 7) -> None:
             frame += 1
 
 
-def _awk_seconds(path: Path) -> float:
+def _awk_seconds(path: Path) -> tuple[float, float]:
+    """Wall and CPU seconds of one awk pass."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     subprocess.run(["awk", "{n+=$4} END {print n}", str(path)], check=True, stdout=subprocess.DEVNULL)
-    return time.perf_counter() - start
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
 _CHILD = r"""
 import json, sys, time
+t0 = time.perf_counter()
 from parsers import parse
+from parsers.formats import available_formats
+available_formats()  # detection imports every format's module once; timed separately
+imports = time.perf_counter() - t0
 start = time.perf_counter()
+cpu = time.process_time()
 result = parse([sys.argv[1]])
 elapsed = time.perf_counter() - start
+cpu = time.process_time() - cpu
 hwm = 0
 with open("/proc/self/status") as fh:
     for line in fh:
@@ -110,6 +122,8 @@ with open("/proc/self/status") as fh:
             hwm = int(line.split()[1]) * 1024
 print(json.dumps({
     "seconds": elapsed,
+    "cpu": cpu,
+    "imports": imports,
     "snapshots": len(result.snapshots),
     "rows": sum(len(s.rows) for s in result.snapshots),
     "columnar": sum(s.rows.nbytes() for s in result.snapshots),
@@ -142,16 +156,23 @@ def main() -> None:
     size = os.path.getsize(path)
     mb = size / 1e6
 
-    awk = min(_awk_seconds(path) for _ in range(args.repeat))
+    awk_runs = [_awk_seconds(path) for _ in range(args.repeat)]
+    awk, awk_cpu = min(r[0] for r in awk_runs), min(r[1] for r in awk_runs)
     runs = [_parse_run(path) for _ in range(args.repeat)]
     best = min(runs, key=lambda r: float(r["seconds"]))  # type: ignore[arg-type]
     secs = float(best["seconds"])  # type: ignore[arg-type]
+    cpu = min(float(r["cpu"]) for r in runs)  # type: ignore[arg-type]
     columnar = int(best["columnar"])  # type: ignore[call-overload]
     peak = int(best["peak_rss"])  # type: ignore[call-overload]
 
     print(f"file            {path.name}: {mb:.1f} MB, {best['snapshots']} snapshots, {best['rows']} rows")
-    print(f"awk pass        {awk:.2f} s  ({mb / awk:.0f} MB/s)")
+    print(f"load average    {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores (other work slows both sides)")
+    print(f"awk pass        {awk:.2f} s  ({mb / awk:.0f} MB/s), {awk_cpu:.2f} s CPU")
     print(f"poolscope parse {secs:.2f} s  ({mb / secs:.0f} MB/s)  = {secs / awk:.2f}x awk  (target <= 3x, goal 2x)")
+    print(
+        f"                {cpu:.2f} s CPU = {cpu / awk_cpu:.2f}x awk CPU; "
+        f"module imports before it {best['imports']:.2f} s"
+    )
     print(
         f"peak RSS        {peak / 1e6:.0f} MB;  columnar data {columnar / 1e6:.0f} MB  "
         f"= {peak / columnar:.2f}x  (target < 2x)"

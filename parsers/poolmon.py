@@ -21,7 +21,9 @@ from __future__ import annotations
 
 import itertools
 import re
-from collections.abc import Iterable, Sequence
+from collections import deque
+from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -30,7 +32,7 @@ import numpy as np
 from .errors import Diagnostics
 from .formats import InputFormat, ParseOptions
 from .model import MISSING, RowTable, Snapshot, TimeOrigin
-from .poolmon_fast import BulkResult, read_chunk
+from .poolmon_fast import BulkResult, read_chunk, resolve_tags
 from .poolmon_grammar import RowFields, parse_row
 from .textio import TextSource
 from .timestamps import Marker, MarkerClock, day_first_for, parse_marker, timestamp_from_filename
@@ -727,34 +729,45 @@ def parse_source(
 
 
 def _read_bulk(source: TextSource, reader: LineReader) -> bool:
-    """Read chunk by chunk, rows in bulk where the text allows; True if the text ends with a newline."""
+    """Read chunk by chunk, rows in bulk where the text allows; True if the text ends with a newline.
+
+    Chunks are read in bulk on a small thread pool (numpy releases the GIL for most of
+    that work), and handed to the reader strictly in order.
+    """
     line = 1
-    last = b""
     raw = source.iter_raw_chunks()
     if raw is not None:
         codec = source.encoding.removesuffix("-sig")
-        for data in raw:
-            last = data
-            _read_piece(data, None, line, reader, codec)
+        pieces: Iterator[tuple[bytes, str | None, str]] = ((data, None, codec) for data in raw)
+    else:
+        pieces = ((chunk.encode("utf-8", "replace"), chunk, "utf-8") for chunk in source.iter_chunks())
+    complete = True
+    pending: deque[tuple[Future[BulkResult | None], bytes, str | None, int, str]] = deque()
+    with ThreadPoolExecutor(max_workers=_WORKERS) as pool:
+        for data, text, codec in pieces:
+            pending.append((pool.submit(read_chunk, data, line, None, codec), data, text, line, codec))
             line += data.count(b"\n")
-        return last.endswith(b"\n")
-    text_last = ""
-    for chunk in source.iter_chunks():
-        text_last = chunk
-        _read_piece(chunk.encode("utf-8", "replace"), chunk, line, reader, "utf-8")
-        line += chunk.count("\n")
-    return text_last.endswith("\n")
+            complete = data.endswith(b"\n")
+            while len(pending) > _WORKERS:
+                _finish_piece(*pending.popleft(), reader)
+        while pending:
+            _finish_piece(*pending.popleft(), reader)
+    return complete
 
 
-def _read_piece(data: bytes | None, text: str | None, line: int, reader: LineReader, codec: str) -> None:
-    # Bytes outside ASCII are fine where a character is one byte (cp1252) and in UTF-8 text
-    # outside the fixed columns (a row whose tag is not four bytes goes to the line reader).
-    bulk = read_chunk(data, line, reader.asm.tag_id, codec) if data is not None else None
+#: Chunks read at once; two cores is what the project machines have.
+_WORKERS = 2
+
+
+def _finish_piece(
+    future: Future[BulkResult | None], data: bytes, text: str | None, line: int, codec: str, reader: LineReader
+) -> None:
+    bulk = future.result()
     if bulk is not None:
+        resolve_tags(bulk, reader.asm.tag_id)
         _merge(bulk, reader)
         return
     if text is None:
-        assert data is not None
         text = data.decode(codec, "replace").replace("\r\n", "\n")
     lines = text.split("\n")
     if lines and lines[-1] == "":

@@ -56,8 +56,13 @@ _Extracted = tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]  # columns, pe
 
 @dataclass
 class BulkResult:
-    """Rows read in bulk, and the lines left for the line-by-line reader (in order)."""
+    """Rows read in bulk, and the lines left for the line-by-line reader (in order).
 
+    ``tag_ids`` index ``tag_names`` until :meth:`resolve_tags` maps them to the caller's
+    ids; ``read_chunk`` does that itself when given ``tag_id`` (then ``tag_names`` is empty).
+    """
+
+    tag_names: list[str]
     tag_ids: np.ndarray
     pools: np.ndarray
     columns: dict[str, np.ndarray]
@@ -67,6 +72,13 @@ class BulkResult:
     drivers: list[str | None] | None
     other_lines: list[int]
     other_texts: list[str]
+
+
+def resolve_tags(bulk: BulkResult, tag_id: Callable[[str], int]) -> None:
+    """Map chunk-local tag indices to the caller's ids (done on one thread: ``tag_id`` mutates)."""
+    if bulk.tag_names:
+        bulk.tag_ids = np.array([tag_id(t) for t in bulk.tag_names], dtype=np.int64)[bulk.tag_ids]
+        bulk.tag_names = []
 
 
 def _word_at(arr: np.ndarray, pos: np.ndarray, word: bytes) -> np.ndarray:
@@ -355,7 +367,7 @@ def _general_numbers(
 def read_chunk(
     data: bytes,
     first_line: int,
-    tag_id: Callable[[str], int],
+    tag_id: Callable[[str], int] | None = None,
     encoding: str = "ascii",
     line_numbers: np.ndarray | None = None,
 ) -> BulkResult | None:
@@ -416,8 +428,8 @@ def read_chunk(
     uniq, inverse = np.unique(keys, return_inverse=True)
     inverse = inverse.ravel()
     names = [u.tobytes().decode(encoding, "replace") for u in uniq]
-    ids = np.array([tag_id(t) if len(t) == 4 else -1 for t in names], dtype=np.int64)
-    tag_ids = ids[inverse]
+    local = np.array([i if len(t) == 4 else -1 for i, t in enumerate(names)], dtype=np.int64)
+    tag_ids = local[inverse]
 
     # Allocs, Frees, Bytes and Per Alloc are never negative: such rows go to the line reader.
     drop = (columns["allocs"] < 0) | (columns["frees"] < 0) | (columns["bytes"] < 0) | (per_alloc < 0)
@@ -445,7 +457,11 @@ def read_chunk(
     row_drivers = [drivers[i] for i in row_idx.tolist()] if drivers is not None else None
     if row_drivers is not None and not any(d is not None for d in row_drivers):
         row_drivers = None
+    if tag_id is not None:
+        tag_ids = np.array([tag_id(t) for t in names], dtype=np.int64)[tag_ids] if len(names) else tag_ids
+        names = []
     return BulkResult(
+        tag_names=names,
         tag_ids=tag_ids,
         pools=paged[row_pos].astype(np.uint8),
         columns=columns,
