@@ -291,3 +291,9 @@ def test_colour_marks_growth_red_and_shrink_green():
     assert lines["Qrst"].startswith("\x1b[32m")  # bytes -1088: green
     assert not lines["Io"].startswith("\x1b")  # unchanged
     assert click.unstyle(coloured) == plain
+
+
+def test_snapshot_by_time(tree):
+    # 16:00 lies between frames at 15:43:20 and 16:08:25 of the appended log; the later is nearer.
+    shown = _json(tree, "samples/leak_appended.log", "--snapshot", "2026-11-21T16:00")
+    assert (shown["index"], shown["timestamp"]) == (5, "2026-11-21T16:08:25.460000")

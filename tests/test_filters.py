@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fnmatch
+from datetime import datetime
 
 import numpy as np
 import pytest
@@ -95,13 +96,43 @@ def test_select_snapshot(spec, index):
     [
         (4, "x.log: has 4 snapshots (0..3); there is no snapshot #4"),
         (-5, "x.log: has 4 snapshots (0..3); there is no snapshot #-5"),
-        ("middle", "x.log: not a snapshot: 'middle' (use first, last or a number counted from 0)"),
+        ("middle", "x.log: not a snapshot: 'middle' (use first, last, a number counted from 0, or a time such as "
+                   "2026-11-21T15:00)"),
+        ("2026-11-31T10:00", "x.log: not a snapshot: '2026-11-31T10:00' (use first, last, a number counted from 0, "
+                             "or a time such as 2026-11-21T15:00)"),
     ],
 )
 def test_select_snapshot_errors(spec, message):
     with pytest.raises(InputError) as err:
         select_snapshot(_result(4), spec)
     assert str(err.value) == message
+
+
+def _timed(times: list[str | None]) -> ParseResult:
+    snaps = [Snapshot("t.log", i, "poolmon", timestamp=datetime.fromisoformat(t) if t else None)
+             for i, t in enumerate(times)]
+    return ParseResult(snaps, [], [SourceInfo("t.log", "poolmon", "utf-8", len(snaps))])
+
+
+@pytest.mark.parametrize(
+    ("spec", "index"),
+    [
+        ("2026-11-21T14:00", 0),
+        ("2026-11-21T14:14:59", 0),
+        ("2026-11-21T14:15:01", 2),  # nearest; the untimed snapshot #1 is never picked by time
+        ("2026-11-21 15:00", 3),
+        ("2026-11-22T00:00", 3),
+        (datetime(2026, 11, 21, 14, 40), 3),
+    ],
+)
+def test_select_by_time_takes_the_nearest(spec, index):
+    result = _timed(["2026-11-21T14:00:00", None, "2026-11-21T14:30:00", "2026-11-21T14:45:00+00:00"])
+    assert select_snapshot(result, spec).index == index
+
+
+def test_select_by_time_needs_times():
+    with pytest.raises(InputError, match=r"^t.log: no snapshot has a time; pick one by position"):
+        select_snapshot(_timed([None, None]), "2026-11-21T14:00")
 
 
 def test_select_from_nothing():
@@ -121,6 +152,9 @@ def test_select_from_nothing():
         ("notes#draft.log", ("notes#draft.log", None)),
         ("#3", ("#3", None)),
         ("a#b#2", ("a#b", 2)),
+        ("x.log#2026-11-21T15:00", ("x.log", datetime(2026, 11, 21, 15, 0))),
+        ("x.log#2026-11-21T15:00:30", ("x.log", datetime(2026, 11, 21, 15, 0, 30))),
+        ("x.log#2026-11-41T15:00", ("x.log", "2026-11-41T15:00")),  # select_snapshot reports it
     ],
 )
 def test_split_file_spec(text, expected):

@@ -20,8 +20,9 @@ def _spec(ctx: click.Context, param: click.Parameter, value: str) -> str | int:
 
 @click.command("show")
 @click.argument("paths", nargs=-1, required=True, metavar="FILE...")
-@click.option("--snapshot", "snapshot", default="last", show_default=True, callback=_spec, metavar="first|last|N",
-              help="Which snapshot: first, last, or its position counted from 0 (negative from the end).")
+@click.option("--snapshot", "snapshot", default="last", show_default=True, callback=_spec, metavar="first|last|N|TIME",
+              help="Which snapshot: first, last, its position counted from 0 (negative from the end), "
+                   "or the one nearest a time such as 2026-11-21T15:00.")
 @click.option("--sort", type=click.Choice(SORT_KEYS), default="bytes", show_default=True,
               help="Sort key; numbers sort largest first, like PoolMon's t a f d b m keys.")
 @click.option("--by-change", is_flag=True,
