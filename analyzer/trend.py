@@ -97,9 +97,10 @@ class TrendRow:
 
 
 def _num(v: float | None) -> float | None:
+    """A finite float kept to 6 significant digits (tiny p-values stay visible), else None."""
     if v is None or not np.isfinite(v):
         return None
-    return round(float(v), 6)
+    return float(f"{float(v):.6g}")
 
 
 def _rate_text(v: float | None) -> str:
@@ -531,9 +532,9 @@ def _row_exhaustion(headroom: dict[str, float], pool: str, rate: float, low: flo
 
 def _dated(iv: dict[str, float], data: SeriesSet) -> dict[str, Any]:
     end = data.timestamps[-1] if data.timed else None
-    out: dict[str, Any] = {k: (None if not np.isfinite(v) else round(v, 3)) for k, v in iv.items()}
+    out: dict[str, Any] = {k: _num(v) for k, v in iv.items()}
     if end is not None and np.isfinite(iv["hours"]) and iv["hours"] < 24 * 365 * 50:
-        out["at"] = (end + timedelta(hours=iv["hours"])).isoformat()
+        out["at"] = (end + timedelta(hours=iv["hours"])).replace(microsecond=0).isoformat()
     return out
 
 
