@@ -465,3 +465,14 @@ def test_exhaustion_wording() -> None:
         "commit limit (1.0 KB left) would last over a year at this rate"
     )
     assert exhaustion_text(None) == ""
+
+
+def test_interval_step_repeats_the_inputs(tmp_path: Path) -> None:
+    from report_helpers import poolmon_log
+
+    log = tmp_path / "untimed.log"
+    text = "\n".join(line for line in poolmon_log(leak_snapshots(10)).splitlines() if not line.startswith("====="))
+    log.write_text(text + "\n")
+    report = build_report([log], ReportOptions(use_default_tags=False))
+    assert not report.timed  # one file without markers: file order, no clock
+    assert report.next_steps[0].command == f"poolscope report {log} --interval 5m"

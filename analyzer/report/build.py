@@ -386,6 +386,14 @@ def _verdict(report: Report) -> tuple[str, str]:
     return "clean", f"No leak found: no tag grew steadily over {span}."
 
 
+def _inputs_arg(report: Report) -> str:
+    """The inputs as they would be typed again, or a placeholder when they do not fit a line."""
+    names = [i.name for i in report.inputs]
+    if not names or len(names) > 3 or any(" " in n or "!" in n or n == "<stdin>" for n in names):
+        return "INPUT..."
+    return " ".join(names)
+
+
 def _arg(tag: str) -> str:
     """A tag as one command-line argument (PoolMon tags may hold spaces: ``"Dh 2"``)."""
     return f'"{tag}"' if " " in tag.rstrip(" ") or not tag.strip() else tag.rstrip(" ")
@@ -435,7 +443,7 @@ def _next_steps(report: Report, resolver: Any) -> list[NextStep]:
             NextStep(
                 "The snapshots carry no timestamps, so rates are per snapshot; give the capture interval "
                 "to get rates per hour.",
-                "poolscope report INPUT... --interval 5m",
+                f"poolscope report {_inputs_arg(report)} --interval 5m",
                 "poolscope",
             )
         )
