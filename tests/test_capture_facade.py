@@ -7,6 +7,7 @@ import re
 import stat
 import subprocess
 import sys
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -290,3 +291,26 @@ def test_capture_into_a_pipe(tmp_path: Path) -> None:
     from parsers import parse_text
 
     assert len(parse_text(out.decode(), "<fifo>").snapshots) == 2
+
+
+def test_capture_around_library_call_and_analysis() -> None:
+    n = {"i": 0}
+
+    def take() -> Snapshot:
+        i = n["i"]
+        n["i"] += 1
+        return Snapshot("fake", 0, "capture", RowTable.from_rows([
+            Row("Abcd", "nonpaged", outstanding=10 + 100 * i, bytes=640 * (10 + 100 * i)),
+            Row("Same", "paged", outstanding=5, bytes=320),
+        ]), timestamp=datetime(2026, 11, 21, tzinfo=timezone.utc) + timedelta(seconds=i))
+
+    result = capture.capture_around([sys.executable, "-c", "import time; time.sleep(0.3)"], take=take,
+                                    interval=0.05, settle=0.1)
+    assert result.returncode == 0
+    assert len(result.snapshots) >= 5
+    assert [s.index for s in result.snapshots] == list(range(len(result.snapshots)))
+    found = result.analyze()
+    assert [(r.tag, r.status) for r in found.diff.rows] == [("Abcd", "changed")]
+    assert {r.tag for r in found.full_diff.rows} == {"Abcd", "Same"}
+    verdicts = {r.tag: r.verdict for r in found.trend.rows}
+    assert verdicts == {"Abcd": "leak", "Same": "stable"}

@@ -26,7 +26,7 @@ from parsers.errors import PoolscopeError, UnsupportedPlatform
 from parsers.model import Snapshot, TimeOrigin
 
 from .capturelog import CaptureLogError, CaptureWriter
-from .runner import AroundResult, CaptureSummary, capture_around, run_capture
+from .runner import AroundResult, CaptureSummary, RunAnalysis, capture_around, run_capture
 
 #: --source name -> private backend module.
 _BACKENDS = {"windows": "_windows", "poolmon": "_poolmon_exe", "slabinfo": "_linux"}
@@ -127,6 +127,7 @@ __all__ = [
     "CaptureLogError",
     "CaptureSummary",
     "CaptureWriter",
+    "RunAnalysis",
     "available_sources",
     "backend_name",
     "capture_around",

@@ -8,6 +8,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 from parsers.errors import PoolscopeError
 from parsers.model import Snapshot
@@ -43,6 +44,27 @@ class AroundResult:
     @property
     def after(self) -> Snapshot:
         return self.snapshots[-1]
+
+    def analyze(self, min_change: int = 0) -> RunAnalysis:
+        """The before/after diff (changed rows only) and the trend verdicts over the whole run."""
+        from ..diff import diff_snapshots
+        from ..trend import TrendOptions, analyze
+
+        full = diff_snapshots(self.before, self.after)
+        shown = diff_snapshots(self.before, self.after, min_change=min_change)
+        # Unchanged caches or tags are most of a machine: the table lists what moved.
+        shown.rows = [r for r in shown.rows if r.status != "same"]
+        # The run is the whole observation window, however short: what is still held after the
+        # settle time is what the command left behind, so trend's minimum span for "leak" is waived.
+        trend = analyze(self.snapshots, TrendOptions(min_span_hours=0))
+        return RunAnalysis(shown, full, trend)
+
+
+@dataclass
+class RunAnalysis:
+    diff: Any  # analyzer.diff.DiffResult, changed rows only (and above min_change)
+    full_diff: Any  # every row: what the --fail-on gates look at
+    trend: Any  # analyzer.trend.TrendResult
 
 
 def _seconds(value: timedelta | float) -> float:

@@ -108,22 +108,15 @@ def capture_command(interval: timedelta, count: int | None, duration: timedelta 
 def _capture_around(command: str, interval: timedelta, settle: timedelta, output: Path | None, source: str,
                     session: str | None, fail_on_growth: int | None, fail_on_total: int | None,
                     min_change: int, output_format: str, quiet: bool) -> None:
-    from ..diff import diff_snapshots
     from ..render import render_json
     from ..time_output import check_diff_gates, owner_resolver, render_diff, render_trend
-    from ..trend import TrendOptions, analyze
 
     result = capture.capture_around(command, output=output, interval=interval, settle=settle, source=source,
                                     session=session, on_record=_progress(quiet, output), on_warning=_warn,
                                     # JSON on stdout must stay parseable: the command talks on stderr.
                                     stdout=_stderr_fd() if output_format == "json" else None)
-    diff = diff_snapshots(result.before, result.after, min_change=min_change)
-    full = diff_snapshots(result.before, result.after) if min_change else diff
-    # Unchanged caches or tags are most of a machine: the table lists what moved.
-    diff.rows = [r for r in diff.rows if r.status != "same"]
-    # The run is the whole observation window, however short: what is still held after the
-    # settle time is what the command left behind, so trend's minimum span for "leak" is waived.
-    trend = analyze(result.snapshots, TrendOptions(min_span_hours=0))
+    found = result.analyze(min_change)
+    diff, trend = found.diff, found.trend
     owners = owner_resolver(result.snapshots, InputOptions(None, False, None, ()))
     for row in diff.rows:
         row.owner = owners.best(row.tag)
@@ -150,4 +143,4 @@ def _capture_around(command: str, interval: timedelta, settle: timedelta, output
     if result.returncode != 0:
         # A command killed by signal N reports -N; a shell would say 128 + N.
         sys.exit(result.returncode if result.returncode > 0 else 128 - result.returncode)
-    check_diff_gates(full, fail_on_growth, fail_on_total)
+    check_diff_gates(found.full_diff, fail_on_growth, fail_on_total)
