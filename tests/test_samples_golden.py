@@ -13,7 +13,7 @@ import json
 import os
 import re
 import zipfile
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -257,3 +257,21 @@ def test_golden_session_scope_and_leak_shape():
     snaps = golden_snapshots("samples/leak_appended.log")
     wdrq = [next(r["bytes"] for r in s["rows"] if r["tag"] == "Wdrq") for s in snaps]
     assert wdrq == sorted(wdrq) and wdrq[-1] > 10 * wdrq[0]
+
+
+@pytest.mark.parametrize(
+    ("inputs", "interval", "leaks"),
+    [
+        (["leak_appended.log"], None, [("Wdrq", "nonpaged")]),
+        (["poolsnap"], None, [("Cfgb", "paged")]),
+        (["screens_numbered"], timedelta(minutes=10), [("Pfq9", "nonpaged")]),
+    ],
+)
+def test_each_leak_sample_tells_its_story(inputs, interval, leaks):
+    """The samples' README promises one leaking tag each; the trend analysis must find that one only."""
+    from analyzer.trend import analyze
+    from parsers import parse
+
+    result = parse([SAMPLES / name for name in inputs], interval=interval)
+    trend = analyze(result.snapshots)
+    assert [(r.tag, r.pool) for r in trend.rows if r.verdict == "leak"] == leaks
