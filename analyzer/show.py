@@ -223,8 +223,15 @@ def show_snapshot(
 ) -> ShowResult:
     """Select, filter and sort one snapshot of ``result`` as ``poolscope show`` prints it."""
     options = options or ShowOptions()
-    if options.scope is not None:
-        result = _only_scope(result, options.scope)
+    scope = options.scope
+    if scope is None and len({s.scope for s in result.snapshots}) > 1 and any(
+        s.scope == "system" for s in result.snapshots
+    ):
+        # PoolMon shows the system pool unless asked (/s); a log alternating `poolmon` and
+        # `poolmon /s` screens should not open on an empty session screen.
+        scope = "system"
+    if scope is not None:
+        result = _only_scope(result, scope)
     snap = select_snapshot(result, options.snapshot)
     position = next(i for i, s in enumerate(result.snapshots) if s is snap)
     table = snap.rows
