@@ -35,11 +35,10 @@ from .textio import TextSource, read_inputs
 FORMAT_NAME = "transcript"
 
 # Event log entries of the server service: 2019 = nonpaged pool empty, 2020 = paged pool empty.
-_EVENT = re.compile(
-    r"(?:Event\s*ID\s*[:=]?\s*|EventID\s*[:=]?\s*|\bID\s*[:=]\s*)(?P<id>2019|2020)\b"
-    r"|unable to allocate from the system (?P<pool>nonpaged|paged) pool",
-    re.IGNORECASE,
-)
+# Found by their literal first (fast on big logs), then confirmed by what precedes them.
+_EVENT_NUMBER = re.compile(r"20(?:19|20)\b")
+_EVENT_LABEL = re.compile(r"(?:Event\s*ID|\bID)\s*[:=]?\s*$", re.IGNORECASE)
+_EVENT_TEXT = re.compile(r"unable to allocate from the system (nonpaged|paged) pool")
 
 
 @dataclass(frozen=True)
@@ -188,14 +187,21 @@ def read_text(text: str, name: str, diag: Diagnostics | None = None) -> Transcri
         if stamp:
             transcript.session_time = stamp
             break
-    for m in _EVENT.finditer(text):
-        i = text.count("\n", 0, m.start()) + 1
-        if m.group("id"):
-            event_id = int(m.group("id"))
-            pool = "nonpaged" if event_id == 2019 else "paged"
-        else:
-            pool = m.group("pool").lower()
-            event_id = 2019 if pool == "nonpaged" else 2020
+    found: list[tuple[int, int, str]] = []  # (offset, event id, pool)
+    for m in _EVENT_NUMBER.finditer(text):
+        start = m.start()
+        if start and (text[start - 1].isalnum() or text[start - 1] in "._"):
+            continue
+        if _EVENT_LABEL.search(text, max(0, start - 24), start):
+            event_id = int(m.group())
+            found.append((start, event_id, "nonpaged" if event_id == 2019 else "paged"))
+    low = text.lower()
+    messages = _EVENT_TEXT.finditer(low) if len(low) == len(text) else re.finditer(_EVENT_TEXT.pattern, text, re.I)
+    for m in messages:
+        pool = m.group(1).lower()
+        found.append((m.start(), 2019 if pool == "nonpaged" else 2020, pool))
+    for offset, event_id, pool in sorted(found):
+        i = text.count("\n", 0, offset) + 1
         if not transcript.events or transcript.events[-1].line < i - 3:
             transcript.events.append(PoolEvent(event_id, pool, i))
 

@@ -316,3 +316,20 @@ def test_vm_markdown_paste_with_nonsense_usage_and_numa_nx_nodes() -> None:
     assert info.warnings == ["Excessive NonPaged Pool Usage", "351175 kernel stack PTE allocations have failed"]
     assert info.nodes == {"nonpagedpoolnx": [71548, 48932]}
     assert info.get("memory_kb") == 8388152
+
+
+@pytest.mark.parametrize(
+    ("text", "events"),
+    [
+        ("Source: Srv   Event ID: 2019   The server was unable to allocate ...", [(2019, "nonpaged")]),
+        ("EventID=2020", [(2020, "paged")]),
+        ("Log Name: System\nID: 2019\n", [(2019, "nonpaged")]),
+        ("The server was unable to allocate from the system paged pool because the pool was empty.",
+         [(2020, "paged")]),
+        ("Debug session time: Sat Nov 21 2019\nPID 2019\nv1.2020 2019-11-21\n", []),
+    ],
+)
+def test_server_pool_events(text: str, events: list[tuple[int, str]]) -> None:
+    from parsers.transcript import read_text
+
+    assert [(e.event_id, e.pool) for e in read_text(text, "ev.log").events] == events
