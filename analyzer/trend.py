@@ -355,6 +355,7 @@ def analyze(snapshots: Sequence[Snapshot], options: TrendOptions | None = None) 
             "resets": int(data.resets[:, c].sum()),
             "wraps": int(data.wraps[:, c].sum()),
             "points_analyzed": int(np.sum(~np.isnan(y[:, c]))),
+            "last_seen_index": int(last_i[c]),
         }
         rate_ok = v != "insufficient-data" and np.isfinite(slope[c])
         rows.append(
@@ -431,6 +432,10 @@ def _reason(row: TrendRow, slope: float, low: float, high: float, unit: str, fal
         extra += f", {st['resets']} counter reset{'s' if st['resets'] > 1 else ''} stitched"
     if st["wraps"]:
         extra += f", {st['wraps']} 32-bit wrap{'s' if st['wraps'] > 1 else ''} unwrapped"
+    if st["last_seen_index"] < len(data.times) - 1:
+        seen = st["last_seen_index"]
+        stamp = data.timestamps[seen] if data.timed else None
+        extra += f", not seen after {_clock(stamp, f'snapshot {seen}')}"
     since = f" since {_clock(row.onset, '')}" if row.onset else ""
     if row.verdict == "leak":
         return f"{grew}, {rate}{since}{freed}, no recovery, still growing at the end{extra}"

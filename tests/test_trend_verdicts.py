@@ -234,3 +234,13 @@ def test_timestamps_too_close_to_use_fall_back_to_order():
     assert result.summary["timed"] is False
     assert result.rows[0].rate_bytes_per_hour is None
     assert result.rows[0].verdict == "leak"
+
+
+def test_vanished_tag_says_when_it_was_last_seen():
+    rng = np.random.default_rng(30)
+    s = noisy(rng, N, 50_000, 100)
+    s[150:] = np.nan
+    result = _analyze({("Gone", "paged"): s, ("Stay", "paged"): noisy(rng, N, 1000, 10)})
+    row = _row(result, "Gone", "paged")
+    assert row.reason.endswith(", not seen after 2026-11-21 10:29")
+    assert row.stats["last_seen_index"] == 149
