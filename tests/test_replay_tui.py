@@ -280,3 +280,25 @@ def test_view_sorts_and_filters_consistently(keys: list[str], data: list[tuple[i
         # Unknown values (none here but per-alloc of empty rows) sort last.
         known = [getattr(r, col) is not None for r in shown]
         assert known == sorted(known, reverse=True)
+
+
+def test_status_shows_the_row_window() -> None:
+    from parsers.model import Row, RowTable
+
+    snaps = leak_snapshots(2)
+    many = [Row(f"T{i:03d}", "paged", allocs=i + 1, frees=0, outstanding=i + 1, bytes=(i + 1) * 64) for i in range(100)]
+    snaps[-1].rows = RowTable.from_rows(list(snaps[-1].rows) + many)
+
+    async def scenario() -> None:
+        app = PoolMonApp(ListProvider(snaps), start=-1)
+        async with app.run_test(size=(120, 30)) as pilot:
+            from analyzer.tui.table import PoolTable
+
+            page = app.query_one(PoolTable).page_size()
+            await pilot.pause()
+            assert f"rows 1-{page} of 104" in str(app.query_one("#status").render())
+            await pilot.press("pagedown")
+            await pilot.pause()
+            assert f"rows {page + 1}-{2 * page} of 104" in str(app.query_one("#status").render())
+
+    run(scenario())

@@ -173,7 +173,9 @@ class PoolMonApp(App[None]):
         head = f"snapshot {self.position + 1}/{self.provider.count()}  {when}  {snap.source}"
         if pools:
             head += "  " + " ".join(pools)
-        return f"{head}\n{self.view.describe()}  rows: {len(self.displayed)}  changed: {changed}"
+        first, last = self.query_one(PoolTable).window()
+        shown = f"rows {first}-{last} of {len(self.displayed)}" if self.displayed else "no rows"
+        return f"{head}\n{self.view.describe()}  {shown}  changed: {changed}"
 
     def _totals_text(self) -> str:
         lines = [
@@ -196,6 +198,14 @@ class PoolMonApp(App[None]):
             self.refresh_view()
 
     # -- actions (PoolMon's keys) ---------------------------------------------------
+    def on_pool_table_scrolled(self, event: PoolTable.Scrolled) -> None:
+        snap = self.snapshot
+        if snap is not None:
+            self.query_one("#status", Static).update(self._status_text(snap))
+
+    def on_resize(self) -> None:
+        self.call_after_refresh(self.refresh_view)
+
     def action_cycle_pool(self) -> None:
         self.view.cycle_pool()
         self.refresh_view()

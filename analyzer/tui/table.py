@@ -13,6 +13,7 @@ from typing import ClassVar
 from rich.table import Table
 from rich.text import Text
 from textual.binding import Binding, BindingType
+from textual.message import Message
 from textual.widget import Widget
 
 from .view import ViewRow
@@ -30,6 +31,9 @@ class PoolTable(Widget, can_focus=True):
         Binding("pageup", "scroll_page(-1)", "page up", show=False),
         Binding("pagedown", "scroll_page(1)", "page down", show=False),
     ]
+
+    class Scrolled(Message):
+        """The window moved: whoever shows "rows a-b of n" should update."""
 
     def __init__(
         self,
@@ -57,6 +61,12 @@ class PoolTable(Widget, can_focus=True):
         height = self.size.height or 25
         return max(1, height - 1)
 
+    def window(self) -> tuple[int, int]:
+        """1-based first and last row on screen (0, 0 when empty)."""
+        if not self.rows:
+            return (0, 0)
+        return (self.first_row + 1, min(len(self.rows), self.first_row + self.page_size()))
+
     def visible(self) -> list[tuple[ViewRow, str]]:
         """The rows on screen with the style each is drawn in."""
         return [(r, self._style(r)) for r in self.rows[self.first_row : self.first_row + self.page_size()]]
@@ -73,6 +83,7 @@ class PoolTable(Widget, can_focus=True):
         if new != self.first_row:
             self.first_row = new
             self.refresh()
+            self.post_message(self.Scrolled())
 
     # -- drawing --------------------------------------------------------------------------
     def render(self) -> Table:
