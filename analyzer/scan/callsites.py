@@ -65,6 +65,9 @@ _MEM = re.compile(r"^(?:(\w+) ptr )?(?:(\w+):)?\[([^\]]+)\]$")
 _SIZES = {"byte": 1, "word": 2, "dword": 4, "qword": 8}
 
 
+_Insn = tuple[int, int, str, str]  # capstone's light form: address, size, mnemonic, operands
+
+
 @dataclass(frozen=True)
 class CallSite:
     """One call (or tail jump) to a pool routine and the tag value it passes, when provable."""
@@ -404,11 +407,12 @@ class Scanner:
                 return insns
         return self._decode(sec, insn_off, insn_end)
 
-    def _insn_at(self, sec: Section, anchor: _Anchor) -> tuple[int, int, str, str] | None:
-        """The instruction an anchor belongs to (its displacement is the instruction's last field)."""
+    def _insn_at(self, sec: Section, anchor: _Anchor) -> tuple[_Insn | None, list[_Insn]]:
+        """The instruction an anchor belongs to (its displacement is the instruction's last field),
+        and the decoded run ending with it when one was needed."""
         if anchor.kind == "rel":
             got = list(self.md.disasm_lite(sec.data[anchor.offset : anchor.offset + 5], sec.va + anchor.offset))
-            return got[0] if got else None
+            return (got[0] if got else None), []
         end = anchor.offset + 4
         off = anchor.offset
         if off >= 2 and sec.data[off - 2] == 0xFF and sec.data[off - 1] in (0x15, 0x25):
@@ -422,13 +426,14 @@ class Scanner:
                 operand = f"qword ptr [rip + {disp:#x}]" if disp >= 0 else f"qword ptr [rip - {-disp:#x}]"
             else:
                 operand = f"dword ptr [{raw:#x}]"
-            return (sec.va + start, end - start, mnemonic, operand)
+            return (sec.va + start, end - start, mnemonic, operand), []
         # Decode up to the displacement from a synchronised start: guessing the start
         # byte-by-byte would drop a REX prefix and misread the register.
-        for insn in reversed(self._window(sec, anchor.offset, 32, end)[-4:]):
+        window = self._window(sec, anchor.offset, 32, end)
+        for insn in reversed(window[-4:]):
             if insn[0] + insn[1] == sec.va + end and "[" in insn[3]:
-                return insn
-        return None
+                return insn, window[: window.index(insn) + 1]
+        return None, []
 
     def _nearby(self, patterns: Sequence[bytes]) -> Callable[[Section, int], bool] | None:
         """A test "could an anchor here see one of the patterns", or None when all anchors could."""
@@ -458,9 +463,14 @@ class Scanner:
 
         return keep
 
-    def _site(self, sec: Section, insn: tuple[int, int, str, str]) -> CallSite | None:
+    def _site(self, sec: Section, insn: _Insn, decoded: list[_Insn] | None = None) -> CallSite | None:
         off = insn[0] - sec.va
         end = off + insn[1]
+        if decoded:
+            # The run already decoded from the IAT load to the call: often enough.
+            found = list(self.tracker.walk(decoded, stop=sec.va + end))
+            if found and found[0].tag_value is not None:
+                return found[0]
         for back in (SHORT_WINDOW, LONG_WINDOW):
             window = self._window(sec, off, back, end)
             found = list(self.tracker.walk(window, stop=sec.va + end))
@@ -486,17 +496,20 @@ class Scanner:
             yield from chunk
             pos = chunk[-1][0] + chunk[-1][1] - sec.va
 
-    def _register_calls(self, sec: Section, mov: tuple[int, int, str, str]) -> Iterator[tuple[int, int, str, str]]:
-        """``call reg`` / ``jmp reg`` instructions that use a register loaded from the IAT."""
+    def _register_calls(self, sec: Section, mov: _Insn, before: list[_Insn]) -> Iterator[tuple[_Insn, list[_Insn]]]:
+        """``call reg`` / ``jmp reg`` that use a register loaded from the IAT, each with the
+        instructions decoded from ``before`` (ending with the load) up to it."""
         fam = _CANON.get(mov[3].split(", ")[0])
         if fam is None:
             return
         state = _State()
         self._step(state, mov)
+        seen = list(before)
         for insn in self._forward(sec, mov[0] + mov[1] - sec.va):
+            seen.append(insn)
             mnemonic = insn[2]
             if mnemonic in ("call", "jmp") and _CANON.get(insn[3]) == fam:
-                yield insn
+                yield insn, list(seen)
             if mnemonic in ("ret", "int3", "jmp"):
                 return
             self._step(state, insn)
@@ -541,12 +554,12 @@ class Scanner:
                 if keep is None or is_jmp or keep(sec, off):
                     pending.append((sec, _Anchor(off, "mem")))
         # Thunks first, so that calls into them become anchors too.
-        insns: list[tuple[Section, tuple[int, int, str, str]]] = []
+        insns: list[tuple[Section, _Insn, list[_Insn]]] = []
         for sec, anchor in pending:
-            insn = self._insn_at(sec, anchor)
+            insn, before = self._insn_at(sec, anchor)
             if insn is None:
                 continue
-            insns.append((sec, insn))
+            insns.append((sec, insn, before))
             if insn[2] == "jmp":
                 mem = _parse_mem(insn[3], insn[0] + insn[1])
                 if mem is not None and mem.absolute in self.image.slots:
@@ -559,22 +572,23 @@ class Scanner:
             for off in _rel_anchors(sec, dwords, self.thunks):
                 if keep is not None and not keep(sec, int(off)):
                     continue
-                insn = self._insn_at(sec, _Anchor(int(off), "rel"))
+                insn, _ = self._insn_at(sec, _Anchor(int(off), "rel"))
                 if insn is not None:
-                    insns.append((sec, insn))
-        for sec, insn in insns:
+                    insns.append((sec, insn, []))
+        for sec, insn, before in insns:
             mnemonic = insn[2]
+            targets: list[tuple[_Insn, list[_Insn]]]
             if mnemonic in ("call", "jmp"):
-                targets = [insn]
+                targets = [(insn, [])]
             elif mnemonic == "mov" and insn[3].split(", ")[0] in _CANON:
-                targets = list(self._register_calls(sec, insn))
+                targets = list(self._register_calls(sec, insn, before))
             else:
                 continue
-            for target in targets:
+            for target, decoded in targets:
                 end = target[0] + target[1]
                 if end in sites:
                     continue
-                site = self._site(sec, target)
+                site = self._site(sec, target, decoded)
                 if site is not None:
                     sites[end] = site
         return sorted(sites.values(), key=lambda s: s.address)
