@@ -32,7 +32,7 @@ import numpy as np
 from .errors import Diagnostics
 from .formats import InputFormat, ParseOptions
 from .model import MISSING, RowTable, Snapshot, TimeOrigin
-from .poolmon_fast import BulkResult, read_chunk, resolve_tags
+from .poolmon_fast import BulkResult, TagTable, read_chunk, resolve_tags
 from .poolmon_grammar import RowFields, parse_row
 from .textio import TextSource
 from .timestamps import Marker, MarkerClock, day_first_for, parse_marker, timestamp_from_filename
@@ -134,6 +134,7 @@ class FrameAssembler:
         self.forced_format = forced_format
         self.tag_index: dict[str, int] = {}
         self.tag_strings: list[str] = []
+        self.tag_table = TagTable(self.tag_id)
         self._tag_array: np.ndarray | None = None
         self.frames: list[_Frame] = []
         self.frame = _Frame(line=1)
@@ -764,7 +765,7 @@ def _finish_piece(
 ) -> None:
     bulk = future.result()
     if bulk is not None:
-        resolve_tags(bulk, reader.asm.tag_id)
+        resolve_tags(bulk, reader.asm.tag_table)
         _merge(bulk, reader)
         return
     if text is None:

@@ -26,6 +26,8 @@ from .model import MISSING
 
 _SP, _NL, _LP, _RP, _MINUS = 32, 10, 40, 41, 45
 _INT64_MAX = np.iinfo(np.int64).max
+# Encodings in which every byte is one character, so a 4-byte tag is always a 4-character tag.
+_SINGLE_BYTE = {"ascii", "cp1252", "latin-1", "iso-8859-1", "windows-1252"}
 _INT64_MIN = np.iinfo(np.int64).min
 _NO_PARENS = bytes.maketrans(b"()", b"  ")
 # CR (of CRLF line ends) reads as a space; every byte a number cannot hold reads 0x01.
@@ -58,11 +60,13 @@ _Extracted = tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]  # columns, pe
 class BulkResult:
     """Rows read in bulk, and the lines left for the line-by-line reader (in order).
 
-    ``tag_ids`` index ``tag_names`` until :meth:`resolve_tags` maps them to the caller's
-    ids; ``read_chunk`` does that itself when given ``tag_id`` (then ``tag_names`` is empty).
+    ``tag_ids`` index ``tag_keys`` (a tag's four bytes as one uint32) until
+    :func:`resolve_tags` maps them to the caller's ids; ``read_chunk`` does that itself
+    when given ``tag_id`` (then ``tag_keys`` is None).
     """
 
-    tag_names: list[str]
+    tag_keys: np.ndarray | None
+    encoding: str
     tag_ids: np.ndarray
     pools: np.ndarray
     columns: dict[str, np.ndarray]
@@ -74,18 +78,54 @@ class BulkResult:
     other_texts: list[str]
 
 
-def resolve_tags(bulk: BulkResult, tag_id: Callable[[str], int]) -> None:
-    """Map chunk-local tag indices to the caller's ids (done on one thread: ``tag_id`` mutates)."""
-    if bulk.tag_names:
-        bulk.tag_ids = np.array([tag_id(t) for t in bulk.tag_names], dtype=np.int64)[bulk.tag_ids]
-        bulk.tag_names = []
+class TagTable:
+    """Tag bytes -> the caller's tag ids, as sorted arrays: a chunk's 2,500 tags map in one search.
+
+    Only tags never seen before are decoded and handed to ``tag_id``.  Not thread-safe: the
+    caller resolves chunks on one thread, in order.
+    """
+
+    def __init__(self, tag_id: Callable[[str], int]) -> None:
+        self.tag_id = tag_id
+        self.keys = np.zeros(0, dtype=np.uint32)
+        self.ids = np.zeros(0, dtype=np.int64)
+
+    def lookup(self, keys: np.ndarray, encoding: str) -> np.ndarray:
+        pos = np.searchsorted(self.keys, keys)
+        found = pos < len(self.keys)
+        found[found] = self.keys[pos[found]] == keys[found]
+        if not found.all():
+            new = keys[~found]
+            new_ids = np.array([self.tag_id(k.tobytes().decode(encoding, "replace")) for k in new], dtype=np.int64)
+            all_keys = np.concatenate([self.keys, new])
+            order = np.argsort(all_keys, kind="stable")
+            self.keys = all_keys[order]
+            self.ids = np.concatenate([self.ids, new_ids])[order]
+            pos = np.searchsorted(self.keys, keys)
+        return self.ids[pos]
 
 
-def _word_at(arr: np.ndarray, pos: np.ndarray, word: bytes) -> np.ndarray:
-    ok = arr[pos] == word[0]
-    for i in range(1, len(word)):
-        ok &= arr[pos + i] == word[i]
-    return ok
+def resolve_tags(bulk: BulkResult, table: TagTable) -> None:
+    """Map chunk-local tag indices to the caller's ids."""
+    if bulk.tag_keys is not None:
+        if len(bulk.tag_keys):
+            bulk.tag_ids = table.lookup(bulk.tag_keys, bulk.encoding)[bulk.tag_ids]
+        bulk.tag_keys = None
+
+
+def _word_value(word: bytes, offset: int) -> np.uint64:
+    """``word`` placed at byte ``offset`` of a little-endian 8-byte window."""
+    return np.uint64(int.from_bytes(bytes(offset) + word + bytes(8 - offset - len(word)), "little"))
+
+
+# _WORD_MASKS[offset, length] keeps ``length`` bytes from ``offset``; _WORDS[word][offset] is the
+# separator-Type-separator run " Nonp " / " Paged " as it reads with (offset 1) or without
+# (offset 0) PoolMon's leading space, in the window of bytes 4..11 of a line.
+_WORD_MASKS = np.zeros((2, 8), dtype=np.uint64)
+for _off in (0, 1):
+    for _len in (6, 7):
+        _WORD_MASKS[_off, _len] = _word_value(b"\xff" * _len, _off)
+_WORDS = {w: (_word_value(w, 0), _word_value(w, 1)) for w in (b" Nonp ", b" Paged ")}
 
 
 def _blank_lines(work: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> None:
@@ -392,10 +432,14 @@ def read_chunk(
     # enough to hold a tag, a Type word and a number are looked at, so no index leaves its line.
     cand = np.flatnonzero((ends - starts) > 11)
     cs = starts[cand]
-    type6 = _word_at(arr, cs + 6, b"Nonp ") | _word_at(arr, cs + 6, b"Paged ")
-    lead_c = (arr[cs] == _SP) & (arr[cs + 5] == _SP) & type6
-    type5 = _word_at(arr, cs + 5, b"Nonp ") | _word_at(arr, cs + 5, b"Paged ")
-    nolead_c = ~lead_c & (arr[cs + 4] == _SP) & type5
+    # Bytes 4..11 of each line as one little-endian word, compared under masks.
+    window = np.ascontiguousarray(arr[cs[:, None] + np.arange(4, 12)]).view(np.uint64).ravel()
+    lead_c = (arr[cs] == _SP) & (
+        ((window & _WORD_MASKS[1, 6]) == _WORDS[b" Nonp "][1]) | ((window & _WORD_MASKS[1, 7]) == _WORDS[b" Paged "][1])
+    )
+    nolead_c = ~lead_c & (
+        ((window & _WORD_MASKS[0, 6]) == _WORDS[b" Nonp "][0]) | ((window & _WORD_MASKS[0, 7]) == _WORDS[b" Paged "][0])
+    )
     lead = np.zeros(nlines, dtype=bool)
     lead[cand] = lead_c
     is_row = lead.copy()
@@ -427,8 +471,12 @@ def read_chunk(
     keys = np.ascontiguousarray(tag_bytes).view(np.uint32).ravel()
     uniq, inverse = np.unique(keys, return_inverse=True)
     inverse = inverse.ravel()
-    names = [u.tobytes().decode(encoding, "replace") for u in uniq]
-    local = np.array([i if len(t) == 4 else -1 for i, t in enumerate(names)], dtype=np.int64)
+    local = np.arange(len(uniq), dtype=np.int64)
+    if encoding.replace("_", "-").lower() not in _SINGLE_BYTE:
+        wide = np.flatnonzero((uniq.view(np.uint8).reshape(-1, 4) >= 0x80).any(axis=1))
+        for i in wide.tolist():
+            if len(uniq[i].tobytes().decode(encoding, "replace")) != 4:
+                local[i] = -1
     tag_ids = local[inverse]
 
     # Allocs, Frees, Bytes and Per Alloc are never negative: such rows go to the line reader.
@@ -457,11 +505,9 @@ def read_chunk(
     row_drivers = [drivers[i] for i in row_idx.tolist()] if drivers is not None else None
     if row_drivers is not None and not any(d is not None for d in row_drivers):
         row_drivers = None
-    if tag_id is not None:
-        tag_ids = np.array([tag_id(t) for t in names], dtype=np.int64)[tag_ids] if len(names) else tag_ids
-        names = []
-    return BulkResult(
-        tag_names=names,
+    bulk = BulkResult(
+        tag_keys=uniq,
+        encoding=encoding,
         tag_ids=tag_ids,
         pools=paged[row_pos].astype(np.uint8),
         columns=columns,
@@ -472,3 +518,6 @@ def read_chunk(
         other_lines=other_lines,
         other_texts=other_texts,
     )
+    if tag_id is not None:
+        resolve_tags(bulk, TagTable(tag_id))
+    return bulk
