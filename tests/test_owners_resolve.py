@@ -154,6 +154,18 @@ def test_missing_tags_file_is_an_input_error(tmp_path: Path) -> None:
     assert str(info.value) == f"{tmp_path / 'nope.txt'}: no such file"
 
 
+def test_strict_applies_to_named_files_only(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from parsers.errors import ParseError
+
+    odd = write(tmp_path / "odd.txt", "Abcd - a.sys - fine\nTyop5 - t.sys - typo\n")
+    with pytest.raises(ParseError, match=r"odd\.txt:2: tag 'Tyop5' has 5 characters"):
+        build_resolver([odd], errors="raise")
+    monkeypatch.setenv("POOLSCOPE_TAGS", odd)
+    r = build_resolver([], errors="raise")
+    assert r.best("Abcd") == "a.sys - fine"
+    assert [w.line for w in r.warnings] == [2]
+
+
 def test_missing_env_file_is_only_a_warning(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("POOLSCOPE_TAGS", str(tmp_path / "gone.txt"))
     r = build_resolver()

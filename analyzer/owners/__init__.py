@@ -108,20 +108,25 @@ def build_resolver(
 
     ``use_defaults=False`` leaves out ``POOLSCOPE_TAGS``, the Debugging Tools and the user
     folder (tests, reproducible reports); evidence from ``snapshots`` is always used.
-    Unreadable lines in tag files become ``resolver.warnings``.
+    Unreadable lines in tag files become ``resolver.warnings``; with ``errors="raise"`` the
+    first one in a ``tag_files`` file raises ParseError (configured files only warn).
     """
-    diag = Diagnostics(ErrorLevel(errors))
+    level = ErrorLevel(errors)
+    # --strict applies to files the user named; the installed pooltag.txt has quirks of its own
+    # and must not fail a command that never mentioned it.
+    named = Diagnostics(level)
+    configured = Diagnostics(ErrorLevel.IGNORE if level is ErrorLevel.IGNORE else ErrorLevel.WARN)
     db = OwnerDatabase()
     refs = [TagFileRef(Path(p), "--tags", required=True) for p in tag_files]
     if use_defaults:
         refs.extend(default_tag_files())
     read: list[str] = []
     for ref in refs:
-        if _read_ref(ref, db, diag):
+        if _read_ref(ref, db, named if ref.required else configured):
             read.append(ref.provenance)
     for candidate in input_candidates(snapshots):
         db.add(candidate)
-    return OwnerResolver(db, diag.warnings(), read)
+    return OwnerResolver(db, named.warnings() + configured.warnings(), read)
 
 
 def add_user_tag_file(path: str | os.PathLike[str]) -> Path:
