@@ -9,12 +9,12 @@ highlights exactly what moved between two frames.
 
 from __future__ import annotations
 
-import fnmatch
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from parsers.model import MISSING, POOLS, Snapshot
+
+from ..filters import TagFilter
 
 #: Sort keys in PoolMon's letters.
 SORT_KEYS: dict[str, str] = {
@@ -81,8 +81,8 @@ class TagPredicate:
 
     ``/iPattern`` is accepted too (PoolMon's include switch).  Matching is
     case-sensitive with ``*`` and ``?`` only, like PoolMon; a tag's trailing
-    padding is ignored so ``CM`` matches ``CM  ``.  Uses the shared
-    ``analyzer.filters.TagFilter`` when that module is present.
+    padding is ignored so ``CM`` matches ``CM  ``: the shared
+    :class:`analyzer.filters.TagFilter` does the matching.
     """
 
     def __init__(self, text: str = "") -> None:
@@ -111,28 +111,7 @@ class TagPredicate:
 
 
 def _make_matcher(include: list[str], exclude: list[str]) -> Callable[[str], bool]:
-    try:
-        from analyzer.filters import TagFilter  # the parse/show engineer's shared filter
-    except ImportError:
-        TagFilter = None
-    if TagFilter is not None:
-        shared = TagFilter(include=include, exclude=exclude)
-        return shared.matches
-    inc = [_compile(p) for p in include]
-    exc = [_compile(p) for p in exclude]
-
-    def match(tag: str) -> bool:
-        t = tag.rstrip(" ")
-        if inc and not any(r.match(tag) or r.match(t) for r in inc):
-            return False
-        return not any(r.match(tag) or r.match(t) for r in exc)
-
-    return match
-
-
-def _compile(pattern: str) -> re.Pattern[str]:
-    # fnmatch would also treat [..] as a class; PoolMon knows only * and ?.
-    return re.compile(fnmatch.translate(pattern.replace("[", "[[]")))
+    return TagFilter(include=include, exclude=exclude).matches
 
 
 def _opt(value: int) -> int | None:
