@@ -476,3 +476,11 @@ def test_interval_step_repeats_the_inputs(tmp_path: Path) -> None:
     report = build_report([log], ReportOptions(use_default_tags=False))
     assert not report.timed  # one file without markers: file order, no clock
     assert report.next_steps[0].command == f"poolscope report {log} --interval 5m"
+
+
+def test_tag_filter_restricts_the_report() -> None:
+    from analyzer.filters import TagFilter
+
+    report = build_report(leak_result(), ReportOptions(use_default_tags=False, tag_filter=TagFilter(exclude=["Ab*"])))
+    assert {r.tag for r in report.trend_rows} == {"Io  ", "CM  ", "Qrst", "Late"}
+    assert report.suspects == [] and report.level == "clean"
