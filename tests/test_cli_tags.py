@@ -75,6 +75,18 @@ def test_lookup_json() -> None:
     }
 
 
+def test_lookup_with_evidence_from_inputs() -> None:
+    run = poolscope("tags", "lookup", "Efgh", "Abcd", "--from", "samples/windbg_poolused_modern.txt", "--no-defaults",
+                    "--format", "csv")
+    assert run.code == 0, run.err
+    assert run.out == (
+        "tag,pattern,binary,description,source\n"
+        "Efgh,Efgh,nt!xyz,Some subsystem,input evidence: samples/windbg_poolused_modern.txt (!poolused)\n"
+        "Abcd,Abcd,<unknown>,not in the debugger's pooltag.txt,"
+        "input evidence: samples/windbg_poolused_modern.txt (!poolused)\n"
+    )
+
+
 def test_lookup_missing_tags_file_is_one_line_exit_2() -> None:
     run = poolscope("tags", "lookup", "Abcd", "--tags", "no/such/pooltag.txt")
     assert (run.code, run.out, run.err_lines) == (2, "", ["Error: no/such/pooltag.txt: no such file"])

@@ -56,9 +56,11 @@ def _check_tags(tags: tuple[str, ...]) -> list[str]:
               help="pooltag.txt / localtag.txt to read first (repeatable; first wins).")
 @click.option("--no-defaults", is_flag=True,
               help="Read only --tags files: not POOLSCOPE_TAGS, the Debugging Tools' pooltag.txt or the user folder.")
+@click.option("--from", "inputs", multiple=True, metavar="FILE",
+              help="Also use the owner evidence in these inputs (!poolused descriptions, PoolMon Mapped_Driver).")
 @output_format_option("table", "json", "csv", default="table")
 def lookup_command(tag_names: tuple[str, ...], tag_files: tuple[str, ...], no_defaults: bool,
-                   output_format: str) -> None:
+                   inputs: tuple[str, ...], output_format: str) -> None:
     """Print every candidate owner of each TAG and where the claim comes from.
 
     Matching follows PoolMon: case-sensitive, exact tags before wildcard entries
@@ -67,7 +69,15 @@ def lookup_command(tag_names: tuple[str, ...], tag_files: tuple[str, ...], no_de
     from ..owners import build_resolver
 
     tags = _check_tags(tag_names)
-    resolver = build_resolver(tag_files, use_defaults=not no_defaults)
+    snapshots = []
+    if inputs:
+        from parsers import parse
+
+        result = parse(list(inputs))
+        for warning in result.warnings:
+            click.echo(f"warning: {warning}", err=True)
+        snapshots = result.snapshots
+    resolver = build_resolver(tag_files, snapshots, use_defaults=not no_defaults)
     for warning in resolver.warnings:
         click.echo(f"warning: {warning}", err=True)
     if output_format == "json":
