@@ -300,8 +300,10 @@ def _fixed_width(arr: np.ndarray, rstart: np.ndarray, rend: np.ndarray, lead: np
     fixed_idx = np.flatnonzero(fixed)
     if not (mat[fixed_idx] == tpl[fixed_idx, None]).all():
         return None
-    field_idx = np.flatnonzero(~fixed)
-    if not (digit[field_idx] | space[field_idx] | minus[field_idx]).all():
+    allowed = digit | space
+    allowed |= minus
+    allowed |= fixed[:, None]
+    if not allowed.all():
         return None
     inside = np.zeros(len(template) - 1, dtype=bool)  # column j and j + 1 belong to one field
     last = []
@@ -311,11 +313,13 @@ def _fixed_width(arr: np.ndarray, rstart: np.ndarray, rend: np.ndarray, lead: np
         last.append(e - 1)
         if after_number:
             first_after_number.append(a)
-    pairs = np.flatnonzero(inside)
+    # Whole-matrix steps reduced per text column: gathers of row subsets cost more.
     filled = ~space
-    if (filled[pairs] & space[pairs + 1]).any():
+    gap = filled[:-1] & space[1:]
+    if (gap.any(axis=1) & inside).any():
         return None  # a space inside a number
-    if (minus[pairs + 1] & filled[pairs]).any():
+    late_minus = minus[1:] & filled[:-1]
+    if (late_minus.any(axis=1) & inside).any():
         return None  # a minus sign that is not a number's first character
     if not digit[last].all():
         return None
