@@ -94,7 +94,7 @@ def encode_record(snapshot: Snapshot, seq: int, meta: dict[str, Any]) -> bytes:
     extra = {
         k: v
         for k, v in snapshot.extra.items()
-        if isinstance(v, (str, int, float, bool)) and k not in _META_KEYS and k != "mtime"
+        if isinstance(v, (str, int, float, bool)) and k not in _META_KEYS and k not in ("mtime", "seq")
     }
     if extra:
         rec["extra"] = extra
