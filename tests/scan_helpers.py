@@ -25,6 +25,12 @@ TOOLCHAINS = {
 IMAGE_BASE = {"x64": "0x140000000", "x86": "0x10000"}
 ARCHES = tuple(TOOLCHAINS)
 OPT_LEVELS = ("-O0", "-O2")
+#: (arch, label, compiler flags): both optimisation levels on both architectures, plus x86
+#: code that passes arguments with `push` the way MSVC does (gcc's default is `mov [esp+N]`).
+CONFIGS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    *((arch, opt, (opt,)) for arch in ARCHES for opt in OPT_LEVELS),
+    ("x86", "-O2-push", ("-O2", "-mno-stack-arg-probe", "-mno-accumulate-outgoing-args", "-mpush-args")),
+)
 DRIVERS = ("tagdrv", "thunkdrv")
 IMPORT_DEFS = ("ntoskrnl", "fltmgr")
 
@@ -85,21 +91,20 @@ def _import_libs(arch: str, out: Path) -> list[Path]:
 
 
 def build_drivers(out: Path) -> list[Built]:
-    """Compile every fixture driver for every architecture and optimisation level into ``out``."""
+    """Compile every fixture driver in every configuration of CONFIGS into ``out``."""
     built = []
-    for arch in ARCHES:
+    libs = {arch: _import_libs(arch, out) for arch in ARCHES}
+    for arch, opt, flags in CONFIGS:
         gcc, _, entry = TOOLCHAINS[arch]
-        libs = _import_libs(arch, out)
         for driver in DRIVERS:
-            for opt in OPT_LEVELS:
-                target = out / f"{driver}-{arch}{opt}.sys"
-                cmd = [gcc, opt, "-Wall", "-Wno-multichar", "-ffreestanding", "-nostdlib", "-shared",
-                       "-Wl,--subsystem,native", f"-Wl,--image-base,{IMAGE_BASE[arch]}", "-e", entry, "-o", str(target),
-                       str(FIXTURES / f"{driver}.c"), *map(str, libs)]
-                done = subprocess.run(cmd, capture_output=True, text=True)
-                if done.returncode != 0:
-                    raise RuntimeError(f"{' '.join(cmd)} failed:\n{done.stderr}")
-                built.append(Built(driver, arch, opt, target))
+            target = out / f"{driver}-{arch}{opt}.sys"
+            cmd = [gcc, *flags, "-Wall", "-Wno-multichar", "-ffreestanding", "-nostdlib", "-shared",
+                   "-Wl,--subsystem,native", f"-Wl,--image-base,{IMAGE_BASE[arch]}", "-e", entry,
+                   "-o", str(target), str(FIXTURES / f"{driver}.c"), *map(str, libs[arch])]
+            done = subprocess.run(cmd, capture_output=True, text=True)
+            if done.returncode != 0:
+                raise RuntimeError(f"{' '.join(cmd)} failed:\n{done.stderr}")
+            built.append(Built(driver, arch, opt, target))
     return built
 
 
