@@ -207,6 +207,8 @@ def read_text(text: str, name: str, diag: Diagnostics | None = None) -> Transcri
 
     blocks = split_commands(lines)
     vm_positions: list[tuple[int, VmInfo]] = []
+    # A live session sampled repeatedly prints `.time` before each sample: each table takes the latest.
+    current_time = transcript.session_time
     for block in blocks:
         if block.command is None:
             # Opening a dump prints a short analysis ("BugCheck 41, {...}", "Probably caused by").
@@ -223,7 +225,7 @@ def read_text(text: str, name: str, diag: Diagnostics | None = None) -> Transcri
             command = poolused.parse_command(block.command)
             snaps = poolused.parse_lines(
                 block.output, first, name, diag, command=command, index=len(transcript.snapshots),
-                timestamp=transcript.session_time, session_hint=session_hint,
+                timestamp=current_time, session_hint=session_hint,
             )
             for snap in snaps:
                 snap.line = block.line
@@ -259,12 +261,18 @@ def read_text(text: str, name: str, diag: Diagnostics | None = None) -> Transcri
             transcript.verifier.append(read_verifier(block.output))
         # Raw text is kept where no reader took the output; the big tables live on as snapshots.
         text = block.text if kind in ("raw", "search", "analyze") else ""
+        if kind == "raw":
+            for line in block.output[:20]:
+                stamp = session_time(line)
+                if stamp:
+                    current_time = stamp
+                    break
         transcript.commands.append(CommandRecord(block.command, block.line, kind, text))
 
     transcript.snapshots = _merge_same_tables(transcript.snapshots)
     _attach_vm(transcript.snapshots, vm_positions)
-    if transcript.session_time is not None:
-        for snap in transcript.snapshots:
+    for snap in transcript.snapshots:
+        if snap.timestamp is not None:
             snap.time_origin = TimeOrigin.SOURCE
     transcript.warnings = diag.warnings()
     return transcript
@@ -279,7 +287,8 @@ def _merge_same_tables(snapshots: list[Snapshot]) -> list[Snapshot]:
     out: list[Snapshot] = []
     for snap in snapshots:
         prev = out[-1] if out else None
-        if prev is not None and prev.scope == snap.scope and _same_rows(prev.rows, snap.rows):
+        if (prev is not None and prev.scope == snap.scope and prev.timestamp == snap.timestamp
+                and _same_rows(prev.rows, snap.rows)):
             prev.extra.setdefault("also_printed_by", []).append(snap.extra.get("command"))
             for key, value in snap.extra.get("descriptions", {}).items():
                 prev.extra["descriptions"].setdefault(key, value)
@@ -386,10 +395,9 @@ def sniff(head: str) -> float:
             commands.append(m.group("command").strip())
     if not commands:
         return 0.5 if re.search(r"^BUGCHECK_CODE:|^\*+\s*Bugcheck Analysis", head, re.MULTILINE) else 0.0
-    known = [c for c in commands if _KNOWN.match(c)]
-    if any(not poolused.parse_command(c) for c in known):
-        return 0.95
-    return 0.85 if known else 0.4
+    if any(not poolused.parse_command(c) for c in commands):
+        return 0.95  # more than !poolused happened in this session (.time, !vm, lm, ...)
+    return 0.85 if any(_KNOWN.match(c) for c in commands) else 0.4
 
 
 FORMAT = InputFormat(

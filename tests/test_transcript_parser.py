@@ -333,3 +333,19 @@ def test_server_pool_events(text: str, events: list[tuple[int, str]]) -> None:
     from parsers.transcript import read_text
 
     assert [(e.event_id, e.pool) for e in read_text(text, "ev.log").events] == events
+
+
+def test_live_session_samples_take_the_time_printed_before_them() -> None:
+    def sample_at(minute: int, abcd: int) -> str:
+        return (
+            f"lkd> .time\nDebug session time: Sat Nov 21 14:{minute:02d}:00.000 2026 (UTC + 1:00)\n"
+            "lkd> !poolused 2\n"
+            " Tag     Allocs         Used     Allocs         Used\n"
+            f" Abcd   {abcd:7d} {abcd * 320:12d}          0            0\n"
+            f" TOTAL  {abcd:7d} {abcd * 320:12d}          0            0\n"
+        )
+
+    result = parse_text(sample_at(0, 1000) + sample_at(30, 1000) + sample_at(59, 4000), "live.log")
+    assert [s.timestamp.strftime("%H:%M") for s in result.snapshots] == ["14:00", "14:30", "14:59"]
+    assert [s.rows.get("Abcd", "nonpaged").outstanding for s in result.snapshots] == [1000, 1000, 4000]
+    assert {s.time_origin.value for s in result.snapshots} == {"source"}
