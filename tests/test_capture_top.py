@@ -147,3 +147,23 @@ def test_view_over_this_machine() -> None:
         app.provider.close()
 
     asyncio.run(scenario())
+
+
+def test_view_says_why_it_stopped_moving() -> None:
+    m = Machine()
+
+    async def scenario() -> None:
+        app = live_app(0.05, take=m.take)
+        async with app.run_test(size=(120, 30)) as pilot:
+            await pilot.pause(0.3)
+            m.fail = True
+            await pilot.pause(0.3)
+            status = str(app.query_one("#status").render())
+            assert "refresh failed: NtQuerySystemInformation(class 22) returned 0xC0000022: access denied" in status
+            m.fail = False
+            await pilot.pause(0.3)
+            assert "refresh failed" not in str(app.query_one("#status").render())
+            await pilot.press("q")
+        app.provider.close()
+
+    asyncio.run(scenario())

@@ -109,9 +109,21 @@ def live_app(
     from ..owners import build_resolver
     from ..tui import PoolMonApp
 
+    class LiveApp(PoolMonApp):
+        """The replay view, plus a status line saying why the picture stopped moving."""
+
+        def _poll(self) -> None:
+            super()._poll()
+            err = provider.last_error
+            snap = self.snapshot
+            if err and snap is not None:
+                from textual.widgets import Static
+
+                self.query_one("#status", Static).update(f"{self._status_text(snap)}\nrefresh failed: {err}")
+
     provider = LiveProvider(interval, source=source, session=session, output=output, take=take)
     owners = build_resolver(tag_files, [provider.get(0)])
     host = provider.get(0).extra.get("host", "this machine")
     # Poll a few times per interval so a refresh lands close to when it is due.
-    return PoolMonApp(provider, owner=owners.best, poll_seconds=min(interval, 1.0) / 2,
-                      title=f"poolscope top {host} every {interval:g}s")
+    return LiveApp(provider, owner=owners.best, poll_seconds=min(interval, 1.0) / 2,
+                   title=f"poolscope top {host} every {interval:g}s")
