@@ -349,3 +349,14 @@ def test_live_session_samples_take_the_time_printed_before_them() -> None:
     assert [s.timestamp.strftime("%H:%M") for s in result.snapshots] == ["14:00", "14:30", "14:59"]
     assert [s.rows.get("Abcd", "nonpaged").outstanding for s in result.snapshots] == [1000, 1000, 4000]
     assert {s.time_origin.value for s in result.snapshots} == {"source"}
+
+
+def test_live_lkd_sample_is_a_time_series() -> None:
+    result = parse([str(sample("windbg_live_lkd.txt"))])
+    assert result.warnings == []
+    assert [s.timestamp.strftime("%H:%M") for s in result.snapshots] == [
+        "14:00", "14:10", "14:20", "14:30", "14:40", "14:50", "15:00"
+    ]
+    growth = [s.rows.get("Abcd", "nonpaged").bytes for s in result.snapshots]
+    assert growth == sorted(growth) and growth[-1] - growth[0] == 6 * 5120 * 320
+    assert [src.format for src in result.sources] == ["transcript"]
