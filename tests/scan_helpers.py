@@ -32,7 +32,7 @@ CONFIGS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("x86", "-O2-push", ("-O2", "-mno-stack-arg-probe", "-mno-accumulate-outgoing-args", "-mpush-args")),
 )
 DRIVERS = ("tagdrv", "thunkdrv")
-IMPORT_DEFS = ("ntoskrnl", "fltmgr")
+IMPORT_DEFS = ("ntoskrnl", "fltmgr", "ndis")
 
 #: Evidence `tags scan --tag` must report for the tags of tagdrv.c (see the comments there).
 TAGDRV_EXPECTED = {
@@ -45,6 +45,10 @@ TAGDRV_EXPECTED = {
     "PsPr": "call-site",
     "PsFl": "call-site",
     "PsLk": "call-site",
+    "PsLx": "call-site",
+    "PsA3": "call-site",
+    "PsF2": "call-site",
+    "PsNd": "call-site",
     "PsFr": "call-site",
     "PsWr": "immediate",
     "PsW2": "immediate",

@@ -49,6 +49,10 @@ def test_without_tags_lists_exactly_the_call_site_tags(drivers: list[Built], arc
     assert routines["PsFl"] == ("ExFreePoolWithTag", "FltAllocatePoolAlignedWithTag")  # 4th argument
     assert routines["PsQt"] == ("ExAllocatePoolWithQuotaTag", "ExFreePoolWithTag")
     assert routines["PsPr"] == ("ExAllocatePoolWithTagPriority", "ExFreePoolWithTag")
+    assert routines["PsLx"] == ("ExInitializeLookasideListEx",)  # 7th: [rsp+0x30] on x64, slot 6 on x86
+    assert routines["PsA3"] == ("ExAllocatePool3",)  # after a 64-bit flags argument on x86
+    assert routines["PsF2"] == ("ExFreePool2",)
+    assert routines["PsNd"] == ("ExFreePoolWithTag", "NdisAllocateMemoryWithTagPriority")
     assert {f.sites for f in findings if f.tag in ("PsVr", "PsSf", "PsSt", "PsP2")} == {2}
 
 
