@@ -193,7 +193,15 @@ def _expand(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
             raise InputError(str(item), "no such file or folder")
         else:
             raise InputError(str(item), "not a regular file")
-    return out
+    # A file named twice (or inside a folder also named) is scanned once.
+    seen: set[Path] = set()
+    unique = []
+    for path in out:
+        key = path.resolve()
+        if key not in seen:
+            seen.add(key)
+            unique.append(path)
+    return unique
 
 
 def _scan_file(path: Path, tags: Sequence[str] | None) -> tuple[list[ScanFinding], str | None]:
