@@ -34,6 +34,7 @@ __all__ = [
     "OwnerResolver",
     "add_user_tag_file",
     "build_resolver",
+    "owner_fields",
     "user_data_dir",
     "user_tags_dir",
 ]
