@@ -159,7 +159,7 @@ def test_helper_uses_only_the_standard_library_and_pykd() -> None:
             imported.update(a.name.split(".")[0] for a in node.names)
         elif isinstance(node, ast.ImportFrom) and node.module:
             imported.add(node.module.split(".")[0])
-    assert imported <= {"__future__", "argparse", "bisect", "re", "sys", "pykd"}
+    assert imported <= {"__future__", "argparse", "bisect", "re", "sys", "time", "pykd"}
 
 
 def test_windbg_script_command_prints_the_installed_path_and_usage() -> None:
@@ -200,3 +200,41 @@ def test_a_failing_debugger_command_does_not_stop_the_snapshot(monkeypatch: pyte
     text = helper.snapshot_transcript(helper.PykdSession())
     assert "kd> !session\npoolscope_pykd: '!session' failed: Unable to read session list\nkd> !vm" in text
     assert "!poolused 8" not in text
+
+
+class _Clock(ReplaySession):
+    """A live target: `.time` moves on by the seconds the helper waited."""
+
+    def __init__(self, recording: Path) -> None:
+        super().__init__(recording)
+        self.seconds = 0.0
+
+    def pause(self, seconds: float) -> None:
+        self.seconds += seconds
+
+    def command(self, text: str) -> str:
+        if text == ".time":
+            self.asked.append(text)
+            minute = int(self.seconds // 60)
+            return f"Debug session time: Sat Nov 21 {16 + minute // 60}:{minute % 60:02d}:12.005 2026 (UTC + 1:00)\n"
+        return super().command(text)
+
+
+def test_snapshot_samples_a_live_target_repeatedly(tmp_path: Path) -> None:
+    session = _Clock(RECORDING)
+    out_file = tmp_path / "hour.txt"
+    out: list[str] = []
+    code = helper.main(["snapshot", "--count", "3", "--every", "600", "--out", str(out_file)],
+                       session=session, out=out.append, pause=session.pause)
+    assert code == 0
+    assert out == [f"poolscope_pykd: 3 snapshots written to {out_file}; run: poolscope report {out_file}\n"]
+    assert session.seconds == 1200
+    result = parse([str(out_file)])
+    system = [s for s in result.snapshots if s.scope == "system"]
+    assert [s.timestamp.strftime("%H:%M") for s in system] == ["16:00", "16:10", "16:20"]
+    assert len(result.snapshots) == 6  # each sample: the system table (2 and 4 merged) and the session table
+
+
+def test_snapshot_rejects_a_count_below_one() -> None:
+    code, text = _run(["snapshot", "--count", "0"], ReplaySession(RECORDING))
+    assert (code, text) == (2, "poolscope_pykd: --count must be at least 1 and --every not negative\n")

@@ -5,13 +5,15 @@ Runs inside WinDbg/kd through pykd.  Self-contained (standard library + pykd), P
     .load pykd
     !py C:\\tools\\poolscope_pykd.py findtag Abcd Efgh
     !py C:\\tools\\poolscope_pykd.py snapshot --out C:\\cases\\pool_snapshot.txt
+    !py C:\\tools\\poolscope_pykd.py snapshot --count 6 --every 600 --out C:\\cases\\pool_hour.txt
 
 ``findtag`` searches every loaded image for the tag, as text
 (``!for_each_module s -a @#Base @#End "Abcd"``) and as bytes (``s -b`` with the four
 byte values, which needs no quoting), maps each hit to its module through the module
 ranges, and prints module, image path and hit count per tag.  ``snapshot`` runs
 ``!poolused 2``, ``!poolused 4`` (``!poolused 8`` too when session pools exist) and
-``!vm`` and writes them as a transcript; give that file to ``poolscope``.
+``!vm`` and writes them as a transcript (``--count N --every SECONDS`` samples a live target
+repeatedly, each sample stamped by ``.time``); give that file to ``poolscope``.
 
 pykd is imported only when a command runs, so this module imports anywhere.
 """
@@ -22,6 +24,7 @@ import argparse
 import bisect
 import re
 import sys
+import time
 
 __all__ = ["Module", "PykdSession", "find_tags", "main", "parse_hits", "parse_lm", "snapshot_transcript"]
 
@@ -214,12 +217,18 @@ def _parser():
     f.add_argument("tags", nargs="+", metavar="TAG")
     s = sub.add_parser("snapshot", help="run !poolused and !vm and write a transcript for poolscope")
     s.add_argument("--out", metavar="FILE", help="write the transcript here instead of the debugger window")
+    s.add_argument("--count", type=int, default=1, metavar="N",
+                   help="take N samples (a live target: lkd or a kernel debugging session)")
+    s.add_argument("--every", type=float, default=600.0, metavar="SECONDS",
+                   help="seconds between samples with --count (default 600)")
     return p
 
 
-def main(argv=None, session=None, out=None):
-    # type: (list[str] | None, object, object) -> int
+def main(argv=None, session=None, out=None, pause=None):
+    # type: (list[str] | None, object, object, object) -> int
     """Entry point for ``!py poolscope_pykd.py ...``; returns 0, or 2 for a usage error."""
+    if pause is None:
+        pause = time.sleep
     args = _parser().parse_args(argv if argv is not None else sys.argv[1:])
     write = out if out is not None else sys.stdout.write
     if args.command is None:
@@ -235,13 +244,30 @@ def main(argv=None, session=None, out=None):
             return 2
         write(format_findings(results))
         return 0
-    text = snapshot_transcript(session)
-    if args.out:
-        with open(args.out, "w", encoding="utf-8", newline="\n") as fh:
+    if args.count < 1 or args.every < 0:
+        write("poolscope_pykd: --count must be at least 1 and --every not negative\n")
+        return 2
+
+    def sample(emit):
+        # type: (object) -> None
+        for i in range(args.count):
+            if i:
+                pause(args.every)  # type: ignore[operator]  # the target keeps running; the debugger waits
+            emit(snapshot_transcript(session))  # type: ignore[operator]
+
+    if not args.out:
+        sample(write)
+        return 0
+    with open(args.out, "w", encoding="utf-8", newline="\n") as fh:
+
+        def emit(text):
+            # type: (str) -> None
             fh.write(text)
-        write(f"poolscope_pykd: snapshot written to {args.out}; run: poolscope report {args.out}\n")
-    else:
-        write(text)
+            fh.flush()  # a sampling run cut short still leaves every finished sample
+
+        sample(emit)
+    what = "snapshot" if args.count == 1 else f"{args.count} snapshots"
+    write(f"poolscope_pykd: {what} written to {args.out}; run: poolscope report {args.out}\n")
     return 0
 
 
