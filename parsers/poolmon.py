@@ -749,14 +749,15 @@ def _read_bulk(source: TextSource, reader: LineReader) -> bool:
             pending.append((pool.submit(read_chunk, data, line, None, codec), data, text, line, codec))
             line += data.count(b"\n")
             complete = data.endswith(b"\n")
-            while len(pending) > _WORKERS:
+            while len(pending) >= _WORKERS:
                 _finish_piece(*pending.popleft(), reader)
         while pending:
             _finish_piece(*pending.popleft(), reader)
     return complete
 
 
-#: Chunks read at once; two cores is what the project machines have.
+#: Chunks read at once: two cores is what the project machines have.  Each chunk in flight
+#: holds several byte matrices of its size (textio.CHUNK_CHARS), which counts in peak memory.
 _WORKERS = 2
 
 

@@ -325,6 +325,7 @@ def _fixed_width(arr: np.ndarray, rstart: np.ndarray, rend: np.ndarray, lead: np
         return None
     if first_after_number and not space[first_after_number].all():
         return None  # numbers that ran together: the line reader splits them
+    del allowed, filled, gap, late_minus, space
     mat *= digit.view(np.uint8)  # the digit values, 0 elsewhere
     used = digit.any(axis=1)
     signed = minus.any(axis=1)

@@ -23,8 +23,9 @@ from .errors import InputError
 
 #: Plain files larger than this are decoded as they are read (StreamedSource).
 STREAM_BYTES = 32 * 1024 * 1024
-#: Piece size for bulk parsers reading a source in chunks.
-CHUNK_CHARS = 8 * 1024 * 1024
+#: Piece size for bulk parsers reading a source in chunks (small enough that a few pieces in
+#: flight, with their working arrays, stay well below the size of what a big log parses into).
+CHUNK_CHARS = 4 * 1024 * 1024
 
 _BOMS: tuple[tuple[bytes, str], ...] = (
     (b"\xef\xbb\xbf", "utf-8"),
