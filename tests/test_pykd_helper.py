@@ -179,7 +179,9 @@ def test_windbg_script_command_prints_the_installed_path_and_usage() -> None:
         "      which loaded drivers contain the tag: module, image path, hits\n"
         f"  !py {path} snapshot --out C:\\cases\\pool.txt\n"
         "      !poolused 2 and 4 (8 with session pools) and !vm, written as a transcript\n"
-        "Then, anywhere: poolscope report C:\\cases\\pool.txt   or   poolscope triage C:\\cases\\pool.txt\n"
+        f"  !py {path} snapshot --count 6 --every 600 --out C:\\cases\\pool_hour.txt\n"
+        "      on a live target (lkd): one sample every 10 minutes for an hour\n"
+        "Then, anywhere: poolscope report FILE, poolscope trend FILE or poolscope triage FILE\n"
     )
     assert Path(path).is_file()
     only = CliRunner().invoke(cli, ["windbg-script", "--path-only"])
