@@ -330,6 +330,8 @@ def analyze(snapshots: Sequence[Snapshot], options: TrendOptions | None = None) 
         enough_o = (~np.isnan(o)).sum(axis=0) >= 3
         allocs_rate[suspicious[enough_o]] = rates[enough_o]
     headroom = _headroom(data)
+    n_resets, n_wraps = data.resets.sum(axis=0), data.wraps.sum(axis=0)
+    n_analyzed = (~np.isnan(y)).sum(axis=0)
     rows: list[TrendRow] = []
     for c in range(k):
         v = str(verdict[c])
@@ -352,9 +354,9 @@ def analyze(snapshots: Sequence[Snapshot], options: TrendOptions | None = None) 
             "signal_to_noise": float(snr[c]),
             "rise_bytes": float(rise[c]),
             "onset_fit_ratio": float(onset_ratio[c]),
-            "resets": int(data.resets[:, c].sum()),
-            "wraps": int(data.wraps[:, c].sum()),
-            "points_analyzed": int(np.sum(~np.isnan(y[:, c]))),
+            "resets": int(n_resets[c]),
+            "wraps": int(n_wraps[c]),
+            "points_analyzed": int(n_analyzed[c]),
             "last_seen_index": int(last_i[c]),
         }
         rate_ok = v != "insufficient-data" and np.isfinite(slope[c])
