@@ -378,22 +378,22 @@ class FrameAssembler:
 
 def _read_totals(text: str, frame: _Frame) -> None:
     totals = frame.totals
-    for pattern, key in (
-        (_MEMORY, "memory_kb"),
-        (_AVAIL, "avail_kb"),
-        (_COMMIT, "commit_kb"),
-        (_LIMIT, "commit_limit_kb"),
-        (_PEAK, "commit_peak_kb"),
+    for label, pattern, key in (
+        ("Memory:", _MEMORY, "memory_kb"),
+        ("Avail:", _AVAIL, "avail_kb"),
+        ("Commit:", _COMMIT, "commit_kb"),
+        ("Limit:", _LIMIT, "commit_limit_kb"),
+        ("Peak:", _PEAK, "commit_peak_kb"),
     ):
-        m = pattern.search(text)
+        m = pattern.search(text) if label in text else None
         if m:
             totals[key] = int(m.group(1))
-    m = _POOL.search(text)
+    m = _POOL.search(text) if "Pool" in text else None
     if m:
         # "Pool N:" is nonpaged and the "P:" right after it is paged.
         totals["nonpaged_kb"] = int(m.group(1))
         totals["paged_kb"] = int(m.group(2))
-    m = _PAGEFLTS.search(text)
+    m = _PAGEFLTS.search(text) if "PageFlts" in text else None
     if m:
         frame.extra["page_faults"] = int(m.group(1))
 

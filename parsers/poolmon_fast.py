@@ -307,7 +307,7 @@ def _fixed_width(arr: np.ndarray, rstart: np.ndarray, rend: np.ndarray, lead: np
         return None
     inside = np.zeros(len(template) - 1, dtype=bool)  # column j and j + 1 belong to one field
     last = []
-    first_after_number = []
+    first_after_number = [0]  # the Type word is followed by a space, as the line patterns require
     for a, e, after_number in fields:
         inside[a : e - 1] = True
         last.append(e - 1)
@@ -323,7 +323,7 @@ def _fixed_width(arr: np.ndarray, rstart: np.ndarray, rend: np.ndarray, lead: np
         return None  # a minus sign that is not a number's first character
     if not digit[last].all():
         return None
-    if first_after_number and not space[first_after_number].all():
+    if not space[first_after_number].all():
         return None  # numbers that ran together: the line reader splits them
     del allowed, filled, gap, late_minus, space
     mat *= digit.view(np.uint8)  # the digit values, 0 elsewhere
