@@ -332,19 +332,27 @@ class _Anchor:
 
 
 def _mem_anchors(image: Image, sec: Section, dwords: np.ndarray) -> np.ndarray:
+    """Offsets of displacements that point at a pool routine's IAT slot.
+
+    Only the encodings the scan follows are considered: ``call/jmp [m]`` (FF 15/25),
+    ``mov r, [m]`` (8B with a disp32-only ModRM) and x86 ``mov eax, [moffs]`` (A1).
+    """
     slots = np.array(sorted(image.slots), dtype=np.int64)
-    if not len(slots) or not len(dwords):
+    if not len(slots) or len(dwords) < 3:
         return np.zeros(0, dtype=np.int64)
+    b = np.frombuffer(sec.data, dtype=np.uint8)
+    op, modrm = b[: len(dwords) - 2], b[1 : len(dwords) - 1]  # the two bytes before offset i + 2
+    shape = ((op == 0xFF) & ((modrm == 0x15) | (modrm == 0x25))) | ((op == 0x8B) & ((modrm & 0xC7) == 0x05))
+    cand = np.nonzero(shape)[0] + 2
+    if image.arch == "x86":
+        cand = np.union1d(cand, np.nonzero(b[: len(dwords) - 1] == 0xA1)[0] + 1)
+    if not len(cand):
+        return cand
     if image.arch == "x64":
-        rel = dwords.view(np.int32).astype(np.int64)
-        target = rel + (sec.va + 4) + np.arange(len(dwords), dtype=np.int64)
+        target = dwords[cand].view(np.int32).astype(np.int64) + (sec.va + 4) + cand
     else:
-        target = dwords.astype(np.int64)
-    near = (target >= slots[0]) & (target <= slots[-1])
-    idx = np.nonzero(near)[0]
-    if not len(idx):
-        return idx
-    return idx[np.isin(target[idx], slots)]
+        target = dwords[cand].astype(np.int64)
+    return cand[np.isin(target, slots)]
 
 
 def _rel_anchors(sec: Section, dwords: np.ndarray, thunks: dict[int, Routine]) -> np.ndarray:
