@@ -283,33 +283,21 @@ class FrameAssembler:
         self._close()
         frames = self.frames
         if cut_at is not None:
-            # The cut-off note below replaces the "unreadable row" count for that line.
+            # The cut-off note replaces the "unreadable row" count for that line.
             self.diag.skipped = [w for w in self.diag.skipped if (w.source, w.line) != (self.name, cut_at)]
-        if cut_at is not None and frames and frames[-1].nrows and self._cut_starts_new_frame(frames[-1], cut_key):
-            self.diag.note(
-                self.name,
-                cut_at,
-                f"input cut off mid-row at line {cut_at}; the snapshot it began was dropped",
-                strict=False,
-            )
-        elif cut_at is not None and frames and frames[-1].nrows:
-            if len(frames) > 1:
-                dropped = frames.pop()
-                self.diag.note(
-                    self.name,
-                    cut_at,
-                    f"input cut off mid-row at line {cut_at}; its last snapshot "
-                    f"({dropped.nrows} rows read) was dropped",
-                    strict=False,
-                )
+            last = frames[-1] if frames else None
+            where = f"input cut off mid-row at line {cut_at}"
+            if last is None:
+                message = f"{where}, before any complete row"
+            elif last.nrows and self._cut_starts_new_frame(last, cut_key):
+                message = f"{where}; the snapshot it began was dropped"
+            elif len(frames) > 1:
+                frames.pop()
+                message = f"{where}; its last snapshot ({last.nrows} rows read) was dropped"
             else:
-                frames[-1].extra["partial"] = True
-                self.diag.note(
-                    self.name,
-                    cut_at,
-                    f"input cut off mid-row at line {cut_at}; the snapshot is incomplete",
-                    strict=False,
-                )
+                last.extra["partial"] = True
+                message = f"{where}; the snapshot is incomplete"
+            self.diag.note(self.name, cut_at, message, strict=False)
         if self.identity_failures:
             n = self.identity_failures
             self.diag.note(

@@ -355,3 +355,17 @@ def test_numbers_beyond_int64_are_reported_not_wrapped() -> None:
     assert messages(result) == [
         "huge.log:6: 1 line skipped; first at huge.log:6: number too large for a PoolMon counter"
     ]
+
+
+def test_cut_off_before_any_row_is_reported() -> None:
+    result = parse_str(" Abcd Nonp     1520331 (  12)    15198", "cut.log")
+    assert result.snapshots == []
+    assert messages(result) == ["cut.log:1: input cut off mid-row at line 1, before any complete row"]
+
+
+def test_cut_off_at_the_first_row_of_a_new_screen_drops_that_screen() -> None:
+    result = parse_str(SCREEN + HEADER + " Abcd Nonp     1520331 (  12)    15198", "cut.log")
+    assert len(result.snapshots) == 1
+    assert messages(result) == [
+        "cut.log:15: input cut off mid-row at line 15; its last snapshot (0 rows read) was dropped"
+    ]
