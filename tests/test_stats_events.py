@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from analyzer import stats
 from analyzer.series import WRAP, build_series, find_wraps_and_resets, stitch, unwrap
@@ -112,3 +114,15 @@ def test_time_to_exhaustion_is_an_interval():
     open_ended = stats.time_to_exhaustion(1000.0, 10.0, -1.0, 20.0)
     assert open_ended is not None and open_ended["hours_high"] == float("inf")
     assert stats.time_to_exhaustion(1000.0, -3.0, -5.0, 1.0) is None
+
+
+@settings(max_examples=50)
+@given(st.integers(0, WRAP - 1), st.lists(st.integers(0, 2**20), min_size=2, max_size=60))
+def test_unwrap_recovers_any_32_bit_counter(start, steps):
+    true = start + np.cumsum([0, *steps]).astype(np.float64)
+    shown = np.mod(true, WRAP)[:, None]  # what a 32-bit counter prints
+    in_use = np.full_like(shown, 5000.0)
+    resets, wraps = find_wraps_and_resets(shown, in_use)
+    assert not resets.any()
+    fixed = unwrap(shown, wraps)[:, 0]
+    assert np.array_equal(fixed - fixed[0], true - true[0])
