@@ -179,6 +179,8 @@ def build_series(snapshots: Sequence[Snapshot], columns: Sequence[str] = ("alloc
         resets[t, :] = True
     # A wrap and a reset at the same point: the reset wins (the counter restarted).
     wraps &= ~resets
+    if "bytes" in values:
+        _move_to_next_present(resets, values["bytes"])
 
     totals: dict[str, np.ndarray] = {}
     keys = sorted({key for s in snapshots for key in s.totals})
@@ -197,6 +199,16 @@ def build_series(snapshots: Sequence[Snapshot], columns: Sequence[str] = ("alloc
         reboots=reboots,
         totals=totals,
     )
+
+
+def _move_to_next_present(resets: np.ndarray, values: np.ndarray) -> None:
+    """A restart found while a tag was absent takes effect at the tag's next snapshot."""
+    t_idx, c_idx = np.nonzero(resets & np.isnan(values))
+    for t, c in zip(t_idx.tolist(), c_idx.tolist(), strict=True):
+        resets[t, c] = False
+        later = np.flatnonzero(~np.isnan(values[t + 1 :, c]))
+        if len(later):
+            resets[t + 1 + later[0], c] = True
 
 
 def find_wraps_and_resets(counter: np.ndarray, in_use: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:

@@ -126,3 +126,19 @@ def test_unwrap_recovers_any_32_bit_counter(start, steps):
     assert not resets.any()
     fixed = unwrap(shown, wraps)[:, 0]
     assert np.array_equal(fixed - fixed[0], true - true[0])
+
+
+def test_reboot_while_a_tag_is_absent_applies_when_it_returns():
+    n = 10
+    keys = [(f"T{i:03d}", "nonpaged") for i in range(4)]
+    allocs = {k: [1_000_000 + 100 * t if t < 5 else 10 + 100 * t for t in range(n)] for k in keys}
+    frees = {k: [a - 50 for a in allocs[k]] for k in keys}
+    series = {k: [5000.0 + t for t in range(n)] for k in keys}
+    # Absent at the reboot (5) and after; back at 7 on its post-boot level.
+    series[("Away", "paged")] = [9000.0 + 10 * t if t < 5 else (np.nan if t < 7 else 100.0 + 10 * t)
+                                 for t in range(n)]
+    data = build_series(snapshots_from(series, allocs=allocs, frees=frees))
+    x = data.index_of("Away", "paged")
+    assert np.flatnonzero(data.resets[:, x]).tolist() == [7]
+    stitched = data.stitched()[:, x]
+    assert stitched[7] == stitched[4] and stitched[9] - stitched[7] == 20
