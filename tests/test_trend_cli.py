@@ -157,3 +157,10 @@ def test_bad_size_is_a_usage_error():
     result = CliRunner().invoke(cli, ["diff", BEFORE, AFTER, "--min-change", "12XB"])
     assert result.exit_code == 2
     assert "not a size" in result.stderr
+
+
+def test_min_growth_raises_the_bar():
+    doc = json.loads(run("trend", LOG, "--format", "json", "--all", "--min-growth", "600K").stdout)
+    verdicts = {r["tag"]: r["verdict"] for r in doc["rows"]}
+    # Wdrq grew about 700 KB over the log, Fmfc about 260 KB.
+    assert verdicts["Wdrq"] == "leak" and verdicts["Fmfc"] == "stable"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from ..options import InputOptions, input_options, load, output_format_option
+from ..options import SIZE, InputOptions, input_options, load, output_format_option
 from ..time_output import check_trend_gate, owner_resolver, render_trend, select_rows
 from ..trend import TrendOptions, analyze
 
@@ -18,10 +18,12 @@ from ..trend import TrendOptions, analyze
               help="Show at most this many rows (with --all: no limit unless given).")
 @click.option("--min-points", type=click.IntRange(min=3), default=TrendOptions.min_points, show_default=True,
               help="Fewer snapshots with a tag than this: insufficient-data.")
+@click.option("--min-growth", type=SIZE, default=TrendOptions.min_growth, show_default=True,
+              help="Growth over the window below which a series is never a leak or suspect (4096, 64K, 1.5MB).")
 @output_format_option("table", "json", "csv", "markdown", default="table")
 @input_options
 def trend_command(paths: tuple[str, ...], fail_on: str | None, show_all: bool, top: int, min_points: int,
-                  output_format: str, inputs: InputOptions) -> None:
+                  min_growth: int, output_format: str, inputs: InputOptions) -> None:
     """Give each (tag, pool) of INPUT... a verdict: leak, suspect, recovers, stable or insufficient-data.
 
     INPUT is any mix of files, folders, globs and capture logs; snapshots are put in time
@@ -29,7 +31,7 @@ def trend_command(paths: tuple[str, ...], fail_on: str | None, show_all: bool, t
     with a reason you can check against the numbers.
     """
     result = load(paths, inputs)
-    trend = analyze(result.snapshots, TrendOptions(min_points=min_points))
+    trend = analyze(result.snapshots, TrendOptions(min_points=min_points, min_growth=min_growth))
     limit = None if show_all and click.get_current_context().get_parameter_source("top").name == "DEFAULT" else top
     owners = owner_resolver(result.snapshots, inputs)
     for row in select_rows(trend, show_all, limit):
