@@ -18,8 +18,6 @@ import itertools
 import re
 from dataclasses import dataclass, field
 
-from .errors import Diagnostics
-
 _TYPE = r"(?:Nonp|Paged)"
 _QUOTE = re.compile(r"^[ ]{0,3}(?:>[ ]?)+")
 _FENCE = re.compile(r"^\s*(?:```|~~~)")
@@ -86,8 +84,12 @@ def looks_pasted(text: str) -> bool:
     return False
 
 
-def clean(text: str, name: str = "<text>", diag: Diagnostics | None = None) -> Cleaned:
-    """Restore PoolMon lines from pasted text (see the module docstring for what is undone)."""
+def clean(text: str) -> Cleaned:
+    """Restore PoolMon lines from pasted text (see the module docstring for what is undone).
+
+    Repairs are exact and therefore silent (``Cleaned.repairs`` lists them); what they
+    cannot restore is reported by the row reader, with the original line numbers.
+    """
     repairs: list[str] = []
     qp = "=20" in text or "=3D" in text or text.count("=\n") - text.count("==\n") >= 2
     # Substring tests first: a pattern that finds nothing scans the whole text, slowly.

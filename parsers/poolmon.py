@@ -694,7 +694,7 @@ def parse_source(
         offset = 0
         last = ""
         for chunk in source.iter_chunks():
-            cleaned = pasted.clean(chunk, source.name, diag)
+            cleaned = pasted.clean(chunk)
             text = "\n".join(cleaned.lines) + "\n"
             bulk = None
             if text.isascii():
