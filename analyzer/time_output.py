@@ -6,6 +6,9 @@ Kept apart from the click commands so that a script holding a :class:`DiffResult
 
 from __future__ import annotations
 
+import os
+import shutil
+import sys
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -105,29 +108,60 @@ TREND_TABLE_COLUMNS = [c for c in TREND_COLUMNS if c.key not in ("reason", "rate
 GROUP_COLUMN = next(c for c in TREND_COLUMNS if c.key == "group")
 
 
+#: Columns a narrow terminal may lose, first to go first.
+OPTIONAL_COLUMNS = ("frees_change", "allocs_change", "outstanding_change", "percent_change", "freed_ratio",
+                    "bytes_before")
+_GAP = "  "
+_MIN_OWNER = 12
+
+
+def _width(width: int | None) -> int:
+    if width:
+        return width
+    env = os.environ.get("COLUMNS", "")
+    if env.isdigit():
+        return int(env)
+    if sys.stdout.isatty():
+        return shutil.get_terminal_size((100, 24)).columns
+    return 100
+
+
 def fitted_table(rows: Sequence[Any], columns: Sequence[Column], width: int | None = None) -> str:
-    """A plain table whose columns keep their full width; only an owner column is cut to fit."""
-    import io
+    """A plain table that fits ``width``: numbers are never cut.
 
-    from rich import box
-    from rich.table import Table
-
-    from .render import make_console
-
-    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, collapse_padding=True)
+    When the columns do not fit, the optional ones go (Frees, Allocs, Diff changes, ...); the
+    owner column takes what is left and is cut with an ellipsis, or goes when nothing is left.
+    """
+    limit = _width(width)
     cells = [[c.text(getattr(r, c.key, None)) for c in columns] for r in rows]
-    for i, c in enumerate(columns):
-        longest = max([len(c.header), *(len(row[i]) for row in cells)])
-        if c.key == "owner":
-            table.add_column(c.header, no_wrap=True, overflow="ellipsis", ratio=1)
-        else:
-            table.add_column(c.header, justify="right" if c.numeric else "left", no_wrap=True, min_width=longest)
-    for row in cells:
-        table.add_row(*row)
-    buf = io.StringIO()
-    console = make_console(width=width or 100, stream=buf, color=False)
-    console.print(table)
-    return "\n".join(line.rstrip() for line in buf.getvalue().splitlines()) + "\n"
+    widths = [max([len(c.header), *(len(row[i]) for row in cells)]) for i, c in enumerate(columns)]
+    keep = list(range(len(columns)))
+    owner = next((i for i, c in enumerate(columns) if c.key == "owner"), None)
+
+    def need(idx: list[int]) -> int:
+        fixed = [i for i in idx if i != owner]
+        total = sum(widths[i] for i in fixed) + len(_GAP) * (len(fixed) - 1)
+        return total + (len(_GAP) + _MIN_OWNER if owner in idx else 0)
+
+    for key in OPTIONAL_COLUMNS:
+        if need(keep) <= limit:
+            break
+        keep = [i for i in keep if columns[i].key != key]
+    if owner is not None and need(keep) > limit:
+        keep.remove(owner)
+    if owner in keep:
+        widths[owner] = min(widths[owner], limit - need([i for i in keep if i != owner]) - len(_GAP))
+
+    def cell(i: int, text: str) -> str:
+        w = widths[i]
+        if len(text) > w:
+            text = text[: w - 1] + "…"
+        return text.rjust(w) if columns[i].numeric else text.ljust(w)
+
+    header = _GAP.join(cell(i, columns[i].header) for i in keep)
+    lines = [header, "─" * len(header)]
+    lines += [_GAP.join(cell(i, row[i]) for i in keep) for row in cells]
+    return "\n".join(line.rstrip() for line in lines) + "\n"
 
 
 def select_rows(result: TrendResult, show_all: bool = False, top: int | None = 20) -> list[Any]:

@@ -87,3 +87,20 @@ def test_changes_add_up_to_the_totals(before, after):
     assert result.totals["paged"]["bytes_change"] == sum(after.values()) - sum(before.values())
     changes = [r.bytes_change for r in result.rows]
     assert changes == sorted(changes, reverse=True)
+
+
+def test_narrow_tables_drop_optional_columns_before_numbers_are_cut():
+    from analyzer.time_output import render_diff
+
+    result = diff_snapshots(BEFORE, AFTER)
+    for row in result.rows:
+        row.owner = "abc.sys - a rather long owner description"
+    wide = render_diff(result, width=160).splitlines()[3]
+    assert wide.split() == ["Tag", "Pool", "Status", "Before", "After", "Change", "%", "Diff", "chg", "Allocs",
+                            "chg", "Frees", "chg", "Owner"]
+    narrow = render_diff(result, width=80).splitlines()
+    assert narrow[3].split() == ["Tag", "Pool", "Status", "Before", "After", "Change", "%", "Diff", "chg", "Owner"]
+    assert all(len(line) <= 80 for line in narrow)
+    assert narrow[5].endswith("…")
+    tiny = render_diff(result, width=50).splitlines()[3]
+    assert "Owner" not in tiny and tiny.split()[:3] == ["Tag", "Pool", "Status"]
