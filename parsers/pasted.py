@@ -192,6 +192,11 @@ def _join_wraps(lines: list[str], numbers: list[int], repairs: list[str]) -> tup
     out: list[str] = []
     out_no: list[int] = []
     for line, no in zip(lines, numbers, strict=True):
+        if out and "]" in line and _open_bracket(out[-1]) and not _has_type_word(line) and _has_type_word(out[-1]):
+            # A Mapped_Driver wrapped inside its brackets: "[ntfs.sys - Some" / "subsystem]".
+            out[-1] = out[-1].rstrip() + " " + line.strip()
+            repairs.append("wrap")
+            continue
         if (
             out
             and _CONTINUATION.match(line)
@@ -228,6 +233,10 @@ def _join_header_wraps(lines: list[str], numbers: list[int], repairs: list[str])
         out.append(line)
         out_no.append(no)
     return out, out_no
+
+
+def _open_bracket(line: str) -> bool:
+    return line.rfind("[") > line.rfind("]")
 
 
 def _lacks_columns(line: str) -> bool:

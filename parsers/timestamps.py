@@ -40,7 +40,10 @@ _WEEKDAY = (
     r"|mo|di|mi|do|fr|sa|so|montag|dienstag|mittwoch|donnerstag|freitag|samstag|sonntag"
     r"|lun|mar|mer|jeu|ven|sam|dim|lundi|mardi|mercredi|jeudi|vendredi|samedi|dimanche)\.?,?"
 )
-_TIME = r"(?P<H>\d{1,2}):(?P<M>\d{2})(?::(?P<S>\d{2})(?:[.,](?P<F>\d{1,6}))?)?(?:\s*(?P<ampm>[AaPp]\.?[Mm]\.?))?"
+_TIME = (
+    r"(?P<H>\d{1,2}):(?P<M>\d{2})(?::(?P<S>\d{2})(?:[.,](?P<F>\d{1,7}))?)?(?:\s*(?P<ampm>[AaPp]\.?[Mm]\.?))?"
+    r"(?P<offset>Z|[+-]\d{2}:?\d{2})?"
+)
 
 # Numeric dates: the order is decided by the shape (year first) or, for d/m vs m/d, per source.
 _NUMERIC = re.compile(
@@ -142,6 +145,9 @@ def parse_marker(line: str) -> Marker | None:
 def _numeric_marker(m: re.Match[str]) -> Marker | None:
     clock = _clock(m)
     tz = m.group("tz")
+    if m.group("offset") and tz is None:
+        # Get-Date -Format o: the clock as written, the UTC offset kept as the zone name.
+        tz = "UTC" if m.group("offset") == "Z" else "UTC" + m.group("offset")
     if tz is not None:
         tz = tz.strip()
         # A trailing word is only a time-zone name after a full time ("... Standard Time", "UTC").

@@ -129,3 +129,14 @@ def test_clean_keeps_original_line_numbers() -> None:
     text = "```\n> hello\n" + ROWS[5] + "=\n" + "\n```"
     cleaned = clean(text)
     assert cleaned.numbers[-1] >= 3
+
+
+def test_mapped_driver_wrapped_inside_its_brackets() -> None:
+    text = (
+        "> " + ROWS[3] + "  Mapped_Driver\n"
+        "> " + ROWS[5] + " [ntfs.sys  -  Some\n"
+        "> subsystem]\n"
+        "> " + ROWS[6] + " [nt!io - general]\n"
+    )
+    snap = parse_str(text, "mail.txt").snapshots[0]
+    assert snap.rows.mapped_driver == ["[ntfs.sys  -  Some subsystem]", "[nt!io - general]"]

@@ -138,3 +138,10 @@ def test_date_t_and_time_t_lines_make_one_moment() -> None:
     result = parse_str(f"Sat 11/21/2026\n02:03 PM\n{SCREEN}Sat 11/21/2026\n02:33 PM\n{SCREEN}", "wrapper.log")
     assert [s.timestamp for s in result.snapshots] == [datetime(2026, 11, 21, 14, 3), datetime(2026, 11, 21, 14, 33)]
     assert result.warnings == []
+
+
+def test_get_date_round_trip_format_keeps_the_clock_and_the_offset() -> None:
+    marker = parse_marker("2026-11-21T14:03:07.1234567+01:00")
+    assert marker is not None
+    assert marker.moment() == datetime(2026, 11, 21, 14, 3, 7, 123456)
+    assert marker.tz_name == "UTC+01:00"
