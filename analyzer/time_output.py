@@ -130,7 +130,7 @@ def fitted_table(rows: Sequence[Any], columns: Sequence[Column], width: int | No
     """A plain table that fits ``width``: numbers are never cut.
 
     When the columns do not fit, the optional ones go (Frees, Allocs, Diff changes, ...); the
-    owner column takes what is left and is cut with an ellipsis, or goes when nothing is left.
+    owner column takes what is left and is cut there, or goes when nothing is left.
     """
     limit = _width(width)
     cells = [[c.text(getattr(r, c.key, None)) for c in columns] for r in rows]
@@ -154,8 +154,7 @@ def fitted_table(rows: Sequence[Any], columns: Sequence[Column], width: int | No
 
     def cell(i: int, text: str) -> str:
         w = widths[i]
-        if len(text) > w:
-            text = text[: w - 1] + "…"
+        text = text[:w]
         return text.rjust(w) if columns[i].numeric else text.ljust(w)
 
     header = _GAP.join(cell(i, columns[i].header) for i in keep)
