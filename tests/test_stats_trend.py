@@ -153,3 +153,14 @@ def test_interval_outside_the_first_pass_band_is_the_same(monkeypatch):
     narrow = stats.trend_tests(y, lag=20)
     assert np.array_equal(wide.low, narrow.low) and np.array_equal(wide.high, narrow.high)
     assert np.any(wide.n_ns > 1.0)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.integers(-50, 50), min_size=4, max_size=30))
+def test_vectorised_mann_kendall_agrees_with_pymannkendall_on_any_series(values):
+    y = np.array(values, dtype=float)
+    ts = stats.trend_tests(y, correct=False)
+    ref = pmk.original_test(y)
+    assert ts.s[0] == ref.s
+    assert ts.var_s[0] == pytest.approx(ref.var_s)
+    assert ts.p[0] == pytest.approx(ref.p, abs=1e-12)
