@@ -37,7 +37,7 @@ def image(arch: str = "x64") -> Image:
     return Image(arch, base, sections, slots)
 
 
-def run(lines: list[str], arch: str = "x64") -> list[tuple[str, str | None]]:
+def run(lines: list[str], arch: str = "x64", pops: dict[int, int] | None = None) -> list[tuple[str, str | None]]:
     """Walk ``mnemonic operands`` lines placed one after another; (routine, tag) per call site."""
     insns = []
     address = (BASE if arch == "x64" else BASE86) + 0x1000
@@ -51,7 +51,7 @@ def run(lines: list[str], arch: str = "x64") -> list[tuple[str, str | None]]:
             ops = ops.replace("[@", "[")
         insns.append((address, 4, mnemonic, ops))
         address += 4
-    sites = Tracker(image(arch), {}).walk(insns)
+    sites = Tracker(image(arch), {}, (pops or {}).get).walk(insns)
     return [(s.routine.name, None if s.tag_value is None else tag_from_value(s.tag_value)) for s in sites]
 
 
@@ -125,6 +125,50 @@ def test_x86_outgoing_argument_slots_as_gcc_writes_them() -> None:
     lines = ["mov dword ptr [esp + 8], 0x64636241", "mov dword ptr [esp + 4], 0x40", "mov dword ptr [esp], 0",
              f"mov eax, {iat(IAT, 'x86')}", "call eax", "sub esp, 0xc", f"call {iat(IAT, 'x86')}"]
     assert run(lines, "x86") == [("ExAllocatePoolWithTag", "Abcd"), ("ExAllocatePoolWithTag", None)]
+
+
+STDCALL_F = BASE86 + 0x1080  # a function ending in `ret 4`
+CDECL_G = BASE86 + 0x1090  # a function ending in `ret`
+
+
+def test_x86_pushes_survive_an_inner_stdcall_call() -> None:
+    # MSVC pushes the tag, then calls a function for the size, then pushes the rest.
+    lines = ["push 0x64636241", "push 5", f"call {STDCALL_F:#x}", "push eax", "push 0",
+             f"call {iat(IAT, 'x86')}"]
+    assert run(lines, "x86", {STDCALL_F: 4}) == [("ExAllocatePoolWithTag", "Abcd")]
+
+
+def test_x86_pushes_survive_an_inner_cdecl_call_and_its_cleanup() -> None:
+    lines = ["push 0x64636241", "push 5", "push 6", f"call {CDECL_G:#x}", "add esp, 8", "push eax", "push 0",
+             f"call {iat(IAT, 'x86')}"]
+    assert run(lines, "x86", {CDECL_G: 0}) == [("ExAllocatePoolWithTag", "Abcd")]
+
+
+def test_x86_unknown_callee_forgets_the_stack() -> None:
+    lines = ["push 0x64636241", "push 5", "call eax", "push eax", "push 0", f"call {iat(IAT, 'x86')}"]
+    assert run(lines, "x86") == [("ExAllocatePoolWithTag", None)]
+
+
+def test_x86_prologue_pushes_do_not_hide_argument_slots() -> None:
+    lines = ["push esi", "push ebx", "sub esp, 0x14", "mov dword ptr [esp + 4], 0x64636241", "mov dword ptr [esp], 0",
+             f"call {iat(IAT + 16, 'x86')}"]
+    assert run(lines, "x86") == [("ExFreePoolWithTag", "Abcd")]
+
+
+def test_callee_pops_read_from_the_ret_instruction() -> None:
+    from analyzer.scan.callsites import Scanner
+
+    img = image("x86")
+    text = bytearray(img.sections[0].data)
+    text[0x80:0x86] = bytes.fromhex("8b442404c204")  # mov eax, [esp+4]; ret 4 ...
+    text[0x86] = 0x00
+    text[0x90:0x92] = bytes.fromhex("31c0")  # xor eax, eax
+    text[0x92] = 0xC3  # ret
+    img.sections[0].data = bytes(text)
+    scanner = Scanner(img)
+    assert scanner._callee_pops(STDCALL_F) == 4
+    assert scanner._callee_pops(CDECL_G) == 0
+    assert scanner._callee_pops(BASE86 + 0x10) is None  # int3 padding, no function
 
 
 def test_tag_from_value() -> None:

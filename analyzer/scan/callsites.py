@@ -136,28 +136,40 @@ def _parse_mem(text: str, insn_end: int) -> _Mem | None:
 class _State:
     """Register and stack-slot values along one straight run of code."""
 
-    __slots__ = ("pushes", "regs", "slots")
+    __slots__ = ("delta", "regs", "slots")
 
     def __init__(self) -> None:
         self.regs: dict[str, object] = {}
+        #: ("stack", offset from the stack pointer at the start of the run) or ("rbp", disp)
         self.slots: dict[tuple[str, int], object] = {}
-        self.pushes: list[object] = []
+        #: where the stack pointer is now, relative to the start of the run
+        self.delta = 0
 
     def reset(self) -> None:
         self.regs.clear()
         self.slots.clear()
-        self.pushes.clear()
+        self.delta = 0
+
+    def reset_stack(self) -> None:
+        """The stack pointer moved by an unknown amount: stack slots mean nothing any more."""
+        for key in [k for k in self.slots if k[0] == "stack"]:
+            del self.slots[key]
+        self.delta = 0
 
 
 class Tracker:
     """Walks decoded instructions of one image and reports pool-routine call sites."""
 
-    def __init__(self, image: Image, thunks: dict[int, Routine]) -> None:
+    def __init__(self, image: Image, thunks: dict[int, Routine],
+                 callee_pops: Callable[[int], int | None] | None = None) -> None:
         self.image = image
         self.thunks = thunks
         self.x64 = image.arch == "x64"
         self.mask = 0xFFFFFFFFFFFFFFFF if self.x64 else 0xFFFFFFFF
         self.volatile = _VOLATILE[image.arch]
+        self.word = 8 if self.x64 else 4
+        #: x86: bytes a called function pops on return (`ret N`), None when unknown.
+        self.callee_pops = callee_pops
 
     # -- operand values ---------------------------------------------------------------
     def _load(self, state: _State, mem: _Mem) -> object:
@@ -166,8 +178,10 @@ class Tracker:
             if routine is not None:
                 return routine
             return self.image.read_const(mem.absolute, mem.size or 4)
-        if mem.index is None and mem.base in ("rsp", "rbp"):
-            return state.slots.get((mem.base, mem.disp))
+        if mem.index is None and mem.base == "rsp":
+            return state.slots.get(("stack", state.delta + mem.disp))
+        if mem.index is None and mem.base == "rbp":
+            return state.slots.get(("rbp", mem.disp))
         return None
 
     def _value(self, state: _State, text: str, insn_end: int) -> object:
@@ -186,6 +200,12 @@ class Tracker:
 
     def _write_reg(self, state: _State, name: str, value: object) -> None:
         fam = _CANON[name]
+        if fam == "rbp":
+            # A new frame pointer: what was addressed from the old one is out of reach.
+            for key in [k for k in state.slots if k[0] == "rbp"]:
+                del state.slots[key]
+        elif fam == "rsp":
+            state.reset_stack()
         if value is None or not (name in _FULL32 or name == fam):
             state.regs.pop(fam, None)  # a partial write leaves nothing we can vouch for
         else:
@@ -195,7 +215,7 @@ class Tracker:
         mem = _parse_mem(text, insn_end)
         if mem is None or mem.index is not None or mem.base not in ("rsp", "rbp"):
             return
-        key = (mem.base, mem.disp)
+        key = ("stack", state.delta + mem.disp) if mem.base == "rsp" else ("rbp", mem.disp)
         if value is None or mem.size not in (4, 8):
             state.slots.pop(key, None)
         else:
@@ -216,27 +236,41 @@ class Tracker:
         except ValueError:
             return None
 
+    def _pops_of(self, operand: str) -> int | None:
+        """Bytes of arguments a direct x86 call removes (0 for cdecl), None when not known."""
+        if self.x64 or self.callee_pops is None:
+            return None
+        try:
+            target = int(operand, 0)
+        except ValueError:
+            return None
+        return self.callee_pops(target)
+
     def _tag_arg(self, state: _State, routine: Routine) -> int | None:
         if self.x64:
             if routine.arg <= 4:
                 value = state.regs.get(X64_ARG_REGS[routine.arg - 1])
             else:
-                value = state.slots.get(("rsp", 0x20 + 8 * (routine.arg - 5)))
+                value = state.slots.get(("stack", state.delta + 0x20 + 8 * (routine.arg - 5)))
         else:
-            slot = routine.x86_slot
-            if len(state.pushes) > slot:
-                value = state.pushes[-1 - slot]
-            else:
-                value = state.slots.get(("rsp", 4 * slot))
+            # Pushed or stored with `mov [esp+N]`, the slot is where the stack pointer says.
+            value = state.slots.get(("stack", state.delta + 4 * routine.x86_slot))
         return value & 0xFFFFFFFF if isinstance(value, int) else None
 
-    def _after_call(self, state: _State) -> None:
+    def _after_call(self, state: _State, pops: int | None = None) -> None:
+        """Forget what a call may change; ``pops`` bytes of pushed arguments were its own."""
         for reg in self.volatile:
             state.regs.pop(reg, None)
-        state.pushes.clear()
-        limit = 0x60 if self.x64 else 1 << 30
-        for key in [k for k in state.slots if k[0] == "rsp" and k[1] < limit]:
-            del state.slots[key]
+        if self.x64:
+            # The callee owns its home area and stack arguments.
+            for key in [k for k in state.slots if k[0] == "stack" and state.delta <= k[1] < state.delta + 0x60]:
+                del state.slots[key]
+        elif pops is None:
+            state.reset_stack()
+        else:
+            # stdcall: the callee popped its arguments; what was pushed before them (MSVC
+            # interleaves pushes with inner calls) is still there.
+            state.delta += pops
 
     # -- the walk ---------------------------------------------------------------------
     def walk(self, insns: list[tuple[int, int, str, str]], stop: int | None = None) -> Iterator[CallSite]:
@@ -256,9 +290,17 @@ class Tracker:
                 if stop is not None and end >= stop:
                     return
                 if mnemonic == "call":
-                    self._after_call(state)
+                    self._after_call(state, None if routine is not None else self._pops_of(ops[0]))
                 else:
                     state.reset()
+                continue
+            if mnemonic in ("add", "sub") and len(ops) == 2 and _CANON.get(ops[0]) == "rsp":
+                try:
+                    amount = int(ops[1], 0)
+                except ValueError:
+                    state.reset_stack()
+                    continue
+                state.delta += amount if mnemonic == "add" else -amount
                 continue
             if mnemonic in ("ret", "retf", "int3", "ud2", "hlt", "iretq", "iretd"):
                 state.reset()
@@ -274,17 +316,23 @@ class Tracker:
                 self._write_reg(state, ops[0], 0)
                 continue
             if mnemonic == "push" and ops:
-                state.pushes.append(self._value(state, ops[0], end))
+                value = self._value(state, ops[0], end)
+                state.delta -= self.word
+                if value is None:
+                    state.slots.pop(("stack", state.delta), None)
+                else:
+                    state.slots[("stack", state.delta)] = value
                 continue
             if mnemonic == "pop" and ops:
-                value = state.pushes.pop() if state.pushes else None
+                value = state.slots.pop(("stack", state.delta), None)
+                state.delta += self.word
                 if ops[0] in _CANON:
                     self._write_reg(state, ops[0], value)
                 continue
             if mnemonic in ("leave", "enter"):
                 state.regs.pop("rbp", None)
                 state.slots.clear()
-                state.pushes.clear()
+                state.delta = 0
                 continue
             self._generic(state, mnemonic, ops, end)
 
@@ -301,8 +349,9 @@ class Tracker:
             fam = _CANON[first]
             state.regs.pop(fam, None)
             if fam == "rsp":
-                # The stack pointer moved: slots addressed from it now mean something else.
-                for key in [k for k in state.slots if k[0] == "rsp"]:
+                state.reset_stack()  # moved by an amount we do not follow (and, lea, ...)
+            elif fam == "rbp":
+                for key in [k for k in state.slots if k[0] == "rbp"]:
                     del state.slots[key]
         elif "[" in first:
             self._write_mem(state, first, end, None)
@@ -382,7 +431,8 @@ class Scanner:
         self.md = Cs(CS_ARCH_X86, CS_MODE_64 if image.arch == "x64" else CS_MODE_32)
         self.md.skipdata = False
         self.thunks: dict[int, Routine] = {}
-        self.tracker = Tracker(image, self.thunks)
+        self._pops: dict[int, int | None] = {}
+        self.tracker = Tracker(image, self.thunks, self._callee_pops)
 
     def _decode(self, sec: Section, start: int, end: int) -> list[tuple[int, int, str, str]]:
         out: list[tuple[int, int, str, str]] = []
@@ -491,9 +541,28 @@ class Scanner:
                 return site
         return None
 
-    def _forward(self, sec: Section, start: int) -> Iterator[tuple[int, int, str, str]]:
+    def _callee_pops(self, target: int) -> int | None:
+        """`ret N` of the function at ``target``: how many argument bytes it pops (x86 stdcall)."""
+        if target in self._pops:
+            return self._pops[target]
+        sec = self.image.section_at(target)
+        pops: int | None = None
+        if sec is not None and sec.executable:
+            for insn in self._forward(sec, target - sec.va, limit=4096):
+                if insn[2] == "ret":
+                    try:
+                        pops = int(insn[3], 0) if insn[3] else 0
+                    except ValueError:
+                        pops = None
+                    break
+                if insn[2] in ("(bad)", "int3", "hlt", "ud2"):
+                    break
+        self._pops[target] = pops
+        return pops
+
+    def _forward(self, sec: Section, start: int, limit: int | None = None) -> Iterator[tuple[int, int, str, str]]:
         """Instructions from ``start`` on, decoded in small chunks: the call is usually near."""
-        pos, limit = start, min(len(sec.data), start + FORWARD_WINDOW)
+        pos, limit = start, min(len(sec.data), start + (limit or FORWARD_WINDOW))
         while pos < limit:
             chunk = self._decode(sec, pos, min(limit, pos + 64))
             if not chunk:
