@@ -155,6 +155,11 @@ def test_x86_prologue_pushes_do_not_hide_argument_slots() -> None:
     assert run(lines, "x86") == [("ExFreePoolWithTag", "Abcd")]
 
 
+def test_x86_tail_jump_reads_arguments_above_the_return_address() -> None:
+    lines = ["mov dword ptr [esp + 8], 0x64636241", f"jmp {iat(IAT + 16, 'x86')}"]
+    assert run(lines, "x86") == [("ExFreePoolWithTag", "Abcd")]
+
+
 def test_callee_pops_read_from_the_ret_instruction() -> None:
     from analyzer.scan.callsites import Scanner
 

@@ -246,15 +246,15 @@ class Tracker:
             return None
         return self.callee_pops(target)
 
-    def _tag_arg(self, state: _State, routine: Routine) -> int | None:
+    def _tag_arg(self, state: _State, routine: Routine, skip: int = 0) -> int | None:
         if self.x64:
             if routine.arg <= 4:
                 value = state.regs.get(X64_ARG_REGS[routine.arg - 1])
             else:
-                value = state.slots.get(("stack", state.delta + 0x20 + 8 * (routine.arg - 5)))
+                value = state.slots.get(("stack", state.delta + skip + 0x20 + 8 * (routine.arg - 5)))
         else:
             # Pushed or stored with `mov [esp+N]`, the slot is where the stack pointer says.
-            value = state.slots.get(("stack", state.delta + 4 * routine.x86_slot))
+            value = state.slots.get(("stack", state.delta + skip + 4 * routine.x86_slot))
         return value & 0xFFFFFFFF if isinstance(value, int) else None
 
     def _after_call(self, state: _State, pops: int | None = None) -> None:
@@ -286,7 +286,9 @@ class Tracker:
             if mnemonic in ("call", "jmp") and ops:
                 routine = self._target(state, ops[0], end)
                 if routine is not None and (stop is None or end == stop):
-                    yield CallSite(address, routine, self._tag_arg(state, routine))
+                    # A tail jump leaves the caller's return address on top of the arguments.
+                    skip = self.word if mnemonic == "jmp" else 0
+                    yield CallSite(address, routine, self._tag_arg(state, routine, skip))
                 if stop is not None and end >= stop:
                     return
                 if mnemonic == "call":
