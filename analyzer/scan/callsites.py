@@ -6,10 +6,11 @@ place whose 32-bit displacement (x64, RIP-relative) or absolute address (x86)
 points at the IAT slot of a pool routine, and every ``call``/``jmp rel32`` into a
 ``jmp [IAT]`` thunk.  Only a short window of code before each call is then decoded
 (capstone's light mode) and walked forward with a small value tracker: constants
-moved into registers, copies between registers, stack slots written and read back
-(locals and struct fields at -O0, outgoing argument slots on x86 and x64), pushes,
-and loads from read-only sections.  When the tag is still unknown at the call the
-window is widened to the start of the function (from .pdata on x64).
+moved into registers, copies between registers, one model of the stack for pushes and
+``[esp+N]``/``[rsp+N]`` stores (outgoing arguments, locals and struct fields at -O0),
+frame-pointer slots, and loads from read-only sections.  When the tag is still unknown
+at the call the window is widened to 2 KB, or to the start of the function when .pdata
+(x64) says it is closer.
 """
 
 from __future__ import annotations
