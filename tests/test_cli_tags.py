@@ -177,9 +177,21 @@ def test_scan_missing_path_is_exit_2(tmp_path: Path) -> None:
 
 def test_scan_json_shape(drivers: list[Built], tmp_path: Path) -> None:  # noqa: F811
     shutil.copy(pick(drivers, "tagdrv", "x86", "-O2"), tmp_path / "d.sys")
-    run = poolscope("tags", "scan", "d.sys", "--tag", "PsFr", "--format", "json", cwd=tmp_path)
+    run = poolscope("tags", "scan", "d.sys", "--format", "json", cwd=tmp_path)
     doc = json.loads(run.out)
     assert doc["warnings"] == []
+    (scanned,) = doc["files"]
+    assert (scanned["file"], scanned["arch"]) == ("d.sys", "x86")
+    assert scanned["call_sites"] > 20
+    # DrvAlloc's parameter, AllocGlobal's writable global and the free of it: no provable tag
+    assert sorted(u["routine"] for u in scanned["unresolved"]) == [
+        "ExAllocatePoolWithTag", "ExAllocatePoolWithTag", "ExFreePoolWithTag"]
+    assert len(doc["findings"]) == 14
+
+    run = poolscope("tags", "scan", "d.sys", "--tag", "PsFr", "--format", "json", cwd=tmp_path)
+    doc = json.loads(run.out)
+    # With --tag only the code near the tag is analysed: no claim about the whole file.
+    assert doc["files"] == [{"file": "d.sys", "arch": "x86", "call_sites": None, "unresolved": None}]
     (finding,) = doc["findings"]
     assert isinstance(finding.pop("address"), int)
     assert finding == {"file": "d.sys", "tag": "PsFr", "evidence": "call-site",

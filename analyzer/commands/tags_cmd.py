@@ -146,11 +146,12 @@ def scan_command(paths: tuple[str, ...], tag_names: tuple[str, ...], localtag: s
     ExAllocatePoolWithTag, ExAllocatePool2, ExFreePoolWithTag and the like), immediate (a
     32-bit immediate operand in code), string (the bytes appear anywhere in the file).
     """
-    from ..scan import localtag_text, scan_paths
+    from ..scan import localtag_text, scan_files
 
     tags = _check_tags(tag_names) if tag_names else None
     diag = Diagnostics()
-    findings = scan_paths(paths, tags, diag=diag, jobs=jobs)
+    scans = scan_files(paths, tags, diag=diag, jobs=jobs)
+    findings = [f for scan in scans for f in scan.findings]
     for warning in diag.warnings():
         click.echo(f"warning: {warning}", err=True)
     if localtag:
@@ -160,7 +161,8 @@ def scan_command(paths: tuple[str, ...], tag_names: tuple[str, ...], localtag: s
             raise InputError(localtag, f"cannot write: {exc.strerror or exc}") from exc
         click.echo(f"wrote {len(findings)} entries to {localtag}", err=True)
     if output_format == "json":
-        doc = {"findings": [f.to_dict() for f in findings], "warnings": [w.to_dict() for w in diag.warnings()]}
+        doc = {"findings": [f.to_dict() for f in findings], "files": [s.to_dict() for s in scans],
+               "warnings": [w.to_dict() for w in diag.warnings()]}
         click.echo(render_json(doc), nl=False)
     elif output_format == "csv":
         rows = [f.to_dict() | {"routines": " ".join(f.routines)} for f in findings]

@@ -37,6 +37,7 @@ __all__ = [
     "ScanFinding",
     "localtag_text",
     "scan_bytes",
+    "scan_files",
     "scan_paths",
     "tag_bytes",
     "tag_from_value",
@@ -79,11 +80,23 @@ class FileScan:
     arch: str
     call_sites: list[CallSite] = field(default_factory=list)
     findings: list[ScanFinding] = field(default_factory=list)
+    #: False when only the call sites near given tags were analysed (``scan --tag``)
+    complete: bool = True
 
     @property
     def unresolved(self) -> list[CallSite]:
         """Calls whose tag argument the scan could not prove (a parameter, a variable, ...)."""
         return [s for s in self.call_sites if s.tag_value is None]
+
+    def to_dict(self) -> dict[str, Any]:
+        """How much of the file the scan could account for (JSON ``files`` rows)."""
+        return {
+            "file": self.file,
+            "arch": self.arch or None,
+            "call_sites": len(self.call_sites) if self.complete else None,
+            "unresolved": [{"address": s.address, "routine": s.routine.name} for s in self.unresolved]
+            if self.complete else None,
+        }
 
 
 def tag_from_value(value: int) -> str | None:
@@ -145,11 +158,11 @@ def scan_bytes(data: bytes, name: str, tags: Sequence[str] | None = None) -> Fil
         # Every kind of evidence needs the tag's bytes somewhere in the file.
         wanted = [p for tag in tags for p in tag_bytes(tag)]
         if not any(p in data for p in wanted):
-            return FileScan(name, "")
+            return FileScan(name, "", complete=False)
     image = load_image(data, name)
     wanted = None if tags is None else [p for tag in tags for p in tag_bytes(tag)]
     sites = Scanner(image).call_sites(near=wanted)
-    result = FileScan(name, image.arch, sites)
+    result = FileScan(name, image.arch, sites, complete=tags is None)
     by_tag: dict[str, list[CallSite]] = {}
     for site in sites:
         if site.tag_value is None:
@@ -204,16 +217,16 @@ def _expand(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
     return unique
 
 
-def _scan_file(path: Path, tags: Sequence[str] | None) -> tuple[list[ScanFinding], str | None]:
-    """Findings of one file, or the reason it was skipped (runs in worker processes too)."""
+def _scan_file(path: Path, tags: Sequence[str] | None) -> tuple[FileScan | None, str | None]:
+    """The scan of one file, or the reason it was skipped (runs in worker processes too)."""
     try:
         data = path.read_bytes()
     except OSError as exc:
-        return [], f"cannot read: {exc.strerror or exc}"
+        return None, f"cannot read: {exc.strerror or exc}"
     try:
-        return scan_bytes(data, str(path), tags).findings, None
+        return scan_bytes(data, str(path), tags), None
     except NotPE as exc:
-        return [], f"{exc}; skipped"
+        return None, f"{exc}; skipped"
 
 
 def default_jobs(files: int) -> int:
@@ -230,7 +243,18 @@ def scan_paths(
     diag: Diagnostics | None = None,
     jobs: int | None = None,
 ) -> list[ScanFinding]:
-    """Findings for every PE file under ``paths`` (folders recursively: .sys, .dll, .exe).
+    """Findings for every PE file under ``paths``; see :func:`scan_files` for the details."""
+    return [f for scan in scan_files(paths, tags, diag=diag, jobs=jobs) for f in scan.findings]
+
+
+def scan_files(
+    paths: Iterable[str | os.PathLike[str]],
+    tags: Sequence[str] | None = None,
+    *,
+    diag: Diagnostics | None = None,
+    jobs: int | None = None,
+) -> list[FileScan]:
+    """The scan of every PE file under ``paths`` (folders recursively: .sys, .dll, .exe).
 
     Files that are not PE images are skipped with a warning in ``diag``.  ``jobs`` worker
     processes share the files (default: one per core for big folders); results keep
@@ -249,12 +273,13 @@ def scan_paths(
             results = list(pool.map(_scan_file, files, [tags] * len(files), chunksize=4))
     else:
         results = [_scan_file(path, tags) for path in files]
-    findings: list[ScanFinding] = []
-    for path, (found, problem) in zip(files, results, strict=True):
+    scans: list[FileScan] = []
+    for path, (scan, problem) in zip(files, results, strict=True):
         if problem is not None:
             diag.note(str(path), None, problem, strict=False)
-        findings.extend(found)
-    return findings
+        if scan is not None:
+            scans.append(scan)
+    return scans
 
 
 def localtag_text(findings: Sequence[ScanFinding]) -> str:
