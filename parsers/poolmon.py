@@ -82,6 +82,7 @@ class RowBatch:
     lines: np.ndarray  # int64 1-based line numbers
     has_changes: np.ndarray  # bool per row
     drivers: list[str | None] | None = None
+    bad: np.ndarray | None = None  # rows breaking the identities, when already known
 
     def __len__(self) -> int:
         return len(self.tag_ids)
@@ -95,6 +96,7 @@ class RowBatch:
             self.lines[start:stop],
             self.has_changes[start:stop],
             self.drivers[start:stop] if self.drivers is not None else None,
+            self.bad[start:stop] if self.bad is not None else None,
         )
 
 
@@ -213,7 +215,7 @@ class FrameAssembler:
 
     # -- checks -------------------------------------------------------------------------
     def _check_identities(self, batch: RowBatch) -> None:
-        bad = identity_mismatch(batch)
+        bad = batch.bad if batch.bad is not None else identity_mismatch(batch)
         if bad.any():
             first = int(batch.lines[np.argmax(bad)])
             self.identity_failures += int(bad.sum())
@@ -768,6 +770,7 @@ def _finish_piece(
 def _merge(bulk: BulkResult, reader: LineReader) -> None:
     """Feed bulk rows and the other lines to the reader in line order."""
     batch = RowBatch(bulk.tag_ids, bulk.pools, bulk.columns, bulk.per_alloc, bulk.lines, bulk.has_changes, bulk.drivers)
+    batch.bad = identity_mismatch(batch)  # once per chunk rather than once per snapshot
     if not bulk.other_lines:
         reader.rows(batch)
         return
