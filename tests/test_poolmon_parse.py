@@ -8,9 +8,11 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from poolmon_helpers import HEADER, SCREEN, SCREEN_ROWS, messages, parse_str, rows_of
 
-from parsers import InputError, ParseError, parse, parse_text
+from parsers import InputError, ParseError, PoolscopeError, parse, parse_text
 from parsers.formats import detect, get_format
 from parsers.model import TimeOrigin
 from parsers.poolmon import split_numbers
@@ -369,3 +371,45 @@ def test_cut_off_at_the_first_row_of_a_new_screen_drops_that_screen() -> None:
     assert messages(result) == [
         "cut.log:15: input cut off mid-row at line 15; its last snapshot (0 rows read) was dropped"
     ]
+
+
+_FRAGMENTS = [
+    *SCREEN.split("\n"),
+    "",
+    "[snip]",
+    "...",
+    "> ",
+    "```",
+    "## Tag Type",
+    "=20",
+    "C:\\tools> poolmon.exe -b",
+    "21.11.2026 14:03:07,12",
+    "Sat 11/21/2026",
+    "02:03 PM",
+    " Pool N:12K P:",
+    " Abcd Nonp 1 2 3",
+    "\t(",
+    "-)",
+    "ÿ",
+]
+
+
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(_FRAGMENTS), st.integers(0, 200), st.sampled_from(["", " ", "(", "-", "9", "\t"])),
+        min_size=1,
+        max_size=25,
+    ),
+    st.sampled_from(["\n", " ", "\r\n"]),
+    st.sampled_from(["warn", "raise"]),
+)
+def test_any_mix_of_poolmon_fragments_reads_or_fails_cleanly(
+    pieces: list[tuple[str, int, str]], joiner: str, errors: str
+) -> None:
+    lines = [frag[:cut] + extra + frag[cut:] for frag, cut, extra in pieces]
+    try:
+        result = parse_text(joiner.join(lines), "mix.txt", errors=errors)
+    except PoolscopeError:
+        return  # a clean, one-line input error
+    for snap in result.snapshots:
+        assert all(len(tag) == 4 for tag in snap.rows.tags)
