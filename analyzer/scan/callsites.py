@@ -365,15 +365,12 @@ class Tracker:
 # -- anchors and windows --------------------------------------------------------------
 
 
-def _dwords(data: bytes) -> np.ndarray:
-    """The little-endian 32-bit value starting at every byte offset of ``data``."""
-    b = np.frombuffer(data, dtype=np.uint8)
-    if len(b) < 4:
-        return np.zeros(0, dtype=np.uint32)
-    out = b[:-3].astype(np.uint32)
-    out |= b[1:-2].astype(np.uint32) << 8
-    out |= b[2:-1].astype(np.uint32) << 16
-    out |= b[3:].astype(np.uint32) << 24
+def _dwords_at(b: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    """The little-endian 32-bit values starting at offsets ``idx`` of the byte array ``b``."""
+    out = b[idx].astype(np.uint32)
+    out |= b[idx + 1].astype(np.uint32) << 8
+    out |= b[idx + 2].astype(np.uint32) << 16
+    out |= b[idx + 3].astype(np.uint32) << 24
     return out
 
 
@@ -383,38 +380,42 @@ class _Anchor:
     kind: str  # "mem" or "rel"
 
 
-def _mem_anchors(image: Image, sec: Section, dwords: np.ndarray) -> np.ndarray:
+def _mem_anchors(image: Image, sec: Section) -> np.ndarray:
     """Offsets of displacements that point at a pool routine's IAT slot.
 
     Only the encodings the scan follows are considered: ``call/jmp [m]`` (FF 15/25),
     ``mov r, [m]`` (8B with a disp32-only ModRM) and x86 ``mov eax, [moffs]`` (A1).
+    Values are computed at those places only, which keeps a megabyte to a few milliseconds.
     """
     slots = np.array(sorted(image.slots), dtype=np.int64)
-    if not len(slots) or len(dwords) < 3:
-        return np.zeros(0, dtype=np.int64)
     b = np.frombuffer(sec.data, dtype=np.uint8)
-    op, modrm = b[: len(dwords) - 2], b[1 : len(dwords) - 1]  # the two bytes before offset i + 2
+    if not len(slots) or len(b) < 6:
+        return np.zeros(0, dtype=np.int64)
+    op, modrm = b[:-5], b[1:-4]  # the two bytes before a displacement at offset i + 2
     shape = ((op == 0xFF) & ((modrm == 0x15) | (modrm == 0x25))) | ((op == 0x8B) & ((modrm & 0xC7) == 0x05))
     cand = np.nonzero(shape)[0] + 2
     if image.arch == "x86":
-        cand = np.union1d(cand, np.nonzero(b[: len(dwords) - 1] == 0xA1)[0] + 1)
+        cand = np.union1d(cand, np.nonzero(b[:-4] == 0xA1)[0] + 1)
     if not len(cand):
         return cand
+    values = _dwords_at(b, cand)
     if image.arch == "x64":
-        target = dwords[cand].view(np.int32).astype(np.int64) + (sec.va + 4) + cand
+        target = values.view(np.int32).astype(np.int64) + (sec.va + 4) + cand
     else:
-        target = dwords[cand].astype(np.int64)
+        target = values.astype(np.int64)
     return cand[np.isin(target, slots)]
 
 
-def _rel_anchors(sec: Section, dwords: np.ndarray, thunks: dict[int, Routine]) -> np.ndarray:
-    if not thunks or len(dwords) < 2:
+def _rel_anchors(sec: Section, thunks: dict[int, Routine]) -> np.ndarray:
+    """Offsets of ``call/jmp rel32`` instructions whose target is a ``jmp [IAT]`` stub."""
+    b = np.frombuffer(sec.data, dtype=np.uint8)
+    if not thunks or len(b) < 5:
         return np.zeros(0, dtype=np.int64)
-    b = np.frombuffer(sec.data, dtype=np.uint8)[: len(dwords) - 1]
-    idx = np.nonzero((b == 0xE8) | (b == 0xE9))[0]
+    head = b[:-4]
+    idx = np.nonzero((head == 0xE8) | (head == 0xE9))[0]
     if not len(idx):
         return idx
-    target = dwords[idx + 1].view(np.int32).astype(np.int64) + (sec.va + 5) + idx
+    target = _dwords_at(b, idx + 1).view(np.int32).astype(np.int64) + (sec.va + 5) + idx
     return idx[np.isin(target, np.array(sorted(thunks), dtype=np.int64))]
 
 
@@ -496,8 +497,8 @@ class Scanner:
                 return insn, window[: window.index(insn) + 1]
         return None, []
 
-    def _nearby(self, patterns: Sequence[bytes]) -> Callable[[Section, int], bool] | None:
-        """A test "could an anchor here see one of the patterns", or None when all anchors could."""
+    def _nearby(self, patterns: Sequence[bytes]) -> Callable[[Section, np.ndarray], np.ndarray] | None:
+        """A filter "which anchors could see one of the patterns", or None when all could."""
         for sec in self.image.sections:
             if not sec.executable and not sec.writable and any(p in sec.data for p in patterns):
                 return None  # a read-only constant: any load anywhere may use it
@@ -514,13 +515,15 @@ class Scanner:
                     pos = sec.data.find(p, pos + 1)
             spots[id(sec)] = np.array(sorted(found), dtype=np.int64)
 
-        def keep(sec: Section, off: int) -> bool:
+        def keep(sec: Section, offs: np.ndarray) -> np.ndarray:
             arr = spots.get(id(sec))
             if arr is None or not len(arr):
-                return False
+                return np.zeros(len(offs), dtype=bool)
             # Before the call for immediates; after a `mov reg, [IAT]` for the calls it feeds.
-            i = int(np.searchsorted(arr, off - reach, side="left"))
-            return i < len(arr) and arr[i] <= off + reach
+            i = np.searchsorted(arr, offs - reach, side="left")
+            ok = i < len(arr)
+            ok[ok] = arr[i[ok]] <= offs[ok] + reach
+            return ok
 
         return keep
 
@@ -624,22 +627,25 @@ class Scanner:
             return []
         sites: dict[int, CallSite] = {}
         code = [s for s in self.image.sections if s.executable and s.data]
-        pending: list[tuple[Section, _Anchor]] = []
-        cache = [(sec, _dwords(sec.data)) for sec in code]
+        pending: list[tuple[Section, _Anchor, bool]] = []  # (section, anchor, analyse its call)
         keep = self._nearby(near) if near is not None else None
-        for sec, dwords in cache:
-            for off in _mem_anchors(self.image, sec, dwords):
-                off = int(off)
-                is_jmp = off >= 2 and sec.data[off - 2] == 0xFF and sec.data[off - 1] == 0x25
-                if keep is None or is_jmp or keep(sec, off):
-                    pending.append((sec, _Anchor(off, "mem")))
+        for sec in code:
+            offs = _mem_anchors(self.image, sec)
+            wanted = np.ones(len(offs), dtype=bool) if keep is None or not len(offs) else keep(sec, offs)
+            if keep is not None and len(offs):
+                data = np.frombuffer(sec.data, dtype=np.uint8)
+                # `jmp [IAT]` anchors are read anyway: a stub's callers may be anywhere.
+                is_jmp = (data[offs - 2] == 0xFF) & (data[offs - 1] == 0x25)
+                offs, wanted = offs[is_jmp | wanted], wanted[is_jmp | wanted]
+            pending.extend((sec, _Anchor(int(off), "mem"), bool(w)) for off, w in zip(offs, wanted, strict=True))
         # Thunks first, so that calls into them become anchors too.
         insns: list[tuple[Section, _Insn, list[_Insn]]] = []
-        for sec, anchor in pending:
+        for sec, anchor, analyse in pending:
             insn, before = self._insn_at(sec, anchor)
             if insn is None:
                 continue
-            insns.append((sec, insn, before))
+            if analyse:
+                insns.append((sec, insn, before))
             if insn[2] == "jmp":
                 mem = _parse_mem(insn[3], insn[0] + insn[1])
                 if mem is not None and mem.absolute in self.image.slots:
@@ -648,10 +654,11 @@ class Scanner:
                     if insn[1] == 7:
                         # Taken as REX-prefixed; the byte may belong to the instruction before.
                         self.thunks[insn[0] + 1] = routine
-        for sec, dwords in cache:
-            for off in _rel_anchors(sec, dwords, self.thunks):
-                if keep is not None and not keep(sec, int(off)):
-                    continue
+        for sec in code:
+            offs = _rel_anchors(sec, self.thunks)
+            if keep is not None and len(offs):
+                offs = offs[keep(sec, offs)]
+            for off in offs:
                 insn, _ = self._insn_at(sec, _Anchor(int(off), "rel"))
                 if insn is not None:
                     insns.append((sec, insn, []))
