@@ -292,57 +292,53 @@ def _fixed_width(arr: np.ndarray, rstart: np.ndarray, rend: np.ndarray, lead: np
 
     mat = _column_matrix(arr, rstart, width, c0)
     mat -= np.uint8(48)  # digits become 0..9; a space reads 240, a minus sign 253
-    digit = mat < 10
-    space = mat == np.uint8((_SP - 48) % 256)
-    minus = mat == np.uint8((_MINUS - 48) % 256)
     tpl = tpl - np.uint8(48)
-    # Field columns hold only spaces, minus signs and digits; fixed columns the template's byte.
     fixed_idx = np.flatnonzero(fixed)
     if not (mat[fixed_idx] == tpl[fixed_idx, None]).all():
-        return None
-    allowed = digit | space
-    allowed |= minus
-    allowed |= fixed[:, None]
-    if not allowed.all():
-        return None
-    inside = np.zeros(len(template) - 1, dtype=bool)  # column j and j + 1 belong to one field
-    last = []
+        return None  # brackets and gaps where the template has them
+    digit = mat < 10
+    nonspace = mat != np.uint8((_SP - 48) % 256)
     first_after_number = [0]  # the Type word is followed by a space, as the line patterns require
-    for a, e, after_number in fields:
-        inside[a : e - 1] = True
-        last.append(e - 1)
-        if after_number:
-            first_after_number.append(a)
-    # Whole-matrix steps reduced per text column: gathers of row subsets cost more.
-    filled = ~space
-    gap = filled[:-1] & space[1:]
-    if (gap.any(axis=1) & inside).any():
-        return None  # a space inside a number
-    late_minus = minus[1:] & filled[:-1]
-    if (late_minus.any(axis=1) & inside).any():
-        return None  # a minus sign that is not a number's first character
-    if not digit[last].all():
-        return None
-    if not space[first_after_number].all():
+    first_after_number += [a for a, _, after_number in fields if after_number]
+    if nonspace[first_after_number].any():
         return None  # numbers that ran together: the line reader splits them
-    del allowed, filled, gap, late_minus, space
     mat *= digit.view(np.uint8)  # the digit values, 0 elsewhere
     used = digit.any(axis=1)
-    signed = minus.any(axis=1)
     n = len(rstart)
-    values = [np.zeros(n, dtype=np.int64) for _ in fields]
-    for k, (a, e, _) in enumerate(fields):
-        acc = values[k]
-        cols = [j for j in range(a, e) if used[j]]
-        if len(cols) > 18:
+    values = []
+    for a, e, _ in fields:
+        # A field is valid exactly when it is what printf("%Nd") makes of its value: spaces,
+        # an optional minus sign right before the first digit, and digits to the field's end.
+        # Reading spaces as 0 digits, any space inside a number (or a leading zero) makes the
+        # digit count disagree with the value's length, so counting checks the whole shape.
+        # Columns before any row's first digit add nothing; from there on every column counts,
+        # so that a space inside a number (in every row alike) still adds a digit.
+        first = next((j for j in range(a, e) if used[j]), e)
+        span = range(first, e)
+        if len(span) > 18:
             return None  # beyond int64: leave it to the line reader
-        for j in cols:
+        if not span or not digit[e - 1].all():
+            return None  # every number ends at its field's last column
+        acc = np.zeros(n, dtype=np.int64)
+        for j in span:
             acc *= 10
             acc += mat[j]
-        neg_cols = [j for j in range(a, e) if signed[j]]
-        if neg_cols:
-            neg = np.logical_or.reduce(minus[neg_cols], axis=0)
-            np.negative(acc, out=acc, where=neg)
+        ndig = np.ones(n, dtype=np.int64)
+        for p in range(1, len(span)):
+            ndig += acc >= _POW10[18 - p]
+        digits_seen = digit[a:e].sum(axis=0, dtype=np.int64)
+        others = nonspace[a:e].sum(axis=0, dtype=np.int64) - digits_seen
+        if not (digits_seen == ndig).all():
+            return None
+        if others.any():
+            if others.max() > 1:
+                return None
+            neg = np.flatnonzero(others)
+            at = e - 1 - ndig[neg]
+            if (at < a).any() or not (arr[rstart[neg] + c0 + at] == _MINUS).all():
+                return None
+            acc[neg] = -acc[neg]
+        values.append(acc)
     screen = len(fields) == 8
     offsets = _SCREEN if screen else _SNAP
     n = len(rstart)

@@ -180,3 +180,25 @@ def test_fixed_width_reading_of_uniform_blocks(block: tuple[list[RowFields], lis
     finally:
         poolmon_fast._general_numbers = original
     assert [read_row(t.rstrip("\r"))[0] for t in lines] == expected
+
+
+def test_fixed_width_rejects_a_space_inside_a_number_in_every_row() -> None:
+    good = " Abcd Nonp          12 (   1)         10 (   0)          2         64 (     0)     32"
+    bad = " Efgh Nonp   1 2345678 (   1)         10 (   0)          2         64 (     0)     32"
+    assert len(good) == len(bad)
+    bulk = read_chunk((good + "\n" + bad + "\n" + good.replace("Abcd", "Ijkl") + "\n").encode(), 1, lambda t: 0)
+    assert bulk is not None
+    assert bulk.other_lines == [2]
+    assert read_row(bad)[0] is None or read_row(bad)[0].allocs != 12345678  # type: ignore[union-attr]
+
+
+def test_fixed_width_accepts_minus_only_right_before_the_digits() -> None:
+    rows = [
+        " Abcd Nonp          12 (  -1)         10 (   0)          2         64 (   -64)     32",
+        " Efgh Nonp          12 ( - 1)         10 (   0)          2         64 (     0)     32",
+    ]
+    bulk = read_chunk(("\n".join(rows) + "\n").encode(), 1, lambda t: 0)
+    assert bulk is not None
+    assert bulk.other_lines == [2]
+    assert bulk.columns["allocs_change"].tolist() == [-1]
+    assert bulk.columns["bytes_change"].tolist() == [-64]
