@@ -204,3 +204,15 @@ def test_help_names_the_subcommands() -> None:
     for name in ("lookup", "add", "scan"):
         assert re.search(rf"^\s+{name}\s", run.out, re.M), run.out
     assert (REPO / SAMPLE).exists()
+
+
+def test_scan_localtag_unwritable_is_exit_2(tmp_path: Path) -> None:
+    (tmp_path / "fake.sys").write_bytes(b"not a driver")
+    run = poolscope("tags", "scan", "fake.sys", "--localtag", "no/such/dir/localtag.txt", cwd=tmp_path)
+    assert run.code == 2
+    assert run.err_lines[-1] == "Error: no/such/dir/localtag.txt: cannot write: No such file or directory"
+
+
+def test_scan_rejects_a_long_tag(tmp_path: Path) -> None:
+    run = poolscope("tags", "scan", ".", "--tag", "Abcdef", cwd=tmp_path)
+    assert (run.code, run.err_lines) == (2, ["Error: TAG: a pool tag has 1 to 4 characters, not 'Abcdef'"])
