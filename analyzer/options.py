@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -15,15 +15,23 @@ from parsers.errors import ErrorLevel
 
 from .units import parse_duration, parse_size
 
+if TYPE_CHECKING:
+    from parsers.model import Snapshot
+
+    from .owners import OwnerResolver
+
 
 class DurationType(click.ParamType):
     name = "duration"
+
+    def __init__(self, allow_zero: bool = False) -> None:
+        self.allow_zero = allow_zero
 
     def convert(self, value: Any, param: Any, ctx: Any) -> timedelta:
         if isinstance(value, timedelta):
             return value
         try:
-            return parse_duration(str(value))
+            return parse_duration(str(value), allow_zero=self.allow_zero)
         except ValueError as exc:
             self.fail(str(exc), param, ctx)
 
@@ -96,6 +104,16 @@ def output_format_option(*choices: str, default: str = "table") -> Callable[...,
         show_default=True,
         help="Output format.",
     )
+
+
+def owners_for(snapshots: Sequence[Snapshot], inputs: InputOptions) -> OwnerResolver:
+    """Owners from --tags, the default tag files and the inputs' own evidence; tag-file warnings to stderr."""
+    from .owners import build_resolver
+
+    resolver = build_resolver(inputs.tags, snapshots, errors=inputs.errors)
+    for warning in resolver.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    return resolver
 
 
 def load(paths: tuple[str, ...] | list[str], inputs: InputOptions) -> ParseResult:

@@ -11,13 +11,11 @@ import json
 from collections.abc import Callable, Iterator
 from typing import Any
 
-import click
 import numpy as np
 
 from parsers import ParseResult, Snapshot
-from parsers.model import MISSING, RowTable
+from parsers.model import MISSING, NUMERIC_COLUMNS, RowTable
 
-from .options import InputOptions
 from .render import Column, json_default, render_table
 from .units import format_size
 
@@ -33,27 +31,11 @@ CSV_COLUMNS: tuple[str, ...] = (
     "format",
     "tag",
     "pool",
-    "allocs",
-    "frees",
-    "outstanding",
-    "bytes",
-    "allocs_change",
-    "frees_change",
-    "bytes_change",
+    *NUMERIC_COLUMNS,
     "per_alloc",
     "mapped_driver",
     "owner",
 )
-
-
-def resolve_owners(result: ParseResult, inputs: InputOptions) -> Any:
-    """The owner resolver for these inputs; its warnings (unreadable tag-file lines) go to stderr."""
-    from .owners import build_resolver
-
-    resolver = build_resolver(inputs.tags, result.snapshots, errors=inputs.errors)
-    for warning in resolver.warnings:
-        click.echo(f"warning: {warning}", err=True)
-    return resolver
 
 
 def to_json(result: ParseResult, owners: Owners | None = None) -> str:

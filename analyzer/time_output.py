@@ -13,28 +13,13 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-import click
-
-from parsers import Snapshot
-
 from .cli import GateTripped
 from .diff import DIFF_COLUMNS, DiffResult
-from .options import InputOptions
 from .render import Column, render_csv, render_json, render_markdown
 from .trend import TREND_COLUMNS, VERDICTS, TrendOptions, TrendResult
 from .units import format_duration, format_size
 
 OWNER_COLUMN = Column("owner", "Owner")
-
-
-def owner_resolver(snapshots: Sequence[Snapshot], inputs: InputOptions) -> Any:
-    """Owners from --tags files, the default tag files and the inputs' own evidence."""
-    from .owners import build_resolver
-
-    resolver = build_resolver(inputs.tags, snapshots, errors=inputs.errors)
-    for warning in resolver.warnings:
-        click.echo(f"warning: {warning}", err=True)
-    return resolver
 
 
 def _when(dt: datetime | None) -> str:

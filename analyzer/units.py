@@ -23,7 +23,7 @@ def parse_size(text: str) -> int:
     return round(float(number) * _SIZE_FACTOR[unit.lower()])
 
 
-def parse_duration(text: str) -> timedelta:
+def parse_duration(text: str, allow_zero: bool = False) -> timedelta:
     """A duration: ``0.5s``, ``5s``, ``1m``, ``30m``, ``2h``, ``1h30m``; a bare number is seconds."""
     s = text.strip().replace(" ", "")
     if not s:
@@ -38,7 +38,7 @@ def parse_duration(text: str) -> timedelta:
         pos = m.end()
     if pos != len(s):
         raise ValueError(f"not a duration: {text!r} (examples: 5s, 30m, 1.5h)")
-    if total <= 0:
+    if total < 0 or (total == 0 and not allow_zero):
         raise ValueError(f"duration must be positive: {text!r}")
     return timedelta(seconds=total)
 

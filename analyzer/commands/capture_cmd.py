@@ -14,7 +14,7 @@ import click
 from parsers.model import Snapshot
 
 from .. import capture
-from ..options import DURATION, SIZE, InputOptions
+from ..options import DURATION, SIZE, InputOptions, owners_for
 
 
 class _SettleType(type(DURATION)):  # type: ignore[misc]
@@ -109,7 +109,7 @@ def _capture_around(command: str, interval: timedelta, settle: timedelta, output
                     session: str | None, fail_on_growth: int | None, fail_on_total: int | None,
                     min_change: int, output_format: str, quiet: bool) -> None:
     from ..render import render_json
-    from ..time_output import check_diff_gates, owner_resolver, render_diff, render_trend
+    from ..time_output import check_diff_gates, render_diff, render_trend
 
     result = capture.capture_around(command, output=output, interval=interval, settle=settle, source=source,
                                     session=session, on_record=_progress(quiet, output), on_warning=_warn,
@@ -117,7 +117,7 @@ def _capture_around(command: str, interval: timedelta, settle: timedelta, output
                                     stdout=_stderr_fd() if output_format == "json" else None)
     found = result.analyze(min_change)
     diff, trend = found.diff, found.trend
-    owners = owner_resolver(result.snapshots, InputOptions(None, False, None, ()))
+    owners = owners_for(result.snapshots, InputOptions(None, False, None, ()))
     for row in diff.rows:
         row.owner = owners.best(row.tag)
     for trow in trend.rows:

@@ -7,9 +7,9 @@ import click
 from parsers import Snapshot
 
 from ..diff import diff_snapshots
-from ..options import SIZE, InputOptions, input_options, load, output_format_option
+from ..options import SIZE, InputOptions, input_options, load, output_format_option, owners_for
 from ..select import select_snapshot, split_file_spec
-from ..time_output import check_diff_gates, owner_resolver, render_diff
+from ..time_output import check_diff_gates, render_diff
 
 
 def _load_one(spec_text: str, inputs: InputOptions) -> Snapshot:
@@ -37,7 +37,7 @@ def diff_command(before: str, after: str, min_change: int, fail_on_growth: int |
     """
     snap_a, snap_b = _load_one(before, inputs), _load_one(after, inputs)
     result = diff_snapshots(snap_a, snap_b, min_change=min_change)
-    owners = owner_resolver([snap_a, snap_b], inputs)
+    owners = owners_for([snap_a, snap_b], inputs)
     for row in result.rows:
         row.owner = owners.best(row.tag)
     click.echo(render_diff(result, output_format), nl=False)

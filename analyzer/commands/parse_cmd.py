@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import click
 
-from ..options import InputOptions, input_options, load, output_format_option
-from ..parse_output import iter_csv, iter_json, resolve_owners, to_table
+from ..options import InputOptions, input_options, load, output_format_option, owners_for
+from ..parse_output import iter_csv, iter_json, to_table
 
 
 @click.command("parse")
@@ -23,6 +23,6 @@ def parse_command(paths: tuple[str, ...], output_format: str, inputs: InputOptio
     if output_format == "table":
         click.echo(to_table(result), nl=False)
         return
-    owners = resolve_owners(result, inputs).best
+    owners = owners_for(result.snapshots, inputs).best
     for piece in (iter_json if output_format == "json" else iter_csv)(result, owners):
         click.echo(piece, nl=False)

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import click
 
-from ..options import InputOptions, input_options, load, output_format_option
-from ..parse_output import resolve_owners
+from ..options import InputOptions, input_options, load, output_format_option, owners_for
 from ..render import render_csv, render_json, want_color
 from ..select import parse_spec
 from ..show import POOL_CHOICES, SHOW_COLUMNS, SORT_KEYS, ShowOptions, render_show, show_snapshot
@@ -51,7 +50,7 @@ def show_command(paths: tuple[str, ...], snapshot: str | int, sort: str, by_chan
     result = load(paths, inputs)
     options = ShowOptions(snapshot=snapshot, sort=sort, by_change=by_change, pool=pool,
                           include=include, exclude=exclude, top=top, scope=scope)
-    shown = show_snapshot(result, options, resolve_owners(result, inputs).best)
+    shown = show_snapshot(result, options, owners_for(result.snapshots, inputs).best)
     if output_format == "json":
         click.echo(render_json(shown.to_dict()), nl=False)
     elif output_format == "csv":

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import click
 
-from ..options import SIZE, InputOptions, input_options, load, output_format_option
-from ..time_output import check_trend_gate, owner_resolver, render_trend, select_rows
+from ..options import SIZE, DurationType, InputOptions, input_options, load, output_format_option, owners_for
+from ..time_output import check_trend_gate, render_trend, select_rows
 from ..trend import TrendOptions, analyze
 
 
@@ -20,10 +22,12 @@ from ..trend import TrendOptions, analyze
               help="Fewer snapshots with a tag than this: insufficient-data.")
 @click.option("--min-growth", type=SIZE, default=TrendOptions.min_growth, show_default=True,
               help="Growth over the window below which a series is never a leak or suspect (4096, 64K, 1.5MB).")
+@click.option("--min-span", type=DurationType(allow_zero=True), default="10m", show_default=True,
+              help="Shorter timed windows can say suspect, never leak (0 for a short test run).")
 @output_format_option("table", "json", "csv", "markdown", default="table")
 @input_options
 def trend_command(paths: tuple[str, ...], fail_on: str | None, show_all: bool, top: int, min_points: int,
-                  min_growth: int, output_format: str, inputs: InputOptions) -> None:
+                  min_growth: int, min_span: timedelta, output_format: str, inputs: InputOptions) -> None:
     """Give each (tag, pool) of INPUT... a verdict: leak, suspect, recovers, stable or insufficient-data.
 
     INPUT is any mix of files, folders, globs and capture logs; snapshots are put in time
@@ -31,9 +35,10 @@ def trend_command(paths: tuple[str, ...], fail_on: str | None, show_all: bool, t
     with a reason you can check against the numbers.
     """
     result = load(paths, inputs)
-    trend = analyze(result.snapshots, TrendOptions(min_points=min_points, min_growth=min_growth))
+    trend = analyze(result.snapshots, TrendOptions(min_points=min_points, min_growth=min_growth,
+                                                   min_span_hours=min_span.total_seconds() / 3600))
     limit = None if show_all and click.get_current_context().get_parameter_source("top").name == "DEFAULT" else top
-    owners = owner_resolver(result.snapshots, inputs)
+    owners = owners_for(result.snapshots, inputs)
     for row in select_rows(trend, show_all, limit):
         row.owner = owners.best(row.tag)
     click.echo(render_trend(trend, output_format, show_all=show_all, top=limit), nl=False)

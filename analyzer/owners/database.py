@@ -15,6 +15,8 @@ from typing import Any
 
 from parsers.pooltag import pad_tag
 
+from ..filters import pattern_regex
+
 #: Binaries that say "nobody knows" rather than naming an owner.
 PLACEHOLDERS = frozenset({"<unknown>", "<multiple>"})
 
@@ -51,18 +53,6 @@ class OwnerCandidate:
         }
 
 
-def _wildcard_regex(pattern: str) -> re.Pattern[str]:
-    out = []
-    for ch in pattern:
-        if ch == "*":
-            out.append(".*")
-        elif ch == "?":
-            out.append(".")
-        else:
-            out.append(re.escape(ch))
-    return re.compile("".join(out), re.DOTALL)
-
-
 def _specificity(pattern: str) -> int:
     """Literal characters a wildcard pattern fixes; more specific patterns are listed first."""
     return sum(1 for ch in pattern if ch not in "*?")
@@ -84,7 +74,7 @@ class OwnerDatabase:
         self._cache.clear()
         self._order += 1
         if candidate.is_wildcard:
-            self._wild.append((self._order, _wildcard_regex(candidate.pattern), candidate))
+            self._wild.append((self._order, pattern_regex(candidate.pattern), candidate))
         else:
             self._exact.setdefault(candidate.pattern, []).append((self._order, candidate))
 
