@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from parsers import Snapshot
+from parsers import ParseResult, Snapshot
 
 from ..diff import diff_snapshots
 from ..options import SIZE, InputOptions, input_options, load, output_format_option, owners_for
@@ -12,9 +12,16 @@ from ..select import select_snapshot, split_file_spec
 from ..time_output import check_diff_gates, render_diff
 
 
-def _load_one(spec_text: str, inputs: InputOptions) -> Snapshot:
-    path, spec = split_file_spec(spec_text)
-    return select_snapshot(load([path], inputs), "last" if spec is None else spec, name=path)
+def _load_pair(before: str, after: str, inputs: InputOptions) -> tuple[Snapshot, Snapshot]:
+    """The two snapshots; a file named on both sides (``log#0`` vs ``log#last``) is read once."""
+    loaded: dict[str, ParseResult] = {}
+    picked = []
+    for text in (before, after):
+        path, spec = split_file_spec(text)
+        if path not in loaded:
+            loaded[path] = load([path], inputs)
+        picked.append(select_snapshot(loaded[path], "last" if spec is None else spec, name=path))
+    return picked[0], picked[1]
 
 
 @click.command("diff")
@@ -35,7 +42,7 @@ def diff_command(before: str, after: str, min_change: int, fail_on_growth: int |
     Without #N the last snapshot of each file is used.  Rows are (tag, pool), largest byte
     growth first, with new and vanished tags and per-pool totals.
     """
-    snap_a, snap_b = _load_one(before, inputs), _load_one(after, inputs)
+    snap_a, snap_b = _load_pair(before, after, inputs)
     result = diff_snapshots(snap_a, snap_b, min_change=min_change)
     owners = owners_for([snap_a, snap_b], inputs)
     for row in result.rows:
