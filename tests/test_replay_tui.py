@@ -86,7 +86,7 @@ def test_changed_rows_are_highlighted() -> None:
             assert styles["Abcd"] == GROW_STYLE
             assert styles["Late"] == NEW_STYLE
             status = str(app.query_one("#status").render())
-            assert "snapshot 3/6" in status
+            assert "snapshot #2 (3/6)" in status
             assert "changed: 5" in status
 
     run(scenario())
@@ -192,11 +192,9 @@ def test_replay_of_the_sample_log() -> None:
 
 
 def test_replay_command_needs_a_terminal_and_checks_start() -> None:
-    import pytest
     from click.testing import CliRunner
 
     from analyzer.cli import cli
-    from analyzer.tui.replay import start_index
 
     result = CliRunner().invoke(cli, ["replay", "samples/leak_appended.log"])
     assert result.exit_code == 2
@@ -204,11 +202,37 @@ def test_replay_command_needs_a_terminal_and_checks_start() -> None:
         "Error: replay is interactive and needs a terminal; use `poolscope show` or `poolscope report` for a pipe "
         "or file"
     )
-    assert [start_index(t, 14) for t in ("first", "last", "LAST", "1", "14")] == [0, 13, 13, 0, 13]
-    for bad in ("0", "15", "x"):
-        with pytest.raises(ValueError, match="use first, last or a number from 1 to 14"):
-            start_index(bad, 14)
+    bad = CliRunner().invoke(cli, ["replay", "--start", "x", "samples/leak_appended.log"])
+    assert bad.exit_code == 2
+    assert bad.stderr.splitlines()[-1] == (
+        "Error: Invalid value for '--start': not a snapshot: 'x' "
+        "(use first, last, a number counted from 0, or a time such as 2026-11-21T15:00)"
+    )
 
+
+def test_replay_start_counts_like_show_and_the_json_index() -> None:
+    import json
+    from datetime import datetime
+
+    import pytest
+    from click.testing import CliRunner
+
+    from analyzer.cli import cli
+    from analyzer.tui.replay import start_index
+    from parsers import parse
+    from parsers.errors import InputError
+
+    result = parse(["samples/leak_appended.log"])
+    specs = ("first", "last", "LAST", "0", "1", 13, "-1", "-14")
+    assert [start_index(result, s) for s in specs] == [0, 13, 13, 0, 1, 13, 13, 0]
+    # the frame `show --snapshot 3` prints is the one replay --start 3 opens, and its JSON index is 3
+    shown = CliRunner().invoke(cli, ["show", "--snapshot", "3", "--format", "json", "samples/leak_appended.log"])
+    assert json.loads(shown.stdout)["index"] == 3 == start_index(result, "3")
+    third = result.snapshots[3].timestamp
+    assert start_index(result, datetime.fromisoformat(third.isoformat())) == 3
+    for bad in ("14", "-15"):
+        with pytest.raises(InputError, match=r"has 14 snapshots \(0\.\.13\); there is no snapshot #"):
+            start_index(result, bad)
 
 def test_table_draws_only_what_fits_and_scrolls() -> None:
     from analyzer.tui.table import PoolTable

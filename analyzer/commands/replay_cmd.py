@@ -7,15 +7,29 @@ import sys
 import click
 
 from ..options import InputOptions, input_options, load
+from ..select import parse_spec
+
+
+def _spec(ctx: click.Context, param: click.Parameter, value: str) -> str | int:
+    try:
+        return parse_spec(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
 
 
 @click.command("replay")
 @click.argument("paths", nargs=-1, required=True, metavar="LOG...")
 @click.option(
-    "--start", default="first", show_default=True, help="Snapshot to open at: first, last or a number (1 = first)."
+    "--start",
+    default="first",
+    show_default=True,
+    callback=_spec,
+    metavar="first|last|N|TIME",
+    help="Snapshot to open at, as in `show --snapshot`: first, last, its position counted from 0 "
+    "(negative from the end), or the one nearest a time such as 2026-11-21T15:00.",
 )
 @input_options
-def replay_command(paths: tuple[str, ...], start: str, inputs: InputOptions) -> None:
+def replay_command(paths: tuple[str, ...], start: str | int, inputs: InputOptions) -> None:
     """Replay LOG... snapshot by snapshot with PoolMon's keys.
 
     Keys: p pool (nonpaged/paged/both), b bytes, m per alloc, t tag, a allocs, f frees,

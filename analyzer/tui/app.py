@@ -170,7 +170,8 @@ class PoolMonApp(App[None]):
             if key in snap.totals:
                 pools.append(f"{label}:{snap.totals[key]}K")
         changed = sum(1 for r in self.displayed if r.changed)
-        head = f"snapshot {self.position + 1}/{self.provider.count()}  {when}  {snap.source}"
+        # "#N" is the position --start, show --snapshot and FILE#N take; "(n/total)" how far along the log.
+        head = f"snapshot #{self.position} ({self.position + 1}/{self.provider.count()})  {when}  {snap.source}"
         if pools:
             head += "  " + " ".join(pools)
         first, last = self.query_one(PoolTable).window()

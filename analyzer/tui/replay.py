@@ -6,26 +6,25 @@ from collections.abc import Sequence
 
 from parsers import ParseResult
 
+from ..select import SnapshotSpec, select_snapshot
 from .app import PoolMonApp
 from .provider import ListProvider
 
 
-def start_index(text: str, n: int) -> int:
-    """``first``, ``last`` or a 1-based snapshot number, as a 0-based index."""
-    t = text.strip().lower()
-    if t == "first":
-        return 0
-    if t == "last":
-        return n - 1
-    if t.isdigit() and 1 <= int(t) <= n:
-        return int(t) - 1
-    raise ValueError(f"{text!r}: use first, last or a number from 1 to {n}")
+def start_index(result: ParseResult, spec: SnapshotSpec = "first") -> int:
+    """The position of the snapshot ``spec`` names, with the rules of ``show --snapshot`` and ``FILE#N``.
+
+    One rule for every command (first, last, N from 0, negative from the end, or a time) so a
+    number read off ``show`` or the JSON ``index`` opens the same frame here; InputError otherwise.
+    """
+    chosen = select_snapshot(result, spec)
+    return next(i for i, snap in enumerate(result.snapshots) if snap is chosen)
 
 
 def replay_app(
     result: ParseResult,
     *,
-    start: str = "first",
+    start: SnapshotSpec = "first",
     tag_files: Sequence[str] = (),
     use_default_tags: bool = True,
     title: str | None = None,
@@ -39,6 +38,6 @@ def replay_app(
     return PoolMonApp(
         ListProvider(result.snapshots),
         owner=owners.best,
-        start=start_index(start, len(result.snapshots)),
+        start=start_index(result, start),
         title=title,
     )
