@@ -53,7 +53,7 @@ def test_run_prints_diff_and_trend_exactly(tmp_path: Path) -> None:
     assert res.stderr == ""
     got = normalise(res.stdout)
     golden = GOLDEN / "run_poolmon.txt"
-    if os.environ.get("POOLSCOPE_REGEN_GOLDEN"):
+    if os.environ.get("POOLSCOPE_UPDATE_GOLDEN") == "1":  # rewrite after a deliberate change, then review
         golden.write_text(got)
     assert got == golden.read_text()
 

@@ -34,8 +34,9 @@ def run(*args: str, tmp_path: Path) -> tuple[int, str, str]:
 
 
 def check_golden(name: str, text: str) -> None:
+    """Compare with tests/golden/report/NAME; POOLSCOPE_UPDATE_GOLDEN=1 rewrites it (review the diff)."""
     path = GOLDEN / name
-    if os.environ.get("UPDATE_GOLDEN"):
+    if os.environ.get("POOLSCOPE_UPDATE_GOLDEN") == "1":
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
     assert text == path.read_text(encoding="utf-8")
