@@ -333,13 +333,21 @@ class FrameAssembler:
             return
         stamp = timestamp_from_filename(self.name)
         clock = MarkerClock(stamp.date() if stamp else None, day_first_for(all_markers))
+        previous: _Frame | None = None
         for frame in frames:
             moment = None
             for _, marker in frame.markers:
                 moment = clock.feed(marker) or moment
                 if marker.tz_name:
                     frame.extra["time_zone"] = marker.tz_name
+            if moment is None and previous is not None and _continues_run(frame):
+                # One PoolMon run prints the system pool and then the session pools under a
+                # single banner: the later screens were taken at the banner's moment too.
+                moment = previous.extra.get("timestamp")
+                if "time_zone" in previous.extra:
+                    frame.extra["time_zone"] = previous.extra["time_zone"]
             frame.extra["timestamp"] = moment
+            previous = frame
 
     def _snapshot(self, index: int, frame: _Frame) -> Snapshot:
         extra = dict(frame.extra)
@@ -364,6 +372,16 @@ class FrameAssembler:
             line=frame.line,
             extra=extra,
         )
+
+
+def _continues_run(frame: _Frame) -> bool:
+    """A pool-information screen with no ``Memory:``/``Commit:`` header or marker of its own.
+
+    PoolMon prints those headers once per run, so such a screen (``All sessions pool
+    information``) belongs to the run before it.  Rows that restart without any heading are
+    a new, undated snapshot instead, so the title is required.
+    """
+    return frame.title and not (frame.memory or frame.commit or frame.markers)
 
 
 def _read_totals(text: str, frame: _Frame) -> None:

@@ -145,3 +145,28 @@ def test_get_date_round_trip_format_keeps_the_clock_and_the_offset() -> None:
     assert marker is not None
     assert marker.moment() == datetime(2026, 11, 21, 14, 3, 7, 123456)
     assert marker.tz_name == "UTC+01:00"
+
+
+def test_banner_time_dates_the_session_screens_of_its_run() -> None:
+    # Each run of the sample: banner, system pool, then an all-sessions screen with headings only.
+    result = parse([Path(__file__).resolve().parent.parent / "samples" / "banners_cp1252.log"])
+    got = [(s.scope, s.timestamp, s.time_origin) for s in result.snapshots]
+    runs = [datetime(2026, 11, 21, 14, 3, 15), datetime(2026, 11, 21, 15, 3, 13), datetime(2026, 11, 21, 16, 3, 10)]
+    assert got == [
+        (scope, when, TimeOrigin.MARKER) for when in runs for scope in ("system", "all-sessions")
+    ]
+
+
+def test_only_a_headed_screen_without_memory_lines_inherits_the_banner_time() -> None:
+    from poolmon_helpers import parse_str
+
+    sessions = " All sessions pool information\n Tag  Type     Allocs            Frees            Diff   Bytes\n\n"
+    text = "===== 2026-11-21 14:03:07 =====\n" + SCREEN + sessions + SCREEN
+    result = parse_str(text, "run.log")
+    # The session screen belongs to the banner's run; the next full screen (own Memory: lines,
+    # no banner) is a later, undated one.
+    assert [(s.scope, s.timestamp) for s in result.snapshots] == [
+        ("system", datetime(2026, 11, 21, 14, 3, 7)),
+        ("all-sessions", datetime(2026, 11, 21, 14, 3, 7)),
+        ("system", None),
+    ]
