@@ -31,6 +31,8 @@ class DiffRow:
     frees_change: int | None
     percent_change: float | None  # None when there was nothing before (new) or bytes are unknown
     owner: str | None = None
+    #: Every candidate owner with its provenance (OwnerCandidate.to_dict()), most trusted first.
+    owner_candidates: list[dict[str, Any]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -47,6 +49,7 @@ class DiffRow:
             "frees_change": self.frees_change,
             "percent_change": None if self.percent_change is None else round(self.percent_change, 2),
             "owner": self.owner,
+            "owner_candidates": list(self.owner_candidates),
         }
 
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from parsers import ParseResult, Snapshot
+from parsers import Candidates, ParseResult, Snapshot, owner_map
 from parsers.model import MISSING, NUMERIC_COLUMNS, RowTable
 
 from .render import Column, json_default, render_table
@@ -38,17 +38,22 @@ CSV_COLUMNS: tuple[str, ...] = (
 )
 
 
-def to_json(result: ParseResult, owners: Owners | None = None) -> str:
-    """The contract as text: equal to ``json.dumps(result.to_dict(owners))`` once loaded."""
-    return "".join(iter_json(result, owners))
+def to_json(result: ParseResult, owners: Owners | None = None, candidates: Candidates | None = None) -> str:
+    """The contract as text: equal to ``json.dumps(result.to_dict(owners, candidates))`` once loaded."""
+    return "".join(iter_json(result, owners, candidates))
 
 
-def iter_json(result: ParseResult, owners: Owners | None = None) -> Iterator[str]:
+def iter_json(result: ParseResult, owners: Owners | None = None,
+              candidates: Candidates | None = None) -> Iterator[str]:
     """:func:`to_json` in pieces, one snapshot at a time, so a large log never sits in memory twice.
 
     Rows are written one per line with the C encoder's compact separators: indenting every
-    row field by field costs ten times the parse on a large log and helps no reader.
+    row field by field costs ten times the parse on a large log and helps no reader.  Pass an
+    owner resolver as ``owners`` and the top-level ``owners`` object lists each tag's
+    candidates (``candidates`` defaults to ``owners.candidates``), one tag per line.
     """
+    if candidates is None:
+        candidates = getattr(owners, "candidates", None)
     # tag -> (tag as JSON, owner as JSON): a log repeats the same tags in every snapshot.
     seen: dict[str, tuple[str, str]] = {}
     yield '{\n  "snapshots": ['
@@ -56,7 +61,12 @@ def iter_json(result: ParseResult, owners: Owners | None = None) -> Iterator[str
         yield ("\n" if i == 0 else ",\n") + "    " + _snapshot_json(snap, owners, seen)
     yield "\n  ]" if result.snapshots else "]"
     warnings = [json.dumps(w.to_dict(), ensure_ascii=False) for w in result.warnings]
-    yield ',\n  "warnings": ' + _json_list(warnings, "    ", "  ") + "\n}\n"
+    yield ',\n  "warnings": ' + _json_list(warnings, "    ", "  ")
+    # `seen` holds every tag written, so no second pass over the rows.
+    found = owner_map(seen, candidates)
+    entries = [f"{json.dumps(t, ensure_ascii=False)}: {json.dumps(c, ensure_ascii=False)}" for t, c in found.items()]
+    yield ',\n  "owners": ' + (("{\n" + ",\n".join("    " + e for e in entries) + "\n  }") if entries else "{}")
+    yield "\n}\n"
 
 
 def _json_list(items: list[str], inner: str, outer: str) -> str:

@@ -81,6 +81,8 @@ class ShowRow:
     frees_change: int | None = None
     bytes_change: int | None = None
     owner: str | None = None
+    #: Every candidate owner with its provenance (OwnerCandidate.to_dict()), most trusted first.
+    owner_candidates: list[dict[str, Any]] = field(default_factory=list, compare=False)
 
     @property
     def type(self) -> str:
@@ -100,6 +102,7 @@ class ShowRow:
             "frees_change": self.frees_change,
             "bytes_change": self.bytes_change,
             "owner": self.owner,
+            "owner_candidates": list(self.owner_candidates),
         }
 
 
@@ -221,7 +224,11 @@ def show_snapshot(
     options: ShowOptions | None = None,
     owners: Callable[[str], str | None] | None = None,
 ) -> ShowResult:
-    """Select, filter and sort one snapshot of ``result`` as ``poolscope show`` prints it."""
+    """Select, filter and sort one snapshot of ``result`` as ``poolscope show`` prints it.
+
+    ``owners`` names each tag's owner; an owner resolver (``analyzer.owners``) also fills
+    each row's ``owner_candidates``.
+    """
     options = options or ShowOptions()
     scope = options.scope
     if scope is None and len({s.scope for s in result.snapshots}) > 1 and any(
@@ -270,12 +277,14 @@ def show_snapshot(
         v = int(col[i])
         return None if v == MISSING else v
 
-    cache: dict[str, str | None] = {}
+    annotate = getattr(owners, "annotate", None)
+    cache: dict[str, dict[str, Any]] = {}
     rows = []
     for i in order:
         tag = table.tags[i]
         if owners is not None and tag not in cache:
-            cache[tag] = owners(tag)
+            cache[tag] = annotate(tag) if annotate is not None else {"owner": owners(tag), "owner_candidates": []}
+        fields = cache.get(tag) or {"owner": None, "owner_candidates": []}
         rows.append(
             ShowRow(
                 tag=tag,
@@ -288,7 +297,8 @@ def show_snapshot(
                 allocs_change=opt(changes["allocs_change"], i),
                 frees_change=opt(changes["frees_change"], i),
                 bytes_change=opt(changes["bytes_change"], i),
-                owner=cache.get(tag),
+                owner=fields["owner"],
+                owner_candidates=list(fields["owner_candidates"]),
             )
         )
 

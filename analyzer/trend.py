@@ -73,6 +73,8 @@ class TrendRow:
     bytes_last: int | None
     stats: dict[str, Any] = field(default_factory=dict)
     owner: str | None = None
+    #: Every candidate owner with its provenance (OwnerCandidate.to_dict()), most trusted first.
+    owner_candidates: list[dict[str, Any]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -92,6 +94,7 @@ class TrendRow:
             "bytes_first": self.bytes_first,
             "bytes_last": self.bytes_last,
             "owner": self.owner,
+            "owner_candidates": list(self.owner_candidates),
             "stats": {k: _num(v) if isinstance(v, float) else v for k, v in self.stats.items()},
         }
 

@@ -11,7 +11,7 @@ The one entry point is :func:`parse`::
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -34,6 +34,7 @@ __all__ = [
     "NONPAGED",
     "PAGED",
     "POOLS",
+    "Candidates",
     "Diagnostics",
     "ErrorLevel",
     "InputError",
@@ -51,6 +52,7 @@ __all__ = [
     "TimeOrigin",
     "UnsupportedPlatform",
     "format_names",
+    "owner_map",
     "parse",
     "parse_sources",
     "parse_text",
@@ -71,12 +73,40 @@ class ParseResult:
     warnings: list[ParseWarning] = field(default_factory=list)
     sources: list[SourceInfo] = field(default_factory=list)
 
-    def to_dict(self, owners: Any = None) -> dict[str, Any]:
-        """The ``poolscope parse --format json`` contract."""
+    def to_dict(self, owners: Any = None, candidates: Candidates | None = None) -> dict[str, Any]:
+        """The ``poolscope parse --format json`` contract.
+
+        ``owners`` maps a tag to its best owner (the rows' ``owner``); ``candidates`` maps it to
+        its candidate owners for the top-level ``owners`` object, and defaults to
+        ``owners.candidates`` when ``owners`` is an owner resolver.
+        """
+        if candidates is None:
+            candidates = getattr(owners, "candidates", None)
         return {
             "snapshots": [s.to_dict(owners) for s in self.snapshots],
             "warnings": [w.to_dict() for w in self.warnings],
+            "owners": owner_map((t for s in self.snapshots for t in s.rows.tags), candidates),
         }
+
+
+#: tag -> candidate owners, each a mapping or an object with ``to_dict()`` (analyzer.owners.OwnerCandidate).
+Candidates = Callable[[str], Sequence[Any]]
+
+
+def owner_map(tags: Iterable[str], candidates: Candidates | None) -> dict[str, list[dict[str, Any]]]:
+    """``{tag: [candidate, ...]}`` for the given tags that have any candidate, in sorted tag order.
+
+    Rows of the JSON contract carry only the best ``owner``: a large log has millions of rows,
+    so each tag's candidates and their provenance are written once, here.
+    """
+    if candidates is None:
+        return {}
+    out: dict[str, list[dict[str, Any]]] = {}
+    for tag in sorted(set(tags)):
+        found = candidates(tag)
+        if found:
+            out[tag] = [c.to_dict() if hasattr(c, "to_dict") else dict(c) for c in found]
+    return out
 
 
 def parse_sources(

@@ -94,7 +94,7 @@ def test_csv_keeps_padding_drivers_and_owners(tree):
 
 def test_json_contract_shape(tree):
     data = json.loads(invoke(tree, "parse", "--format", "json", "samples/leak_appended.log").out)
-    assert list(data) == ["snapshots", "warnings"]
+    assert list(data) == ["snapshots", "warnings", "owners"]
     snap = data["snapshots"][0]
     assert list(snap) == ["source", "index", "format", "timestamp", "scope", "totals", "rows"]
     assert (snap["source"], snap["index"], snap["format"], snap["timestamp"], snap["scope"]) == (
@@ -190,15 +190,22 @@ numbers = st.one_of(st.none(), st.integers(min_value=0, max_value=2**62))
 
 @given(st.lists(st.tuples(odd_tags, st.sampled_from(["nonpaged", "paged"]), numbers, numbers, numbers, numbers),
                 max_size=12, unique_by=lambda r: (r[0], r[1])),
-       st.dictionaries(odd_tags, st.text(max_size=8), max_size=4))
-def test_to_json_is_the_contract(rows, owner_map):
+       st.dictionaries(odd_tags, st.text(max_size=8), max_size=4),
+       st.dictionaries(odd_tags, st.lists(st.fixed_dictionaries({"pattern": odd_tags, "line": numbers}), max_size=2),
+                       max_size=4))
+def test_to_json_is_the_contract(rows, owner_map, candidate_map):
     table = RowTable.from_rows(Row(t, p, allocs=a, frees=f, outstanding=o, bytes=b) for t, p, a, f, o, b in rows)
     snaps = [Snapshot('x"y.log', 0, "poolmon", table, datetime(2026, 11, 21, 14, 3, 7, 120000), TimeOrigin.MARKER,
                       "session:3", {"paged_kb": 5, "nonpaged_kb": 7, "slab_kb": 1}),
              Snapshot("<stdin>", 1, "poolsnap")]
     result = ParseResult(snaps, [ParseWarning("x.log", 3, 'odd "text"\n'), ParseWarning("y", None, "é")])
     assert json.loads(to_json(result, owner_map.get)) == result.to_dict(owner_map.get)
-    assert json.loads(to_json(ParseResult())) == {"snapshots": [], "warnings": []}
+    candidates = lambda tag: candidate_map.get(tag, [])  # noqa: E731
+    text = to_json(result, owner_map.get, candidates)
+    assert json.loads(text) == result.to_dict(owner_map.get, candidates)
+    # Only tags of the rows that have candidates, in sorted order.
+    assert list(json.loads(text)["owners"]) == sorted({t for t, *_ in rows if candidate_map.get(t)})
+    assert json.loads(to_json(ParseResult())) == {"snapshots": [], "warnings": [], "owners": {}}
 
 
 def _csv_reference(result: ParseResult, owners) -> list[list[str]]:

@@ -231,7 +231,9 @@ def test_poolused_description_forms() -> None:
 
 def test_mapped_driver_forms() -> None:
     assert parse_mapped_driver("[ntfs.sys  -  Some subsystem]") == [("ntfs.sys", "Some subsystem")]
-    assert parse_mapped_driver("[abc][abc.sys - queue]") == [("abc", ""), ("abc.sys", "queue")]
+    # The bracket with a binary and a description comes before /c's bare driver name.
+    assert parse_mapped_driver("[abc][abc.sys - queue]") == [("abc.sys", "queue"), ("abc", "")]
+    assert parse_mapped_driver("[abc][Font stuff]") == [("abc", ""), (None, "Font stuff")]
     assert parse_mapped_driver("[nt!ps - Thread objects]") == [("nt!ps", "Thread objects")]
     assert parse_mapped_driver("[Font related stuff]") == [(None, "Font related stuff")]
     assert parse_mapped_driver("Unknown Driver") == []

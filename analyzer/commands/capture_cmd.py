@@ -108,6 +108,7 @@ def capture_command(interval: timedelta, count: int | None, duration: timedelta 
 def _capture_around(command: str, interval: timedelta, settle: timedelta, output: Path | None, source: str,
                     session: str | None, fail_on_growth: int | None, fail_on_total: int | None,
                     min_change: int, output_format: str, quiet: bool) -> None:
+    from ..owners import annotate_rows
     from ..render import render_json
     from ..time_output import check_diff_gates, render_diff, render_trend
 
@@ -118,10 +119,8 @@ def _capture_around(command: str, interval: timedelta, settle: timedelta, output
     found = result.analyze(min_change)
     diff, trend = found.diff, found.trend
     owners = owners_for(result.snapshots, InputOptions(None, False, None, ()))
-    for row in diff.rows:
-        row.owner = owners.best(row.tag)
-    for trow in trend.rows:
-        trow.owner = owners.best(trow.tag)
+    annotate_rows(owners, diff.rows)
+    annotate_rows(owners, trend.rows)
     if output_format == "json":
         click.echo(render_json({
             "command": command,

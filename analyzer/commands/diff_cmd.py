@@ -8,6 +8,7 @@ from parsers import ParseResult, Snapshot
 
 from ..diff import diff_snapshots
 from ..options import SIZE, InputOptions, input_options, load, output_format_option, owners_for
+from ..owners import annotate_rows
 from ..select import select_snapshot, split_file_spec
 from ..time_output import check_diff_gates, render_diff
 
@@ -44,8 +45,6 @@ def diff_command(before: str, after: str, min_change: int, fail_on_growth: int |
     """
     snap_a, snap_b = _load_pair(before, after, inputs)
     result = diff_snapshots(snap_a, snap_b, min_change=min_change)
-    owners = owners_for([snap_a, snap_b], inputs)
-    for row in result.rows:
-        row.owner = owners.best(row.tag)
+    annotate_rows(owners_for([snap_a, snap_b], inputs), result.rows)
     click.echo(render_diff(result, output_format), nl=False)
     check_diff_gates(diff_snapshots(snap_a, snap_b) if min_change else result, fail_on_growth, fail_on_total)

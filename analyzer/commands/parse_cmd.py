@@ -16,13 +16,16 @@ def parse_command(paths: tuple[str, ...], output_format: str, inputs: InputOptio
     """Read FILE... (files, folders, globs, .gz/.zip, `-` for stdin) and print their snapshots.
 
     `--format json` prints the stable data contract (docs/json-contract.md): every snapshot
-    with its source, time, scope, header totals and rows, plus the warnings. `--format csv`
+    with its source, time, scope, header totals and rows, the warnings, and each tag's
+    candidate owners with their provenance. `--format csv`
     prints one line per row. The default table is one line per snapshot.
     """
     result = load(paths, inputs)
     if output_format == "table":
         click.echo(to_table(result), nl=False)
         return
-    owners = owners_for(result.snapshots, inputs).best
-    for piece in (iter_json if output_format == "json" else iter_csv)(result, owners):
+    owners = owners_for(result.snapshots, inputs)
+    # The resolver is the rows' owner callable, and in JSON also gives the top-level candidates.
+    pieces = iter_json(result, owners) if output_format == "json" else iter_csv(result, owners.best)
+    for piece in pieces:
         click.echo(piece, nl=False)

@@ -50,7 +50,7 @@ def show_command(paths: tuple[str, ...], snapshot: str | int, sort: str, by_chan
     result = load(paths, inputs)
     options = ShowOptions(snapshot=snapshot, sort=sort, by_change=by_change, pool=pool,
                           include=include, exclude=exclude, top=top, scope=scope)
-    shown = show_snapshot(result, options, owners_for(result.snapshots, inputs).best)
+    shown = show_snapshot(result, options, owners_for(result.snapshots, inputs))
     if output_format == "json":
         click.echo(render_json(shown.to_dict()), nl=False)
     elif output_format == "csv":

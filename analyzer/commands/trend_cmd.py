@@ -7,6 +7,7 @@ from datetime import timedelta
 import click
 
 from ..options import SIZE, DurationType, InputOptions, input_options, load, output_format_option, owners_for
+from ..owners import annotate_rows
 from ..time_output import check_trend_gate, render_trend, select_rows
 from ..trend import TrendOptions, analyze
 
@@ -38,8 +39,6 @@ def trend_command(paths: tuple[str, ...], fail_on: str | None, show_all: bool, t
     trend = analyze(result.snapshots, TrendOptions(min_points=min_points, min_growth=min_growth,
                                                    min_span_hours=min_span.total_seconds() / 3600))
     limit = None if show_all and click.get_current_context().get_parameter_source("top").name == "DEFAULT" else top
-    owners = owners_for(result.snapshots, inputs)
-    for row in select_rows(trend, show_all, limit):
-        row.owner = owners.best(row.tag)
+    annotate_rows(owners_for(result.snapshots, inputs), select_rows(trend, show_all, limit))
     click.echo(render_trend(trend, output_format, show_all=show_all, top=limit), nl=False)
     check_trend_gate(trend, fail_on)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +33,7 @@ __all__ = [
     "OwnerCandidate",
     "OwnerResolver",
     "add_user_tag_file",
+    "annotate_rows",
     "build_resolver",
     "owner_fields",
     "user_data_dir",
@@ -149,3 +150,16 @@ def owner_fields(resolver: OwnerResolver | None, tag: str) -> dict[str, Any]:
     if resolver is None:
         return {"owner": None, "owner_candidates": []}
     return resolver.annotate(pad_tag(tag))
+
+
+def annotate_rows(resolver: OwnerResolver | None, rows: Iterable[Any]) -> None:
+    """Set ``owner`` and ``owner_candidates`` on each row (DiffRow, TrendRow, ...), one lookup per tag."""
+    cache: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        fields = cache.get(row.tag)
+        if fields is None:
+            fields = cache[row.tag] = owner_fields(resolver, row.tag)
+        row.owner = fields["owner"]
+        # Each row gets its own list: a caller editing one row must not change its other pool's row.
+        row.owner_candidates = list(fields["owner_candidates"])
+

@@ -38,7 +38,13 @@ def parse_description(text: str) -> tuple[str | None, str, bool] | None:
 
 
 def parse_mapped_driver(text: str) -> list[tuple[str | None, str]]:
-    """(binary, description) claims in a PoolMon Mapped_Driver cell; none for `Unknown Driver`."""
+    """(binary, description) claims in a PoolMon Mapped_Driver cell, most informative first.
+
+    ``/g`` with ``/c`` prints ``[abc][abc.sys - queue]``: the bare driver name ``/c`` found
+    the tag in, then the pooltag.txt line.  The bracket naming a binary *and* what the
+    memory is for says more, so it comes first and becomes the best owner; the bare name
+    stays a candidate.  None for `Unknown Driver`.
+    """
     text = text.strip()
     if not text or text.lower() == "unknown driver":
         return []
@@ -56,6 +62,8 @@ def parse_mapped_driver(text: str) -> list[tuple[str | None, str]]:
             out.append((group, ""))
         else:
             out.append((None, group))
+    # Stable: claims that say as much keep the order PoolMon printed them in.
+    out.sort(key=lambda claim: -(bool(claim[0]) + bool(claim[1])))
     return out
 
 

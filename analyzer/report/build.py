@@ -116,7 +116,7 @@ def build_report(
 ) -> Report:
     """Read (unless given a ParseResult), analyse and summarise: the model behind every report format."""
     from ..diff import diff_snapshots
-    from ..owners import build_resolver
+    from ..owners import annotate_rows, build_resolver
     from ..trend import analyze
 
     opts = options or ReportOptions()
@@ -153,16 +153,14 @@ def build_report(
             f"({', '.join(sorted(scopes - {scope}))}) left out; this report covers {scope}"
         )
         snaps = kept
-    owners: dict[tuple[str, str], str | None] = {}
-    for r in trend_rows:
-        owners[(r.tag, r.pool)] = resolver.best(r.tag)
+    # Rows carry owner and owner_candidates for JSON; `owners` is the lookup the text formats use.
+    annotate_rows(resolver, trend_rows)
+    owners: dict[tuple[str, str], str | None] = {(r.tag, r.pool): r.owner for r in trend_rows}
 
     times = _times(snaps)
     timed = bool(snaps) and all(s.timestamp is not None for s in snaps)
     picked = [r for r in trend_rows if r.verdict in SUSPECT_VERDICTS][: opts.max_suspects]
-    suspects = [
-        _suspect(r, owners.get((r.tag, r.pool)), *_series_of(trend, snaps, times, r.tag, r.pool)) for r in picked
-    ]
+    suspects = [_suspect(r, *_series_of(trend, snaps, times, r.tag, r.pool)) for r in picked]
 
     diff_rows: list[Any] = []
     before = after = None
@@ -171,8 +169,9 @@ def build_report(
         diff_rows = [r for r in d.rows if r.status != "same"]
         diff_rows.sort(key=lambda r: (-abs(r.bytes_change or 0), r.tag, r.pool))
         before, after = snaps[0].label, snaps[-1].label
+        annotate_rows(resolver, diff_rows)
         for r in diff_rows:
-            owners.setdefault((r.tag, r.pool), resolver.best(r.tag))
+            owners.setdefault((r.tag, r.pool), r.owner)
     if opts.progress:
         opts.progress("analyse", 2, 3, "summarising")
 
@@ -247,14 +246,15 @@ def _series_of(
     return list(range(1, len(values) + 1)), values
 
 
-def _suspect(row: Any, owner: str | None, times: list[datetime | int], values: list[float | None]) -> Suspect:
+def _suspect(row: Any, times: list[datetime | int], values: list[float | None]) -> Suspect:
     known = [(t, v) for t, v in zip(times, values, strict=True) if v is not None]
     first = known[0] if known else None
     last = known[-1] if known else None
     return Suspect(
         tag=row.tag,
         pool=row.pool,
-        owner=owner,
+        owner=row.owner,
+        owner_candidates=list(row.owner_candidates),
         verdict=row.verdict,
         reason=row.reason,
         rate_bytes_per_hour=_f(row.rate_bytes_per_hour),

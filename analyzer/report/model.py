@@ -65,12 +65,15 @@ class Suspect:
     allocs_per_hour: float | None = None
     freed_ratio: float | None = None
     series: Series = field(default_factory=lambda: Series([], []))
+    #: Every candidate owner with its provenance (OwnerCandidate.to_dict()), most trusted first.
+    owner_candidates: list[dict[str, Any]] = field(default_factory=list, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "tag": self.tag,
             "pool": self.pool,
             "owner": self.owner,
+            "owner_candidates": list(self.owner_candidates),
             "verdict": self.verdict,
             "reason": self.reason,
             "rate_bytes_per_hour": self.rate_bytes_per_hour,
