@@ -7,13 +7,14 @@ holding a single snapshot, where it is the moment the snapshot was written).
 
 A log of many frames with no markers, given ``--interval``, is spaced from the
 time in its file name, or else back from its modification time (the moment its
-last frame was appended).
+last frame was appended).  With neither (standard input), the moment of reading
+stands in for the modification time, and a warning says the dates are estimates.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from .errors import Diagnostics
 from .formats import ParseOptions
@@ -57,7 +58,9 @@ def order_snapshots(
 
     missing = [s for s in snapshots if s.timestamp is None]
     if missing and options.interval is not None:
-        base = _first_known(snapshots) or datetime(1970, 1, 1)
+        base = _first_known(snapshots)
+        if base is None:
+            base = _anchor_at_reading(snapshots, options.interval, diag)
         if len(missing) == len(snapshots):
             for i, snap in enumerate(snapshots):
                 snap.timestamp = base + i * options.interval
@@ -112,3 +115,22 @@ def _first_known(snapshots: Sequence[Snapshot]) -> datetime | None:
         if snap.timestamp is not None:
             return snap.timestamp
     return None
+
+
+def _anchor_at_reading(snapshots: Sequence[Snapshot], interval: timedelta, diag: Diagnostics) -> datetime:
+    """Where to start spacing snapshots that nothing dates: so the last one falls at the moment of reading.
+
+    Input piped in was most likely written just before it was read, as a file's last frame
+    was at its modification time; a fixed made-up date (1970) would pass for a real one in
+    reports.  The warning keeps the estimate from passing for a recorded time either.
+    """
+    now = datetime.now().replace(microsecond=0)
+    base = now - (len(snapshots) - 1) * interval
+    diag.note(
+        snapshots[0].source,
+        None,
+        f"no time in the input: snapshots placed {interval} apart, the last at the time of reading "
+        f"({now.isoformat(sep=' ')}); these dates are estimates, not recorded times",
+        strict=False,
+    )
+    return base

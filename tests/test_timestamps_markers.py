@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -170,3 +171,55 @@ def test_only_a_headed_screen_without_memory_lines_inherits_the_banner_time() ->
         ("all-sessions", datetime(2026, 11, 21, 14, 3, 7)),
         ("system", None),
     ]
+
+
+def test_interval_without_anchor_ends_at_the_time_of_reading_and_says_so() -> None:
+    import re
+
+    from cli_helpers import REPO, poolscope
+
+    marked = (REPO / "tests" / "data" / "trend" / "leak_run.log").read_text()
+    bare = "".join(line for line in marked.splitlines(keepends=True) if not line.startswith("====="))
+    # poolscope runs with TZ=UTC (cli_helpers.clean_env), so its clock reads UTC.
+    before = datetime.now(timezone.utc).replace(microsecond=0, tzinfo=None)
+    run = poolscope("trend", "-", "--interval", "5m", stdin=bare.encode())
+    after = datetime.now(timezone.utc).replace(tzinfo=None)
+    assert run.code == 0, run.err
+    warning = re.fullmatch(
+        r"warning: <stdin>: no time in the input: snapshots placed 0:05:00 apart, the last at the time of reading "
+        r"\((\S+ \S+)\); these dates are estimates, not recorded times\n",
+        run.err,
+    )
+    assert warning, run.err
+    head = re.fullmatch(
+        r"48 snapshots, (\S+ \S+) to (\S+ \S+) \(3h55m\); 8 series: 2 leak, 0 suspect, 1 recovers, 5 stable, "
+        r"0 insufficient-data",
+        run.out.splitlines()[0],
+    )
+    assert head, run.out
+    start, end = (datetime.fromisoformat(t) for t in head.groups())
+    assert before <= end <= after and end == datetime.fromisoformat(warning.group(1))
+    assert end - start == timedelta(hours=3, minutes=55)
+    assert "1970" not in run.out
+    # Same spacing as the markers it lost: the verdicts and rates are those of the marked log,
+    # and its dates (onsets, exhaustion) moved by the same amount.
+    args = ("trend", "--all", "--format", "json", "--interval", "5m")
+    got = json.loads(poolscope(*args, "-", stdin=bare.encode()).out)
+    ref = json.loads(poolscope(*args, "tests/data/trend/leak_run.log").out)
+    shift = datetime.fromisoformat(got["summary"]["end"]) - datetime.fromisoformat(ref["summary"]["end"])
+    assert datetime.fromisoformat(ref["summary"]["end"]) == datetime(2026, 11, 21, 12, 55)
+
+    def moved(when: str | None) -> str | None:
+        return None if when is None else (datetime.fromisoformat(when) + shift).isoformat()
+
+    masked = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d")  # in texts, minutes: checked exactly below
+    for row in ref["rows"]:
+        row["onset"] = moved(row["onset"])
+        if row["exhaustion"]:
+            row["exhaustion"]["at"] = moved(row["exhaustion"]["at"])
+    for row in (*ref["rows"], *got["rows"]):
+        row["reason"] = masked.sub("T", row["reason"])
+    assert any(row["onset"] for row in ref["rows"])
+    assert got["rows"] == ref["rows"]
+    reference = poolscope("trend", "tests/data/trend/leak_run.log").out
+    assert masked.sub("T", run.out).splitlines()[1:] == masked.sub("T", reference).splitlines()[1:]
