@@ -71,21 +71,26 @@ def input_options(func: Callable[..., Any]) -> Callable[..., Any]:
         "--input-format",
         type=click.Choice(format_names()),
         default=None,
-        help="Read inputs as this format instead of detecting it from their content.",
+        help="Read every input as this format instead of detecting it from the content.",
     )
-    @click.option("--strict", is_flag=True, help="Fail on the first unreadable line instead of skipping it.")
+    @click.option(
+        "--strict",
+        is_flag=True,
+        help="Stop (exit 2) at the first line that cannot be read instead of skipping it with a warning.",
+    )
     @click.option(
         "--interval",
         type=DURATION,
         default=None,
-        help="Spacing of snapshots that carry no timestamp (e.g. 30m); file order is time order.",
+        help="Time between snapshots that carry no time of their own (30s, 30m, 1h30m); they are taken "
+        "to be in file order.",
     )
     @click.option(
         "--tags",
         "tags",
         multiple=True,
         type=click.Path(dir_okay=False),
-        help="pooltag.txt / localtag.txt to name tag owners (repeatable; first wins).",
+        help="A pooltag.txt / localtag.txt naming tag owners (repeatable; the first file given wins).",
     )
     @functools.wraps(func)
     def wrapper(*args: Any, input_format: str | None, strict: bool, interval: timedelta | None,

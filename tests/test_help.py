@@ -94,3 +94,31 @@ def test_cli_doc_covers_every_option(name):
     for param in cmd.params:
         if isinstance(param, click.Option):
             assert f"`{max(param.opts, key=len)}" in doc, f"{param.opts} of {name} missing from docs/cli.md"
+
+
+def test_command_list_shows_each_summary_whole():
+    # The command list takes each help's first sentence; "FILE..." must not end it early.
+    for name in COMMANDS:
+        cmd = LazyGroup._load(name)
+        if cmd is None:
+            continue
+        first = " ".join((cmd.help or "").split("\n\n")[0].split())
+        assert cmd.get_short_help_str(limit=1000) == first, name
+
+
+def test_shared_options_read_the_same_everywhere():
+    tags_help = {" ".join(p) for p, cmd in ALL for o in cmd.params if "--tags" in getattr(o, "opts", ())
+                 if "the first file given wins" not in (o.help or "")}
+    assert tags_help == set(), f"--tags help without the precedence rule: {tags_help}"
+    # One rule for picking a snapshot, worded once, wherever a snapshot is picked.
+    rule = "its position counted from 0 (negative from the end)"
+    picks = {"show": "--snapshot", "replay": "--start"}
+    for name, opt in picks.items():
+        cmd = LazyGroup._load(name)
+        if cmd is None:
+            continue
+        option = next(p for p in cmd.params if opt in getattr(p, "opts", ()))
+        assert rule in " ".join(option.help.split()), name
+    diff = LazyGroup._load("diff")
+    if diff is not None:
+        assert "a position counted from 0 (negative from the end)" in " ".join(diff.help.split())

@@ -33,15 +33,17 @@ def _load_pair(before: str, after: str, inputs: InputOptions) -> tuple[Snapshot,
 @click.option("--fail-on-growth", type=SIZE, default=None,
               help="Exit 1 when any tag grew by more than this many bytes.")
 @click.option("--fail-on-total", type=SIZE, default=None,
-              help="Exit 1 when both pools together grew by more than this many bytes.")
+              help="Exit 1 when the pools together grew by more than this many bytes.")
 @output_format_option("table", "json", "csv", "markdown", default="table")
 @input_options
 def diff_command(before: str, after: str, min_change: int, fail_on_growth: int | None,
                  fail_on_total: int | None, output_format: str, inputs: InputOptions) -> None:
-    """Compare two snapshots: BEFORE and AFTER are files or FILE#N / FILE#first / FILE#last.
+    """Compare two snapshots: BEFORE and AFTER are files, or FILE#SPEC to pick one snapshot.
 
-    Without #N the last snapshot of each file is used.  Rows are (tag, pool), largest byte
-    growth first, with new and vanished tags and per-pool totals.
+    SPEC is first, last, a position counted from 0 (negative from the end) or a time such as
+    2026-11-21T15:00, as in `show --snapshot`.  Without #SPEC the last snapshot of each file
+    is used.  Rows are (tag, pool), largest byte growth first, with new and vanished tags
+    and per-pool totals.
     """
     snap_a, snap_b = _load_pair(before, after, inputs)
     result = diff_snapshots(snap_a, snap_b, min_change=min_change)

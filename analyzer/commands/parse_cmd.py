@@ -13,8 +13,9 @@ from ..parse_output import iter_csv, iter_json, to_table
 @output_format_option("table", "json", "csv", default="table")
 @input_options
 def parse_command(paths: tuple[str, ...], output_format: str, inputs: InputOptions) -> None:
-    """Read FILE... (files, folders, globs, .gz/.zip, `-` for stdin) and print their snapshots.
+    """Print the snapshots read from FILE..., to check what poolscope understood.
 
+    FILE is any mix of files, folders, globs, .gz/.zip archives and `-` for stdin.
     `--format json` prints the stable data contract (docs/json-contract.md): every snapshot
     with its source, time, scope, header totals and rows, the warnings, and each tag's
     candidate owners with their provenance. `--format csv`

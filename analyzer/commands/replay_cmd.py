@@ -30,12 +30,12 @@ def _spec(ctx: click.Context, param: click.Parameter, value: str) -> str | int:
 )
 @input_options
 def replay_command(paths: tuple[str, ...], start: str | int, inputs: InputOptions) -> None:
-    """Replay LOG... snapshot by snapshot with PoolMon's keys.
+    """Step through the snapshots of LOG... in a PoolMon-like view (needs a terminal).
 
     Keys: p pool (nonpaged/paged/both), b bytes, m per alloc, t tag, a allocs, f frees,
     d diff (pressing a sort key again reverses it), ( sort by change, e totals,
-    / filter (Abc* Ntf? /xAb?d), left/right previous/next snapshot, q quit.  Rows
-    that changed since the previous snapshot are highlighted.
+    / filter (Abc* Ntf? /xAb?d), left/right previous/next snapshot, Home/End first/last,
+    q quit.  Rows that changed since the previous snapshot are highlighted.
     """
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
         raise click.UsageError(

@@ -42,7 +42,7 @@ from ..trend import TrendOptions
     type=click.IntRange(min=3),
     default=TrendOptions.min_points,
     show_default=True,
-    help="Fewer snapshots with a tag than this: insufficient-data.",
+    help="A tag seen in fewer snapshots than this gets the verdict insufficient-data.",
 )
 @input_options
 def report_command(

@@ -33,7 +33,8 @@ def _spec(ctx: click.Context, param: click.Parameter, value: str) -> str | int:
 @click.option("-x", "--exclude", multiple=True, metavar="PATTERN",
               help="Hide tags matching PATTERN (PoolMon /x; case-sensitive, * and ?). Repeatable.")
 @click.option("--scope", default=None, metavar="SCOPE",
-              help="Only snapshots of this pool scope count: system, all-sessions or session:N.")
+              help="Pick among the snapshots of this pool scope only (system, all-sessions or session:N); "
+                   "--snapshot then counts among them.")
 @click.option("--top", type=click.IntRange(min=1), default=None, help="Show only the first N rows after sorting.")
 @click.option("--totals", is_flag=True, help="Print per-pool totals under the table (PoolMon's e key).")
 @output_format_option("table", "json", "csv", default="table")

@@ -53,7 +53,7 @@ def _check_tags(tags: tuple[str, ...]) -> list[str]:
 @tags_group.command("lookup")
 @click.argument("tag_names", nargs=-1, required=True, metavar="TAG...")
 @click.option("--tags", "tag_files", multiple=True, type=click.Path(dir_okay=False),
-              help="pooltag.txt / localtag.txt to read first (repeatable; first wins).")
+              help="A pooltag.txt / localtag.txt to read before the defaults (repeatable; the first file given wins).")
 @click.option("--no-defaults", is_flag=True,
               help="Read only --tags files: not POOLSCOPE_TAGS, the Debugging Tools' pooltag.txt or the user folder.")
 @click.option("--from", "inputs", multiple=True, metavar="FILE",

@@ -20,11 +20,11 @@ from ..trend import TrendOptions, analyze
 @click.option("--top", type=click.IntRange(min=1), default=20, show_default=True,
               help="Show at most this many rows (with --all: no limit unless given).")
 @click.option("--min-points", type=click.IntRange(min=3), default=TrendOptions.min_points, show_default=True,
-              help="Fewer snapshots with a tag than this: insufficient-data.")
+              help="A tag seen in fewer snapshots than this gets the verdict insufficient-data.")
 @click.option("--min-growth", type=SIZE, default=TrendOptions.min_growth, show_default=True,
               help="Growth over the window below which a series is never a leak or suspect (4096, 64K, 1.5MB).")
 @click.option("--min-span", type=DurationType(allow_zero=True), default="10m", show_default=True,
-              help="Shorter timed windows can say suspect, never leak (0 for a short test run).")
+              help="A time window shorter than this gives at most suspect, never leak (0s for a short test run).")
 @output_format_option("table", "json", "csv", "markdown", default="table")
 @input_options
 def trend_command(paths: tuple[str, ...], fail_on: str | None, show_all: bool, top: int, min_points: int,

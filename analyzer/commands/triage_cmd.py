@@ -15,11 +15,12 @@ from analyzer.options import output_format_option
 @click.option("--debugger", metavar="PATH", default=None,
               help="cdb.exe or kd.exe to open a dump with (default: found on PATH or in the Windows Kits).")
 @click.option("--tags", "tag_files", multiple=True, type=click.Path(dir_okay=False),
-              help="pooltag.txt / localtag.txt to name tag owners (repeatable; first wins).")
-@click.option("--top", default=5, show_default=True, type=click.IntRange(1, 100), help="Top consumers per pool.")
+              help="A pooltag.txt / localtag.txt naming tag owners (repeatable; the first file given wins).")
+@click.option("--top", default=5, show_default=True, type=click.IntRange(1, 100),
+              help="How many of the largest tags to list per pool.")
 def triage_command(file: str, output_format: str, symbols: str | None, debugger: str | None,
                    tag_files: tuple[str, ...], top: int) -> None:
-    """Say what a crash or debugger log means for pool: bug check, exhausted pool, top tags, next steps.
+    """Say what a crash or debugger log means for the pools: bug check, exhausted pool, top tags, next steps.
 
     FILE is a WinDbg/kd/cdb log (.logopen file or copied console) or, on Windows with the
     Debugging Tools installed, a crash dump (.dmp), which is opened with cdb.
