@@ -17,6 +17,8 @@ from parsers.model import NONPAGED, PAGED, Snapshot
 from parsers.poolused import split_description
 from parsers.transcript import Transcript, read_transcript
 
+from .owners import owner_fields
+
 #: Dump files go to the cdb runner; everything else is read as a debugger log.
 DUMP_SUFFIXES = (".dmp", ".mdmp", ".hdmp")
 
@@ -99,12 +101,15 @@ class Consumer:
     owner: str | None
     owner_source: str | None = None  # provenance of the owner text (tag file, input evidence)
     evidence: list[str] = field(default_factory=list)
+    #: Every candidate owner with its provenance (OwnerCandidate.to_dict()), most trusted first.
+    owner_candidates: list[dict[str, Any]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "rank": self.rank, "tag": self.tag, "pool": self.pool, "bytes": self.bytes,
             "outstanding": self.outstanding, "share": self.share, "owner": self.owner,
-            "owner_source": self.owner_source, "evidence": list(self.evidence),
+            "owner_source": self.owner_source, "owner_candidates": list(self.owner_candidates),
+            "evidence": list(self.evidence),
         }
 
 
@@ -228,8 +233,9 @@ def _consumers(transcript: Transcript, snap: Snapshot | None, resolver: Any, per
                 owner = " - ".join(p for p in (binary, text) if p) or None
                 source = f"input evidence: {snap.source} (!poolused)" if owner else None
             share = round(100.0 * (row.bytes or 0) / total_bytes, 1) if total_bytes else None
+            candidates = owner_fields(resolver, row.tag)["owner_candidates"]
             out.append(Consumer(rank, row.tag, pool, row.bytes or 0, row.outstanding, share, owner, source,
-                                _evidence(transcript, row.tag, desc)))
+                                _evidence(transcript, row.tag, desc), candidates))
             if first is not None and first is not snap:
                 before = first.rows.get(row.tag, pool)
                 change = (row.bytes or 0) - ((before.bytes or 0) if before else 0)

@@ -42,6 +42,14 @@ def test_owner_from_a_tag_file_wins_over_the_dump_description(tmp_path) -> None:
     top = report.top("nonpaged")
     assert top is not None and top.owner == "abcfilt.sys - Abc filter request buffers (vendor list)"
     assert top.owner_source is not None and "pooltag.txt" in top.owner_source
+    # Every candidate stays in the JSON row, the tag file first, then the dump's own description.
+    candidates = top.to_dict()["owner_candidates"]
+    assert [(c["binary"], c["description"]) for c in candidates] == [
+        ("abcfilt.sys", "Abc filter request buffers (vendor list)"),
+        ("abcfilt.sys", "Abc request buffers"),
+    ]
+    assert candidates[0]["source"] == f"--tags: {tags}"
+    assert candidates[1]["source"].startswith("input evidence:")
 
 
 @pytest.mark.parametrize(("name", "fmt"), [
