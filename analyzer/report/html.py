@@ -17,7 +17,7 @@ from typing import Any
 from ..units import format_size
 from .charts import line_chart_svg, pool_colour
 from .model import Report
-from .text import exhaustion_text, interval_text, kb_text, pct_text, rate_text, read_summary
+from .text import DIFF_HEADINGS, exhaustion_text, interval_text, kb_text, pct_text, rate_text, read_summary
 
 _SCRIPT = """
 (function () {
@@ -291,16 +291,7 @@ def render_html(report: Report, *, charts: bool = True) -> str:
         )
         parts.append(
             _table(
-                [
-                    ("Tag", False),
-                    ("Pool", False),
-                    ("Before", True),
-                    ("After", True),
-                    ("Change", True),
-                    ("%", True),
-                    ("Status", False),
-                    ("Owner", False),
-                ],
+                list(DIFF_HEADINGS),
                 (
                     [
                         _cell(r.tag, cls="tag"),

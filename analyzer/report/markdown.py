@@ -12,7 +12,17 @@ from collections.abc import Sequence
 
 from ..units import format_size
 from .model import Report
-from .text import exhaustion_text, interval_text, kb_text, pct_text, rate_text, read_summary, sparkline, when_text
+from .text import (
+    DIFF_HEADINGS,
+    exhaustion_text,
+    interval_text,
+    kb_text,
+    pct_text,
+    rate_text,
+    read_summary,
+    sparkline,
+    when_text,
+)
 
 # The ASCII punctuation that can open markup inside a line: emphasis, code, links,
 # images, raw HTML, entities, table cells, strikethrough, and GitHub's #123 and @user
@@ -223,7 +233,7 @@ def render_markdown_report(report: Report, full: bool = True, full_rows: int = F
 
 def _diff_table(report: Report, rows: Sequence[object]) -> list[str]:
     return md_table(
-        ["Tag", "Pool", "Before", "After", "Change", "%", "Status", "Owner"],
+        [heading for heading, _numeric in DIFF_HEADINGS],
         [
             [
                 _tag(r.tag),  # type: ignore[attr-defined]

@@ -15,6 +15,7 @@ from ..render import make_console
 from ..units import format_size
 from .model import Report
 from .text import (
+    DIFF_HEADINGS,
     POOL_SHORT,
     exhaustion_text,
     interval_text,
@@ -161,15 +162,7 @@ def report_renderable(report: Report) -> Group:
     if report.diff_rows:
         parts.append(Rule("First → last snapshot", align="left", characters="─"))
         parts.append(Text(f"{report.diff_before} → {report.diff_after}"))
-        t = _table(
-            ("Tag", False),
-            ("Pool", False),
-            ("Before", True),
-            ("After", True),
-            ("Change", True),
-            ("%", True),
-            ("Status", False),
-        )
+        t = _table(*(h for h in DIFF_HEADINGS if h[0] != "Owner"))
         for r in report.diff_rows[:MAX_DIFF_ROWS]:
             t.add_row(
                 r.tag,

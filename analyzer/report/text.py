@@ -15,7 +15,21 @@ YEAR_HOURS = 24 * 365
 SPARK = "▁▂▃▄▅▆▇█"
 POOL_SHORT = {"nonpaged": "Nonp", "paged": "Paged"}
 
+#: The first → last table's headings and whether each column is numeric; every format shows these
+#: columns in this order (the terminal leaves out Owner to fit 80 columns).
+DIFF_HEADINGS: tuple[tuple[str, bool], ...] = (
+    ("Tag", False),
+    ("Pool", False),
+    ("Before", True),
+    ("After", True),
+    ("Change", True),
+    ("%", True),
+    ("Status", False),
+    ("Owner", False),
+)
+
 __all__ = [
+    "DIFF_HEADINGS",
     "POOL_SHORT",
     "exhaustion_text",
     "hours_text",
