@@ -100,6 +100,16 @@ def input_options(func: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
+def snapshot_spec(ctx: click.Context, param: click.Parameter, value: str) -> str | int:
+    """Click callback for a snapshot position (first|last|N|TIME), as ``show`` and ``replay`` take it."""
+    from .select import parse_spec
+
+    try:
+        return parse_spec(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
 def output_format_option(*choices: str, default: str = "table") -> Callable[..., Any]:
     return click.option(
         "--format",

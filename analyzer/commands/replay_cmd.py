@@ -6,15 +6,7 @@ import sys
 
 import click
 
-from ..options import InputOptions, input_options, load
-from ..select import parse_spec
-
-
-def _spec(ctx: click.Context, param: click.Parameter, value: str) -> str | int:
-    try:
-        return parse_spec(value)
-    except ValueError as exc:
-        raise click.BadParameter(str(exc)) from None
+from ..options import InputOptions, input_options, load, snapshot_spec
 
 
 @click.command("replay")
@@ -23,7 +15,7 @@ def _spec(ctx: click.Context, param: click.Parameter, value: str) -> str | int:
     "--start",
     default="first",
     show_default=True,
-    callback=_spec,
+    callback=snapshot_spec,
     metavar="first|last|N|TIME",
     help="Snapshot to open at, as in `show --snapshot`: first, last, its position counted from 0 "
     "(negative from the end), or the one nearest a time such as 2026-11-21T15:00.",

@@ -4,22 +4,15 @@ from __future__ import annotations
 
 import click
 
-from ..options import InputOptions, input_options, load, output_format_option, owners_for
+from ..options import InputOptions, input_options, load, output_format_option, owners_for, snapshot_spec
 from ..render import render_csv, render_json, want_color
-from ..select import parse_spec
 from ..show import POOL_CHOICES, SHOW_COLUMNS, SORT_KEYS, ShowOptions, render_show, show_snapshot
-
-
-def _spec(ctx: click.Context, param: click.Parameter, value: str) -> str | int:
-    try:
-        return parse_spec(value)
-    except ValueError as exc:
-        raise click.BadParameter(str(exc)) from None
 
 
 @click.command("show")
 @click.argument("paths", nargs=-1, required=True, metavar="FILE...")
-@click.option("--snapshot", "snapshot", default="last", show_default=True, callback=_spec, metavar="first|last|N|TIME",
+@click.option("--snapshot", "snapshot", default="last", show_default=True, callback=snapshot_spec,
+              metavar="first|last|N|TIME",
               help="Which snapshot: first, last, its position counted from 0 (negative from the end), "
                    "or the one nearest a time such as 2026-11-21T15:00.")
 @click.option("--sort", type=click.Choice(SORT_KEYS), default="bytes", show_default=True,
