@@ -25,8 +25,8 @@ from pathlib import Path
 
 import numpy as np
 
-from analyzer import capture
-from analyzer.capture.capturelog import CaptureWriter
+from analyzer.live import capture
+from analyzer.live.capture.capturelog import CaptureWriter
 from parsers import RowTable, Snapshot, parse
 from parsers.slabinfo import split_row_fast, split_row_grammar
 

@@ -22,8 +22,9 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from parse_bench import OUT, generate  # noqa: E402
 
-from analyzer.parse_output import to_csv, to_json, to_table  # noqa: E402
-from analyzer.show import ShowOptions, render_show, show_snapshot  # noqa: E402
+from analyzer.analysis.show import ShowOptions, show_snapshot  # noqa: E402
+from analyzer.render.parse_output import to_csv, to_json, to_table  # noqa: E402
+from analyzer.render.show_screen import render_show  # noqa: E402
 from parsers import parse  # noqa: E402
 
 

@@ -2,7 +2,7 @@
 
 Generates labelled PoolMon logs (:mod:`bench.scenarios`), parses them back with
 :func:`parsers.parse` exactly as ``poolscope trend`` does, runs
-:func:`analyzer.trend.analyze` and only then opens the labels to score the verdicts.
+:func:`analyzer.analysis.trend.analyze` and only then opens the labels to score the verdicts.
 
     .venv/bin/python bench/run_scenarios.py                 # evaluation seeds
     .venv/bin/python bench/run_scenarios.py --seeds 1       # the development seed
@@ -25,7 +25,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from analyzer.trend import analyze
+from analyzer.analysis.trend import analyze
 from bench.scenarios import LEAK_KINDS, ScenarioConfig, write_scenario
 from parsers import parse
 

@@ -136,7 +136,7 @@ def main() -> int:
         path.write_bytes(bytes(data))
         total += len(data)
     sys.path.insert(0, str(REPO))
-    from analyzer.scan import scan_paths
+    from analyzer.owners.scan import scan_paths
 
     per_file = {p.name: len(scan_paths([p])) for p in sources}
     expected = {p.name: sum(1 for line in p.with_suffix(".c").read_text().splitlines() if "TAG(" in line)

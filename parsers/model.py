@@ -297,7 +297,7 @@ class Snapshot:
         return f"{self.source}#{self.index}"
 
     def to_dict(self, owners: Any = None) -> dict[str, Any]:
-        """The JSON contract of DESIGN.md; ``owners`` maps a tag to its best owner string."""
+        """The JSON contract (docs/json-contract.md); ``owners`` maps a tag to its best owner string."""
         rows = []
         cols = {name: self.rows.column(name) for name in ("allocs", "frees", "outstanding", "bytes")}
         for i, tag in enumerate(self.rows.tags):

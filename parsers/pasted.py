@@ -18,6 +18,9 @@ import itertools
 import re
 from dataclasses import dataclass, field
 
+from .poolmon_rows import read_row
+from .timestamps import parse_marker
+
 _TYPE = r"(?:Nonp|Paged)"
 _QUOTE = re.compile(r"^[ ]{0,3}(?:>[ ]?)+")
 _FENCE = re.compile(r"^\s*(?:```|~~~)")
@@ -75,7 +78,6 @@ def looks_pasted(text: str) -> bool:
         if line.count("Nonp") + line.count("Paged") >= 2 and len(_TYPE_WORD.findall(line)) >= 2:
             return True
     # Hard-wrapped rows: a row that does not read, followed by a line that starts with a number.
-    from .poolmon import read_row
 
     lines = head.split("\n", 200)[:200]
     for line, following in itertools.pairwise(lines):
@@ -186,8 +188,6 @@ def _has_type_word(line: str) -> bool:
 
 
 def _join_wraps(lines: list[str], numbers: list[int], repairs: list[str]) -> tuple[list[str], list[int]]:
-    from .poolmon import read_row
-    from .timestamps import parse_marker
 
     out: list[str] = []
     out_no: list[int] = []

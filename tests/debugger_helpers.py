@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from analyzer.render import json_default
+from analyzer.render.tables import json_default
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "samples"

@@ -29,7 +29,7 @@ def test_docs_say_what_ran_on_windows() -> None:
 def test_public_api_is_what_the_docs_promise() -> None:
     import inspect
 
-    from analyzer import capture
+    from analyzer.live import capture
 
     for name in ("snapshot", "backend_name", "available_sources", "CaptureWriter", "run_capture",
                  "capture_around"):

@@ -14,9 +14,9 @@ import pytest
 from capture_helpers import slabinfo_readable
 from click.testing import CliRunner
 
-from analyzer import capture
-from analyzer.capture import _ntdecode as nt
 from analyzer.cli import cli
+from analyzer.live import capture
+from analyzer.live.capture import _ntdecode as nt
 from parsers import Row, RowTable, Snapshot, parse
 from parsers.errors import PoolscopeError, UnsupportedPlatform
 
@@ -125,7 +125,7 @@ def test_poolmon_capture_log_round_trip(tmp_path: Path, monkeypatch: pytest.Monk
 
 def test_refused_nt_call_falls_back_to_poolmon(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     install_poolmon(tmp_path, monkeypatch, name="poolmon.exe")
-    from analyzer.capture import _windows
+    from analyzer.live.capture import _windows
 
     def refuse(session: str | None = None) -> Snapshot:
         raise nt.NtStatusError(22, nt.STATUS_ACCESS_DENIED)
@@ -251,7 +251,7 @@ def test_a_command_that_cannot_start_is_a_clear_error(tmp_path: Path) -> None:
 ])
 def test_linux_backend_errors_are_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, where: str,
                                            message: str) -> None:
-    from analyzer.capture import _linux
+    from analyzer.live.capture import _linux
 
     target = tmp_path / "slabinfo"
     if where == "folder":

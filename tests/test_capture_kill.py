@@ -87,7 +87,7 @@ WRITER = r"""
 import os, sys
 import numpy as np
 from datetime import datetime, timezone
-from analyzer.capture.capturelog import CaptureWriter
+from analyzer.live.capture.capturelog import CaptureWriter
 from parsers import RowTable, Snapshot
 
 def snap(n, width):
@@ -111,7 +111,7 @@ with CaptureWriter(sys.argv[1], {"host": "t", "os": "t", "backend": "test"}, wri
 
 
 def test_sigkill_inside_a_large_write_leaves_a_torn_tail_that_is_reported_and_repaired(tmp_path: Path) -> None:
-    from analyzer.capture.capturelog import CaptureWriter
+    from analyzer.live.capture.capturelog import CaptureWriter
 
     script = tmp_path / "writer.py"
     script.write_text(WRITER)

@@ -10,9 +10,9 @@ import pytest
 from capture_helpers import slabinfo_readable
 from click.testing import CliRunner
 
-from analyzer.capture.live import LiveProvider, live_app
 from analyzer.cli import cli
-from analyzer.tui import SnapshotProvider
+from analyzer.live.capture.live import LiveProvider, live_app
+from analyzer.render.tui import SnapshotProvider
 from parsers import PoolscopeError, Row, RowTable, Snapshot, parse
 
 T0 = datetime(2026, 11, 21, 14, 0, tzinfo=timezone.utc)

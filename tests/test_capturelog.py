@@ -12,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from analyzer.capture.capturelog import CaptureLogError, CaptureWriter, encode_record
+from analyzer.live.capture.capturelog import CaptureLogError, CaptureWriter, encode_record
 from parsers import Row, RowTable, Snapshot, parse
 from parsers.errors import ParseError
 

@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from debugger_helpers import GOLDEN, ROOT, sample
 
 from analyzer.cli import cli
-from analyzer.windbg.cdb import DUMP_COMMANDS, MARK, build_command_line, extract, find_debugger, run_dump
+from analyzer.live.windbg.cdb import DUMP_COMMANDS, MARK, build_command_line, extract, find_debugger, run_dump
 from parsers.errors import InputError, UnsupportedPlatform
 
 # A stand-in for cdb.exe: checks its arguments like the real one would need them, echoes the -c

@@ -14,7 +14,7 @@ from cli_helpers import SAMPLES, fixed_sample_tree, invoke, poolscope
 from hypothesis import given
 from hypothesis import strategies as st
 
-from analyzer.parse_output import CSV_COLUMNS, to_csv, to_json
+from analyzer.render.parse_output import CSV_COLUMNS, to_csv, to_json
 from parsers import ParseResult, ParseWarning, Row, RowTable, Snapshot, TimeOrigin
 
 

@@ -17,8 +17,9 @@ from cli_helpers import fixed_sample_tree, invoke, sample_inputs
 from hypothesis import given
 from hypothesis import strategies as st
 
-from analyzer.filters import TagFilter
-from analyzer.show import ShowOptions, render_show, show_snapshot
+from analyzer.analysis.filters import TagFilter
+from analyzer.analysis.show import ShowOptions, show_snapshot
+from analyzer.render.show_screen import render_show
 from parsers import ParseResult, Row, RowTable, Snapshot, SourceInfo, parse_text
 from parsers.errors import InputError
 

@@ -1,4 +1,4 @@
-"""analyzer.diff: per (tag, pool) changes between two snapshots."""
+"""analyzer.analysis.diff: per (tag, pool) changes between two snapshots."""
 
 from __future__ import annotations
 
@@ -7,8 +7,9 @@ from datetime import datetime, timedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
-from analyzer.diff import DIFF_COLUMNS, diff_snapshots
-from analyzer.render import render_csv
+from analyzer.analysis.diff import diff_snapshots
+from analyzer.render.columns import DIFF_COLUMNS
+from analyzer.render.tables import render_csv
 from parsers.model import Row, RowTable, Snapshot
 
 T0 = datetime(2026, 11, 21, 9, 0)
@@ -90,7 +91,7 @@ def test_changes_add_up_to_the_totals(before, after):
 
 
 def test_narrow_tables_drop_optional_columns_before_numbers_are_cut():
-    from analyzer.time_output import render_diff
+    from analyzer.render.time_output import render_diff
 
     result = diff_snapshots(BEFORE, AFTER)
     for row in result.rows:

@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from analyzer.filters import TagFilter, pattern_regex
-from analyzer.select import parse_spec, select_snapshot, split_file_spec
+from analyzer.analysis.filters import TagFilter, pattern_regex
+from analyzer.analysis.selection import parse_spec, select_snapshot, split_file_spec
 from parsers import ParseResult, Snapshot, SourceInfo
 from parsers.errors import InputError
 from parsers.model import Row, RowTable

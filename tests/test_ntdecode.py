@@ -6,8 +6,8 @@ import struct
 
 import pytest
 
-from analyzer.capture import _ntdecode as nt
-from analyzer.capture import _windows
+from analyzer.live.capture import _ntdecode as nt
+from analyzer.live.capture import _windows
 
 # (tag, paged allocs, paged frees, paged used, nonpaged allocs, nonpaged frees, nonpaged used)
 TAGS = [

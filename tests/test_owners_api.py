@@ -8,9 +8,9 @@ from pathlib import Path
 
 import click
 
-from analyzer.commands.tags_cmd import tags_group
+from analyzer.cli.tags_cmd import tags_group
 from analyzer.owners import OwnerCandidate, OwnerResolver, build_resolver
-from analyzer.scan import EVIDENCE_LEVELS, ROUTINES, ScanFinding, scan_paths
+from analyzer.owners.scan import EVIDENCE_LEVELS, ROUTINES, ScanFinding, scan_paths
 
 DOC = (Path(__file__).resolve().parent.parent / "docs" / "owners.md").read_text(encoding="utf-8")
 

@@ -8,9 +8,9 @@ from hypothesis import strategies as st
 
 from parsers import poolmon_fast
 from parsers.model import MISSING
-from parsers.poolmon import read_row
 from parsers.poolmon_fast import read_chunk
 from parsers.poolmon_grammar import RowFields, parse_row
+from parsers.poolmon_rows import read_row
 
 _TAG_CHARS = st.sampled_from("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789 ._-+*@#!?$%&/\\[]{}~'")
 

@@ -15,7 +15,7 @@ from poolmon_helpers import HEADER, SCREEN, SCREEN_ROWS, messages, parse_str, ro
 from parsers import InputError, ParseError, PoolscopeError, parse, parse_text
 from parsers.formats import detect, get_format
 from parsers.model import TimeOrigin
-from parsers.poolmon import split_numbers
+from parsers.poolmon_rows import split_numbers
 from parsers.textio import text_source
 
 TOTALS = {

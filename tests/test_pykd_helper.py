@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from debugger_helpers import ROOT, ReplaySession, sample
 
-from analyzer.windbg import HELPER_PATH
-from analyzer.windbg import poolscope_pykd as helper
+from analyzer.live.windbg import HELPER_PATH
+from analyzer.live.windbg import poolscope_pykd as helper
 from parsers import parse
 
 RECORDING = sample("windbg_pykd_recording.txt")

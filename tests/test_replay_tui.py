@@ -8,8 +8,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from report_helpers import leak_snapshots
 
-from analyzer.tui import GrowingProvider, ListProvider, PoolMonApp, PoolView, TagPredicate
-from analyzer.tui.app import GROW_STYLE, NEW_STYLE, row_style
+from analyzer.render.tui import GrowingProvider, ListProvider, PoolMonApp, PoolView, TagPredicate
+from analyzer.render.tui.app import GROW_STYLE, NEW_STYLE, row_style
 
 
 def run(coro):
@@ -21,7 +21,7 @@ def tags(app: PoolMonApp) -> list[tuple[str, str]]:
 
 
 def table_tags(app: PoolMonApp) -> list[str]:
-    from analyzer.tui.table import PoolTable
+    from analyzer.render.tui.table import PoolTable
 
     return [r.tag for r, _ in app.query_one(PoolTable).visible()]
 
@@ -80,7 +80,7 @@ def test_changed_rows_are_highlighted() -> None:
             assert by_key[("Abcd", "nonpaged")].bytes_change == 500 * 640
             assert by_key[("Io  ", "nonpaged")].bytes_change == 0
             assert by_key[("Io  ", "nonpaged")].changed  # allocs moved, bytes did not
-            from analyzer.tui.table import PoolTable
+            from analyzer.render.tui.table import PoolTable
 
             styles = {r.tag: style for r, style in app.query_one(PoolTable).visible()}
             assert styles["Abcd"] == GROW_STYLE
@@ -168,7 +168,7 @@ def test_tag_predicate_and_view_without_textual() -> None:
 def test_replay_of_the_sample_log() -> None:
     from pathlib import Path
 
-    from analyzer.tui.replay import replay_app
+    from analyzer.render.tui.replay import replay_app
     from parsers import parse
 
     sample = Path(__file__).resolve().parent.parent / "samples" / "leak_appended.log"
@@ -218,7 +218,7 @@ def test_replay_start_counts_like_show_and_the_json_index() -> None:
     from click.testing import CliRunner
 
     from analyzer.cli import cli
-    from analyzer.tui.replay import start_index
+    from analyzer.render.tui.replay import start_index
     from parsers import parse
     from parsers.errors import InputError
 
@@ -235,7 +235,7 @@ def test_replay_start_counts_like_show_and_the_json_index() -> None:
             start_index(result, bad)
 
 def test_table_draws_only_what_fits_and_scrolls() -> None:
-    from analyzer.tui.table import PoolTable
+    from analyzer.render.tui.table import PoolTable
 
     snaps = leak_snapshots(3)
     # Many tags: the window shows the top of the sorted list, PoolMon-style.
@@ -316,7 +316,7 @@ def test_status_shows_the_row_window() -> None:
     async def scenario() -> None:
         app = PoolMonApp(ListProvider(snaps), start=-1)
         async with app.run_test(size=(120, 30)) as pilot:
-            from analyzer.tui.table import PoolTable
+            from analyzer.render.tui.table import PoolTable
 
             page = app.query_one(PoolTable).page_size()
             await pilot.pause()

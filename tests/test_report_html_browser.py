@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from report_helpers import hostile_result, leak_result
 
-from analyzer.report import ReportOptions, build_report, render
+from analyzer.render.report import ReportOptions, build_report, render
 
 pytestmark = pytest.mark.browser
 

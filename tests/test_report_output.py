@@ -16,10 +16,10 @@ from hypothesis import strategies as st
 from report_helpers import HOSTILE_ATTR, HOSTILE_FILE, HOSTILE_TAG, hostile_result, leak_result, leak_snapshots
 
 from analyzer.cli import cli
-from analyzer.report import ReportOptions, build_report, load_inputs, render
-from analyzer.report.markdown import md_escape
-from analyzer.report.progress import terminal_progress
-from analyzer.report.text import sparkline
+from analyzer.render.report import ReportOptions, build_report, load_inputs, render
+from analyzer.render.report.markdown import md_escape
+from analyzer.render.report.progress import terminal_progress
+from analyzer.render.report.text import sparkline
 
 REPO = Path(__file__).resolve().parent.parent
 GOLDEN = REPO / "tests" / "golden" / "report"
@@ -229,7 +229,7 @@ class Elements(HTMLParser):
 
 
 def test_html_report_escapes_hostile_tags_descriptions_and_file_names(tmp_path: Path) -> None:
-    from analyzer.report.html import _SCRIPT
+    from analyzer.render.report.html import _SCRIPT
 
     result, tag_file = hostile_result(tmp_path)
     report = build_report(result, ReportOptions(tag_files=[tag_file], use_default_tags=False))
@@ -299,7 +299,7 @@ def test_md_escape_round_trips_as_plain_text(text: str) -> None:
 def test_terminal_colours_growth_only_when_asked(tmp_path: Path) -> None:
     from rich.console import Console
 
-    from analyzer.report.terminal import render_terminal
+    from analyzer.render.report.terminal import render_terminal
 
     report = build_report(leak_result(), ReportOptions(use_default_tags=False))
     buf = io.StringIO()
@@ -365,7 +365,7 @@ def test_md_escape_any_text_stays_literal(text: str) -> None:
 @settings(max_examples=200, deadline=None)
 @given(st.text(max_size=30))
 def test_html_cells_escape_any_text(text: str) -> None:
-    from analyzer.report.html import _cell
+    from analyzer.render.report.html import _cell
 
     doc = Elements.of(f"<table><tr>{_cell(text)}</tr></table>")
     assert [t for t, _ in doc.tags] == ["table", "tr", "td"]
@@ -411,7 +411,7 @@ def test_mixed_scopes_report_one_and_say_so() -> None:
 
 
 def test_markdown_full_tables_are_capped_for_issue_comments() -> None:
-    from analyzer.report.markdown import render_markdown_report
+    from analyzer.render.report.markdown import render_markdown_report
 
     report = build_report(leak_result(), ReportOptions(use_default_tags=False))
     md = render_markdown_report(report, full_rows=2)
@@ -444,7 +444,7 @@ def test_progress_moves_while_one_big_file_is_parsed(tmp_path: Path, monkeypatch
 
 
 def test_exhaustion_wording() -> None:
-    from analyzer.report.text import exhaustion_text
+    from analyzer.render.report.text import exhaustion_text
 
     ex = {
         "resource": "available memory",
@@ -480,7 +480,7 @@ def test_interval_step_repeats_the_inputs(tmp_path: Path) -> None:
 
 
 def test_tag_filter_restricts_the_report() -> None:
-    from analyzer.filters import TagFilter
+    from analyzer.analysis.filters import TagFilter
 
     report = build_report(leak_result(), ReportOptions(use_default_tags=False, tag_filter=TagFilter(exclude=["Ab*"])))
     assert {r.tag for r in report.trend_rows} == {"Io  ", "CM  ", "Qrst", "Late"}

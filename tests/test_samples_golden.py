@@ -269,7 +269,7 @@ def test_golden_session_scope_and_leak_shape():
 )
 def test_each_leak_sample_tells_its_story(inputs, interval, leaks):
     """The samples' README promises one leaking tag each; the trend analysis must find that one only."""
-    from analyzer.trend import analyze
+    from analyzer.analysis.trend import analyze
     from parsers import parse
 
     result = parse([SAMPLES / name for name in inputs], interval=interval)

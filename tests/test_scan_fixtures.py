@@ -15,7 +15,7 @@ from scan_helpers import (
     pick,
 )
 
-from analyzer.scan import localtag_text, scan_bytes, scan_paths
+from analyzer.owners.scan import localtag_text, scan_bytes, scan_paths
 from parsers.errors import Diagnostics
 from parsers.pooltag import parse_pooltag_string
 

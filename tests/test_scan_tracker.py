@@ -10,10 +10,10 @@ import re
 
 import pytest
 
-from analyzer.scan import tag_bytes, tag_from_value
-from analyzer.scan.callsites import Tracker
-from analyzer.scan.image import Image, NotPE, Section, load_image
-from analyzer.scan.routines import ROUTINES
+from analyzer.owners.scan import tag_bytes, tag_from_value
+from analyzer.owners.scan.callsites import Tracker
+from analyzer.owners.scan.image import Image, NotPE, Section, load_image
+from analyzer.owners.scan.routines import ROUTINES
 
 BASE = 0x140000000
 BASE86 = 0x10000
@@ -161,7 +161,7 @@ def test_x86_tail_jump_reads_arguments_above_the_return_address() -> None:
 
 
 def test_callee_pops_read_from_the_ret_instruction() -> None:
-    from analyzer.scan.callsites import Scanner
+    from analyzer.owners.scan.callsites import Scanner
 
     img = image("x86")
     text = bytearray(img.sections[0].data)

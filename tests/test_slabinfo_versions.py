@@ -175,7 +175,7 @@ def test_not_slabinfo_is_a_clear_error() -> None:
 
 
 def test_trend_names_the_growing_cache_in_the_series() -> None:
-    from analyzer.trend import analyze
+    from analyzer.analysis.trend import analyze
 
     result = analyze(parse([SAMPLES / "slabinfo_series.txt"]).snapshots)
     verdicts = {r.tag: r.verdict for r in result.rows}

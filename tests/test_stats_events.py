@@ -7,8 +7,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from analyzer import stats
-from analyzer.series import WRAP, build_series, find_wraps_and_resets, stitch, unwrap
+from analyzer.analysis import stats
+from analyzer.analysis.series import WRAP, build_series, find_wraps_and_resets, stitch, unwrap
 from tests.trend_helpers import snapshots_from
 
 

@@ -1,4 +1,4 @@
-"""Theil–Sen and Mann–Kendall (analyzer.stats) against their reference implementations."""
+"""Theil–Sen and Mann–Kendall (analyzer.analysis.stats) against their reference implementations."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats as sps
 
-from analyzer import stats
+from analyzer.analysis import stats
 
 
 def test_exact_slope_on_a_line():

@@ -254,8 +254,9 @@ def test_sniff_prefers_transcript_when_other_commands_are_present() -> None:
 
 
 def test_library_api_is_what_the_docs_promise() -> None:
-    from analyzer.triage import TriageReport, triage
+    from analyzer.analysis.triage import TriageReport
     from parsers.transcript import Transcript
+    from poolscope import triage
 
     t = read_transcript(sample("windbg_transcript_all.txt"))
     assert isinstance(t, Transcript)

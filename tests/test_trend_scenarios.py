@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 
-from analyzer.trend import analyze
+from analyzer.analysis.trend import analyze
 from bench.scenarios import LEAK_KINDS, ScenarioConfig, generate, write_scenario
 from parsers import parse
 

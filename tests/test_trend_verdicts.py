@@ -1,4 +1,4 @@
-"""Verdicts of analyzer.trend on series whose truth is known."""
+"""Verdicts of analyzer.analysis.trend on series whose truth is known."""
 
 from __future__ import annotations
 
@@ -8,8 +8,9 @@ from datetime import datetime, timedelta
 import numpy as np
 import pytest
 
-from analyzer.render import render_json
-from analyzer.trend import TREND_COLUMNS, VERDICTS, TrendOptions, analyze
+from analyzer.analysis.trend import VERDICTS, TrendOptions, analyze
+from analyzer.render.columns import TREND_COLUMNS
+from analyzer.render.tables import render_json
 from tests.trend_helpers import START, noisy, snapshots_from
 
 N = 180  # three hours of one-minute snapshots

@@ -6,10 +6,12 @@ import pytest
 from click.testing import CliRunner
 from debugger_helpers import check_golden, sample
 
+from analyzer.analysis.triage import triage_transcript
 from analyzer.cli import cli
-from analyzer.render import render_json
-from analyzer.triage import render_markdown, render_text, triage, triage_transcript
+from analyzer.render.tables import render_json
+from analyzer.render.triage_text import render_markdown, render_text
 from parsers.transcript import read_text
+from poolscope import triage
 
 
 @pytest.fixture(autouse=True)
@@ -150,7 +152,7 @@ def test_missing_file_is_one_line_exit_2() -> None:
 def test_docs_describe_every_triage_option() -> None:
     from debugger_helpers import ROOT
 
-    from analyzer.commands.triage_cmd import triage_command
+    from analyzer.cli.triage_cmd import triage_command
 
     doc = (ROOT / "docs" / "debugger.md").read_text()
     for param in triage_command.params:

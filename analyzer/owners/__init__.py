@@ -19,13 +19,12 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+from analyzer.owners.database import PLACEHOLDERS, OwnerCandidate, OwnerDatabase
+from analyzer.owners.evidence import input_candidates
+from analyzer.owners.sources import ENV_DATA_DIR, ENV_TAGS, TagFileRef, default_tag_files, user_data_dir, user_tags_dir
 from parsers.errors import Diagnostics, ErrorLevel, InputError, ParseWarning
 from parsers.model import Snapshot
 from parsers.pooltag import pad_tag, read_pooltag_file
-
-from .database import PLACEHOLDERS, OwnerCandidate, OwnerDatabase
-from .evidence import input_candidates
-from .sources import ENV_DATA_DIR, ENV_TAGS, TagFileRef, default_tag_files, user_data_dir, user_tags_dir
 
 __all__ = [
     "ENV_DATA_DIR",

@@ -13,9 +13,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from analyzer.analysis.filters import pattern_regex
 from parsers.pooltag import pad_tag
-
-from ..filters import pattern_regex
 
 #: Binaries that say "nobody knows" rather than naming an owner.
 PLACEHOLDERS = frozenset({"<unknown>", "<multiple>"})

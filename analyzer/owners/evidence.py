@@ -13,10 +13,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Sequence
 
+from analyzer.owners.database import OwnerCandidate
 from parsers.model import Snapshot
 from parsers.pooltag import is_binary, pad_tag, split_entry
-
-from .database import OwnerCandidate
 
 _BINARY_FIELD = re.compile(r"\s*,?\s*Binary\s*:\s*(?P<binary>\S.*?)\s*$", re.IGNORECASE)
 _UNKNOWN = re.compile(r"UNKNOWN pooltag|Owning component\s*:\s*Unknown", re.IGNORECASE)

@@ -1,0 +1,148 @@
+"""Before/after comparison of two snapshots, per (tag, pool) and per pool."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+
+from parsers.model import MISSING, POOLS, Snapshot
+
+STATUSES = ("new", "vanished", "changed", "same")
+
+
+@dataclass
+class DiffRow:
+    tag: str
+    pool: str
+    status: str  # new / vanished / changed / same
+    bytes_before: int | None
+    bytes_after: int | None
+    bytes_change: int | None
+    outstanding_before: int | None
+    outstanding_after: int | None
+    outstanding_change: int | None
+    allocs_change: int | None
+    frees_change: int | None
+    percent_change: float | None  # None when there was nothing before (new) or bytes are unknown
+    owner: str | None = None
+    #: Every candidate owner with its provenance (OwnerCandidate.to_dict()), most trusted first.
+    owner_candidates: list[dict[str, Any]] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "tag": self.tag,
+            "pool": self.pool,
+            "status": self.status,
+            "bytes_before": self.bytes_before,
+            "bytes_after": self.bytes_after,
+            "bytes_change": self.bytes_change,
+            "outstanding_before": self.outstanding_before,
+            "outstanding_after": self.outstanding_after,
+            "outstanding_change": self.outstanding_change,
+            "allocs_change": self.allocs_change,
+            "frees_change": self.frees_change,
+            "percent_change": None if self.percent_change is None else round(self.percent_change, 2),
+            "owner": self.owner,
+            "owner_candidates": list(self.owner_candidates),
+        }
+
+
+@dataclass
+class DiffResult:
+    before: str  # labels of the two snapshots (FILE#N)
+    after: str
+    rows: list[DiffRow]
+    totals: dict[str, dict[str, int | None]]  # pool -> bytes_before, bytes_after, bytes_change
+    interval_seconds: float | None = None
+    counts: dict[str, int] = field(default_factory=dict)
+    before_time: datetime | None = None
+    after_time: datetime | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "before": self.before,
+            "after": self.after,
+            "before_time": self.before_time.isoformat() if self.before_time else None,
+            "after_time": self.after_time.isoformat() if self.after_time else None,
+            "interval_seconds": self.interval_seconds,
+            "totals": self.totals,
+            "counts": self.counts,
+            "rows": [r.to_dict() for r in self.rows],
+        }
+
+
+def _opt(v: Any) -> int | None:
+    return None if v == MISSING else int(v)
+
+
+def _sub(a: int | None, b: int | None) -> int | None:
+    return None if a is None or b is None else a - b
+
+
+def diff_snapshots(before: Snapshot, after: Snapshot, *, min_change: int = 0) -> DiffResult:
+    """Per (tag, pool) change from ``before`` to ``after``, largest byte growth first.
+
+    Rows whose absolute byte change is below ``min_change`` are left out (new and
+    vanished tags too, by the size they appeared or disappeared with); the per-pool
+    totals always cover every row.
+    """
+    b_rows, a_rows = before.rows, after.rows
+    b_idx = {(t, int(c)): i for i, (t, c) in enumerate(zip(b_rows.tags, b_rows.pool_codes, strict=True))}
+    a_idx = {(t, int(c)): i for i, (t, c) in enumerate(zip(a_rows.tags, a_rows.pool_codes, strict=True))}
+    keys = list(dict.fromkeys([*b_idx, *a_idx]))
+    bc = {n: b_rows.column(n) for n in ("allocs", "frees", "outstanding", "bytes")}
+    ac = {n: a_rows.column(n) for n in ("allocs", "frees", "outstanding", "bytes")}
+    totals: dict[str, dict[str, int | None]] = {
+        p: {"bytes_before": 0, "bytes_after": 0, "bytes_change": 0} for p in POOLS
+    }
+    rows: list[DiffRow] = []
+    counts = dict.fromkeys(STATUSES, 0)
+    for key in keys:
+        tag, code = key
+        pool = POOLS[code]
+        bi, ai = b_idx.get(key), a_idx.get(key)
+        bv = {n: (None if bi is None else _opt(bc[n][bi])) for n in bc}
+        av = {n: (None if ai is None else _opt(ac[n][ai])) for n in ac}
+        if bi is None:
+            status = "new"
+            bytes_change = av["bytes"]
+            out_change = av["outstanding"]
+        elif ai is None:
+            status = "vanished"
+            bytes_change = None if bv["bytes"] is None else -bv["bytes"]
+            out_change = None if bv["outstanding"] is None else -bv["outstanding"]
+        else:
+            bytes_change = _sub(av["bytes"], bv["bytes"])
+            out_change = _sub(av["outstanding"], bv["outstanding"])
+            same = all(av[n] == bv[n] for n in ("bytes", "outstanding", "allocs", "frees"))
+            status = "same" if same else "changed"
+        counts[status] += 1
+        t = totals[pool]
+        for name, v in (("bytes_before", bv["bytes"]), ("bytes_after", av["bytes"])):
+            if v is not None and t[name] is not None:
+                t[name] += v  # type: ignore[operator]
+        allocs_change = _sub(av["allocs"], bv["allocs"]) if status == "changed" or status == "same" else None
+        frees_change = _sub(av["frees"], bv["frees"]) if status == "changed" or status == "same" else None
+        pct: float | None = None
+        if bv["bytes"] and bytes_change is not None:
+            pct = 100.0 * bytes_change / bv["bytes"]
+        elif bv["bytes"] == 0 and bytes_change == 0:
+            pct = 0.0
+        if bytes_change is not None and abs(bytes_change) < min_change:
+            continue
+        if bytes_change is None and min_change > 0:
+            continue
+        rows.append(
+            DiffRow(tag, pool, status, bv["bytes"], av["bytes"], bytes_change, bv["outstanding"],
+                    av["outstanding"], out_change, allocs_change, frees_change, pct)
+        )
+    for t in totals.values():
+        t["bytes_change"] = t["bytes_after"] - t["bytes_before"]  # type: ignore[operator]
+    rows.sort(key=lambda r: (-(r.bytes_change if r.bytes_change is not None else -np.inf), r.tag, r.pool))
+    interval = None
+    if before.timestamp and after.timestamp:
+        interval = (after.timestamp - before.timestamp).total_seconds()
+    return DiffResult(before.label, after.label, rows, totals, interval, counts, before.timestamp, after.timestamp)

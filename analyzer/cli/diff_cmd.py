@@ -1,0 +1,53 @@
+"""``poolscope diff BEFORE AFTER``: what changed between two snapshots, with gates for test pipelines."""
+
+from __future__ import annotations
+
+import click
+
+from analyzer.analysis.diff import diff_snapshots
+from analyzer.analysis.gates import diff_gate
+from analyzer.analysis.selection import select_snapshot, split_file_spec
+from analyzer.cli import fail_if_tripped
+from analyzer.cli.options import SIZE, InputOptions, input_options, load, output_format_option, owners_for
+from analyzer.owners import annotate_rows
+from analyzer.render.time_output import render_diff
+from parsers import ParseResult, Snapshot
+
+
+def _load_pair(before: str, after: str, inputs: InputOptions) -> tuple[Snapshot, Snapshot]:
+    """The two snapshots; a file named on both sides (``log#0`` vs ``log#last``) is read once."""
+    loaded: dict[str, ParseResult] = {}
+    picked = []
+    for text in (before, after):
+        path, spec = split_file_spec(text)
+        if path not in loaded:
+            loaded[path] = load([path], inputs)
+        picked.append(select_snapshot(loaded[path], "last" if spec is None else spec, name=path))
+    return picked[0], picked[1]
+
+
+@click.command("diff")
+@click.argument("before", metavar="BEFORE")
+@click.argument("after", metavar="AFTER")
+@click.option("--min-change", type=SIZE, default=0, show_default=True,
+              help="Hide tags whose bytes changed by less than this (4096, 64K, 1.5MB).")
+@click.option("--fail-on-growth", type=SIZE, default=None,
+              help="Exit 1 when any tag grew by more than this many bytes.")
+@click.option("--fail-on-total", type=SIZE, default=None,
+              help="Exit 1 when the pools together grew by more than this many bytes.")
+@output_format_option("table", "json", "csv", "markdown", default="table")
+@input_options
+def diff_command(before: str, after: str, min_change: int, fail_on_growth: int | None,
+                 fail_on_total: int | None, output_format: str, inputs: InputOptions) -> None:
+    """Compare two snapshots: BEFORE and AFTER are files, or FILE#SPEC to pick one snapshot.
+
+    SPEC is first, last, a position counted from 0 (negative from the end) or a time such as
+    2026-11-21T15:00, as in `show --snapshot`.  Without #SPEC the last snapshot of each file
+    is used.  Rows are (tag, pool), largest byte growth first, with new and vanished tags
+    and per-pool totals.
+    """
+    snap_a, snap_b = _load_pair(before, after, inputs)
+    result = diff_snapshots(snap_a, snap_b, min_change=min_change)
+    annotate_rows(owners_for([snap_a, snap_b], inputs), result.rows)
+    click.echo(render_diff(result, output_format), nl=False)
+    fail_if_tripped(diff_gate(diff_snapshots(snap_a, snap_b) if min_change else result, fail_on_growth, fail_on_total))

@@ -1,0 +1,55 @@
+"""``poolscope show``: one snapshot as a PoolMon-like table."""
+
+from __future__ import annotations
+
+import click
+
+from analyzer.analysis.show import POOL_CHOICES, SORT_KEYS, ShowOptions, show_snapshot
+from analyzer.cli.options import InputOptions, input_options, load, output_format_option, owners_for, snapshot_spec
+from analyzer.render.columns import SHOW_COLUMNS
+from analyzer.render.show_screen import render_show
+from analyzer.render.tables import render_csv, render_json, want_color
+
+
+@click.command("show")
+@click.argument("paths", nargs=-1, required=True, metavar="FILE...")
+@click.option("--snapshot", "snapshot", default="last", show_default=True, callback=snapshot_spec,
+              metavar="first|last|N|TIME",
+              help="Which snapshot: first, last, its position counted from 0 (negative from the end), "
+                   "or the one nearest a time such as 2026-11-21T15:00.")
+@click.option("--sort", type=click.Choice(SORT_KEYS), default="bytes", show_default=True,
+              help="Sort key; numbers sort largest first, like PoolMon's t a f d b m keys.")
+@click.option("--by-change", is_flag=True,
+              help="Sort by the change columns (PoolMon's `(`): the screen's own, or since the previous snapshot.")
+@click.option("--pool", type=click.Choice(POOL_CHOICES), default="both", show_default=True,
+              help="Show one pool only (PoolMon's p key).")
+@click.option("-i", "--include", multiple=True, metavar="PATTERN",
+              help="Show only tags matching PATTERN (PoolMon /i; case-sensitive, * and ?). Repeatable.")
+@click.option("-x", "--exclude", multiple=True, metavar="PATTERN",
+              help="Hide tags matching PATTERN (PoolMon /x; case-sensitive, * and ?). Repeatable.")
+@click.option("--scope", default=None, metavar="SCOPE",
+              help="Pick among the snapshots of this pool scope only (system, all-sessions or session:N); "
+                   "--snapshot then counts among them.")
+@click.option("--top", type=click.IntRange(min=1), default=None, help="Show only the first N rows after sorting.")
+@click.option("--totals", is_flag=True, help="Print per-pool totals under the table (PoolMon's e key).")
+@output_format_option("table", "json", "csv", default="table")
+@input_options
+def show_command(paths: tuple[str, ...], snapshot: str | int, sort: str, by_change: bool, pool: str,
+                 include: tuple[str, ...], exclude: tuple[str, ...], scope: str | None, top: int | None,
+                 totals: bool,
+                 output_format: str, inputs: InputOptions) -> None:
+    """Print one snapshot of FILE... the way PoolMon shows it.
+
+    The table has PoolMon's columns (Tag Type Allocs Frees Diff Bytes Per Alloc), the change
+    columns when known, and the owner of each tag when a tag file or the input names one.
+    """
+    result = load(paths, inputs)
+    options = ShowOptions(snapshot=snapshot, sort=sort, by_change=by_change, pool=pool,
+                          include=include, exclude=exclude, top=top, scope=scope)
+    shown = show_snapshot(result, options, owners_for(result.snapshots, inputs))
+    if output_format == "json":
+        click.echo(render_json(shown.to_dict()), nl=False)
+    elif output_format == "csv":
+        click.echo(render_csv(shown.rows, SHOW_COLUMNS), nl=False)
+    else:
+        click.echo(render_show(shown, totals=totals, color=want_color()), nl=False, color=want_color())

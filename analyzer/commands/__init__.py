@@ -1,1 +1,0 @@
-"""One module per CLI command; each is a few lines over one library call."""

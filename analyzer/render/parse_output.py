@@ -1,0 +1,226 @@
+"""What ``poolscope parse`` prints: the JSON contract, one CSV line per row, or a summary table.
+
+Kept apart from the click command so scripts can produce the same output from a
+:class:`parsers.ParseResult` they already hold.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import numpy as np
+
+from analyzer.render.tables import Column, json_default, render_table
+from analyzer.units import format_size
+from parsers import Candidates, ParseResult, Snapshot, owner_map
+from parsers.model import MISSING, NUMERIC_COLUMNS, RowTable
+
+Owners = Callable[[str], str | None]
+
+#: CSV columns: where the row came from, then the row in contract order.
+CSV_COLUMNS: tuple[str, ...] = (
+    "source",
+    "index",
+    "timestamp",
+    "time_origin",
+    "scope",
+    "format",
+    "tag",
+    "pool",
+    *NUMERIC_COLUMNS,
+    "per_alloc",
+    "mapped_driver",
+    "owner",
+)
+
+
+def to_json(result: ParseResult, owners: Owners | None = None, candidates: Candidates | None = None) -> str:
+    """The contract as text: equal to ``json.dumps(result.to_dict(owners, candidates))`` once loaded."""
+    return "".join(iter_json(result, owners, candidates))
+
+
+def iter_json(result: ParseResult, owners: Owners | None = None,
+              candidates: Candidates | None = None) -> Iterator[str]:
+    """:func:`to_json` in pieces, one snapshot at a time, so a large log never sits in memory twice.
+
+    Rows are written one per line with the C encoder's compact separators: indenting every
+    row field by field costs ten times the parse on a large log and helps no reader.  Pass an
+    owner resolver as ``owners`` and the top-level ``owners`` object lists each tag's
+    candidates (``candidates`` defaults to ``owners.candidates``), one tag per line.
+    """
+    if candidates is None:
+        candidates = getattr(owners, "candidates", None)
+    # tag -> (tag as JSON, owner as JSON): a log repeats the same tags in every snapshot.
+    seen: dict[str, tuple[str, str]] = {}
+    yield '{\n  "snapshots": ['
+    for i, snap in enumerate(result.snapshots):
+        yield ("\n" if i == 0 else ",\n") + "    " + _snapshot_json(snap, owners, seen)
+    yield "\n  ]" if result.snapshots else "]"
+    warnings = [json.dumps(w.to_dict(), ensure_ascii=False) for w in result.warnings]
+    yield ',\n  "warnings": ' + _json_list(warnings, "    ", "  ")
+    # `seen` holds every tag written, so no second pass over the rows.
+    found = owner_map(seen, candidates)
+    entries = [f"{json.dumps(t, ensure_ascii=False)}: {json.dumps(c, ensure_ascii=False)}" for t, c in found.items()]
+    yield ',\n  "owners": ' + (("{\n" + ",\n".join("    " + e for e in entries) + "\n  }") if entries else "{}")
+    yield "\n}\n"
+
+
+def _json_list(items: list[str], inner: str, outer: str) -> str:
+    if not items:
+        return "[]"
+    return "[\n" + ",\n".join(inner + item for item in items) + "\n" + outer + "]"
+
+
+def _snapshot_json(snap: Snapshot, owners: Owners | None, seen: dict[str, tuple[str, str]]) -> str:
+    # The header fields come from the model's own to_dict, so the contract has one definition.
+    head = dataclasses.replace(snap, rows=RowTable.empty()).to_dict()
+    text = json.dumps(head, indent=2, ensure_ascii=False, default=json_default)
+    tail = '"rows": []\n}'
+    assert text.endswith(tail)
+    text = text[: -len(tail)].replace("\n", "\n    ")
+    return text + '"rows": ' + _json_list(_row_lines(snap, owners, seen), "        ", "      ") + "\n    }"
+
+
+def _numbers(col: np.ndarray, missing: str = "null") -> list[str]:
+    unknown = np.flatnonzero(col == MISSING)
+    if len(unknown) == len(col):
+        return [missing] * len(col)  # a column the format never carries
+    out = list(map(str, col.tolist()))
+    for i in unknown.tolist():
+        out[i] = missing
+    return out
+
+
+def _row_lines(snap: Snapshot, owners: Owners | None, seen: dict[str, tuple[str, str]]) -> list[str]:
+    rows = snap.rows
+    if not len(rows):
+        return []
+    for tag in set(rows.tags).difference(seen):
+        owner = owners(tag) if owners is not None else None
+        seen[tag] = (json.dumps(tag, ensure_ascii=False), json.dumps(owner, ensure_ascii=False))
+    pool_json = ['"nonpaged"', '"paged"']
+    return [
+        f'{{"tag": {seen[t][0]}, "pool": {pool_json[p]}, "allocs": {a}, "frees": {f}, '
+        f'"outstanding": {o}, "bytes": {b}, "owner": {seen[t][1]}}}'
+        for t, p, a, f, o, b in zip(
+            rows.tags,
+            rows.pool_codes.tolist(),
+            _numbers(rows.column("allocs")),
+            _numbers(rows.column("frees")),
+            _numbers(rows.column("outstanding")),
+            _numbers(rows.column("bytes")),
+            strict=True,
+        )
+    ]
+
+
+def to_csv(result: ParseResult, owners: Owners | None = None) -> str:
+    """One line per row of every snapshot; empty cells where the source is silent."""
+    return "".join(iter_csv(result, owners))
+
+
+def iter_csv(result: ParseResult, owners: Owners | None = None) -> Iterator[str]:
+    """:func:`to_csv` in pieces, one snapshot at a time.
+
+    Lines are assembled from per-column strings (text fields quoted once per distinct value,
+    as csv's QUOTE_MINIMAL would): the csv writer's per-cell cost dominates on large logs.
+    """
+    yield ",".join(CSV_COLUMNS) + "\n"
+    quoted: dict[str | None, str] = {None: ""}
+    owner_cells: dict[str, str] = {}
+    for snap in result.snapshots:
+        lines = _csv_lines(snap, owners, quoted, owner_cells)
+        if lines:
+            yield "\n".join(lines) + "\n"
+
+
+def _csv_text(value: str) -> str:
+    if any(ch in value for ch in ',"\r\n'):
+        return '"' + value.replace('"', '""') + '"'
+    return value
+
+
+def _csv_lines(snap: Snapshot, owners: Owners | None, quoted: dict[str | None, str],
+               owner_cells: dict[str, str]) -> list[str]:
+    rows = snap.rows
+    if not len(rows):
+        return []
+    for tag in set(rows.tags).difference(owner_cells):
+        owner = owners(tag) if owners is not None else None
+        owner_cells[tag] = _csv_text(owner) if owner else ""
+    for text in set(rows.tags).difference(quoted):
+        quoted[text] = _csv_text(text)
+    out = rows.column("outstanding")
+    nbytes = rows.column("bytes")
+    defined = (out != MISSING) & (out != 0) & (nbytes != MISSING)
+    per = np.where(defined, nbytes // np.where(defined, out, 1), MISSING)
+    head = ",".join(_csv_text(str(v)) for v in (
+        snap.source, snap.index, snap.timestamp.isoformat() if snap.timestamp else "",
+        snap.time_origin.value, snap.scope, snap.format))
+    if rows.mapped_driver is not None:
+        for text in set(rows.mapped_driver).difference(quoted):
+            quoted[text] = _csv_text(text)  # type: ignore[arg-type]
+        drivers = [quoted[d] for d in rows.mapped_driver]
+    else:
+        drivers = [""] * len(rows)
+    numbers = [_numbers(rows.column(name), "") for name in (
+        "allocs", "frees", "outstanding", "bytes", "allocs_change", "frees_change", "bytes_change")]
+    pools = ["nonpaged", "paged"]
+    return [
+        f"{head},{quoted[t]},{pools[p]},{a},{f},{o},{b},{ac},{fc},{bc},{pa},{d},{owner_cells[t]}"
+        for t, p, a, f, o, b, ac, fc, bc, pa, d in zip(
+            rows.tags, rows.pool_codes.tolist(), *numbers, _numbers(per, ""), drivers, strict=True)
+    ]
+
+
+SUMMARY_COLUMNS = (
+    Column("index", "#", numeric=True),
+    Column("source", "Source"),
+    Column("timestamp", "Timestamp"),
+    Column("time_origin", "From"),
+    Column("scope", "Scope"),
+    Column("format", "Format"),
+    Column("rows", "Rows", numeric=True),
+    Column("nonpaged", "Nonpaged", numeric=True, fmt=format_size),
+    Column("paged", "Paged", numeric=True, fmt=format_size),
+)
+
+
+def summary_rows(result: ParseResult) -> list[dict[str, Any]]:
+    """One line per snapshot: where it came from, when, and how much each pool holds in its rows."""
+    out = []
+    for pos, snap in enumerate(result.snapshots):
+        nbytes = snap.rows.column("bytes")
+        known = nbytes != MISSING
+        pools = snap.rows.pool_codes
+        out.append(
+            {
+                "index": pos,
+                "source": snap.label if len(result.sources) > 1 else snap.source,
+                "timestamp": f"{snap.timestamp:%Y-%m-%d %H:%M:%S}" if snap.timestamp else "-",
+                "time_origin": snap.time_origin.value,
+                "scope": snap.scope,
+                "format": snap.format,
+                "rows": len(snap.rows),
+                "nonpaged": int(nbytes[known & (pools == 0)].sum()) if len(snap.rows) else 0,
+                "paged": int(nbytes[known & (pools == 1)].sum()) if len(snap.rows) else 0,
+            }
+        )
+    return out
+
+
+def to_table(result: ParseResult, width: int | None = None) -> str:
+    """A readable summary: one line per snapshot, then the sources and their formats."""
+    n = len(result.snapshots)
+    m = len(result.sources)
+    title = f"{n} snapshot{'s' if n != 1 else ''} from {m} source{'s' if m != 1 else ''}"
+    # Wide enough that rich never shortens a file name; lines are right-trimmed anyway.
+    text = render_table(summary_rows(result), SUMMARY_COLUMNS, title=title, width=width or 1000)
+    lines = [text.rstrip("\n"), ""]
+    for info in result.sources:
+        lines.append(f"{info.name}: {info.format}, {info.encoding}, {info.snapshots} snapshot"
+                     f"{'s' if info.snapshots != 1 else ''}")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,518 @@
+"""``build_report``: one library call from inputs to the :class:`Report` every renderer reads."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from analyzer.render.report.model import InputRead, NextStep, PoolTotal, Report, Series, Suspect
+from analyzer.units import format_duration, format_size
+from parsers import ParseResult, parse_sources
+from parsers.errors import ErrorLevel
+from parsers.model import MISSING, POOLS, Snapshot
+from parsers.textio import StreamedSource, TextSource, expand_inputs, read_path, read_stdin
+
+#: ``progress(phase, done, total, label)``: phase "read" (bytes) or "analyse" (steps);
+#: total None when unknown (the bar pulses); label names what is being worked on.
+ProgressCallback = Callable[[str, float, "float | None", "str | None"], None]
+
+SUSPECT_VERDICTS = ("leak", "suspect")
+#: Shorter than this, a capture cannot tell a leak from a slow cache: suggest a longer one.
+SHORT_CAPTURE = timedelta(hours=2)
+
+
+@dataclass
+class ReportOptions:
+    """What ``build_report`` needs beyond the inputs."""
+
+    tag_files: Sequence[str | os.PathLike[str]] = ()
+    use_default_tags: bool = True  # POOLSCOPE_TAGS, Debugging Tools pooltag.txt, the user folder
+    input_format: str | None = None
+    errors: ErrorLevel | str = ErrorLevel.WARN
+    interval: timedelta | None = None
+    trend_options: Any = None  # analyzer.analysis.trend.TrendOptions
+    max_suspects: int = 10
+    tag_filter: Any = None  # analyzer.analysis.filters.TagFilter: restrict the report to some tags
+    progress: ProgressCallback | None = field(default=None, repr=False)
+
+
+class CountedSource(StreamedSource):
+    """A streamed file that reports how many bytes the parser has pulled from it so far."""
+
+    def __init__(self, inner: StreamedSource, tick: Callable[[float], None]) -> None:
+        for key, value in inner.__dict__.items():
+            object.__setattr__(self, key, value)
+        object.__setattr__(self, "_tick", tick)
+
+    def _counted(self, pieces: Iterator[Any], scale: float) -> Iterator[Any]:
+        seen = 0.0
+        for piece in pieces:
+            yield piece
+            seen += len(piece) * scale
+            self._tick(seen)
+
+    def iter_raw_chunks(self, size: int | None = None) -> Iterator[bytes] | None:
+        pieces = super().iter_raw_chunks(size)
+        return None if pieces is None else self._counted(pieces, 1.0)
+
+    def iter_chunks(self, size: int | None = None) -> Iterator[str]:
+        # Characters, not bytes: close enough for a bar (UTF-16 files take two bytes each).
+        return self._counted(super().iter_chunks(size), 2.0 if "utf-16" in self.encoding else 1.0)
+
+
+def load_inputs(
+    paths: Sequence[str | os.PathLike[str]],
+    *,
+    input_format: str | None = None,
+    errors: ErrorLevel | str = ErrorLevel.WARN,
+    interval: timedelta | None = None,
+    progress: ProgressCallback | None = None,
+) -> ParseResult:
+    """:func:`parsers.parse` with progress by bytes: per source, and within a large streamed file."""
+    items = expand_inputs(paths)
+    sizes = []
+    for item in items:
+        try:
+            sizes.append(0 if item == "-" else Path(item).stat().st_size)
+        except OSError:
+            sizes.append(0)  # read_path raises the proper InputError for it below
+    total = float(sum(sizes)) or None
+
+    def sources() -> Iterator[TextSource]:
+        done = 0.0
+        for item, size in zip(items, sizes, strict=True):
+            label = f"reading {Path(item).name}" if item != "-" else "reading standard input"
+            for source in read_stdin() if item == "-" else read_path(Path(item), str(item)):
+                if progress is not None and isinstance(source, StreamedSource):
+                    # A big file reports as the parser pulls its pieces.
+                    progress("read", done, total, label)
+                    source = CountedSource(
+                        source,
+                        lambda n, base=done, size=size, label=label: progress(
+                            "read", base + min(n, size), total, label
+                        ),
+                    )
+                elif progress is not None:
+                    # Read whole and parsed in one go: a pulsing bar when it is the only input.
+                    progress("read", done, total if len(items) > 1 else None, label)
+                yield source
+            # The generator resumes only once the consumer has parsed what it yielded.
+            done += size
+        if progress:
+            progress("read", done, done or 1.0, "read")
+
+    return parse_sources(sources(), input_format=input_format, errors=errors, interval=interval)
+
+
+def build_report(
+    inputs: ParseResult | Sequence[str | os.PathLike[str]], options: ReportOptions | None = None
+) -> Report:
+    """Read (unless given a ParseResult), analyse and summarise: the model behind every report format."""
+    from analyzer.analysis.diff import diff_snapshots
+    from analyzer.analysis.trend import analyze
+    from analyzer.owners import annotate_rows, build_resolver
+
+    opts = options or ReportOptions()
+    if isinstance(inputs, ParseResult):
+        result = inputs
+    else:
+        result = load_inputs(
+            list(inputs),
+            input_format=opts.input_format,
+            errors=opts.errors,
+            interval=opts.interval,
+            progress=opts.progress,
+        )
+    snaps = result.snapshots
+    if opts.tag_filter is not None and getattr(opts.tag_filter, "active", True):
+        snaps = [_filtered(s, opts.tag_filter) for s in snaps]
+    if opts.progress:
+        opts.progress("analyse", 0, 3, "analysing trends")
+    resolver = build_resolver(opts.tag_files, snaps, use_defaults=opts.use_default_tags)
+    warnings = list(result.warnings) + list(getattr(resolver, "warnings", []))
+
+    trend = analyze(snaps, opts.trend_options) if snaps else None
+    if opts.progress:
+        opts.progress("analyse", 1, 3, "diff of first and last snapshot")
+    trend_rows = list(trend.rows) if trend is not None else []
+    notes: list[str] = []
+    scopes = {s.scope for s in snaps}
+    if len(scopes) > 1 and trend is not None and trend.summary.get("scope") in scopes:
+        # System and session pools are different series; follow the scope the trend analysed.
+        scope = trend.summary["scope"]
+        kept = [s for s in snaps if s.scope == scope]
+        notes.append(
+            f"{len(snaps) - len(kept)} snapshots of other pool scopes "
+            f"({', '.join(sorted(scopes - {scope}))}) left out; this report covers {scope}"
+        )
+        snaps = kept
+    # Rows carry owner and owner_candidates for JSON; `owners` is the lookup the text formats use.
+    annotate_rows(resolver, trend_rows)
+    owners: dict[tuple[str, str], str | None] = {(r.tag, r.pool): r.owner for r in trend_rows}
+
+    times = _times(snaps)
+    timed = bool(snaps) and all(s.timestamp is not None for s in snaps)
+    picked = [r for r in trend_rows if r.verdict in SUSPECT_VERDICTS][: opts.max_suspects]
+    suspects = [_suspect(r, *_series_of(trend, snaps, times, r.tag, r.pool)) for r in picked]
+
+    diff_rows: list[Any] = []
+    before = after = None
+    if len(snaps) >= 2:
+        d = diff_snapshots(snaps[0], snaps[-1])
+        diff_rows = [r for r in d.rows if r.status != "same"]
+        diff_rows.sort(key=lambda r: (-abs(r.bytes_change or 0), r.tag, r.pool))
+        before, after = snaps[0].label, snaps[-1].label
+        annotate_rows(resolver, diff_rows)
+        for r in diff_rows:
+            owners.setdefault((r.tag, r.pool), r.owner)
+    if opts.progress:
+        opts.progress("analyse", 2, 3, "summarising")
+
+    start = snaps[0].timestamp if snaps else None
+    end = snaps[-1].timestamp if snaps else None
+    report = Report(
+        inputs=[InputRead(s.name, s.format, s.encoding, s.snapshots) for s in result.sources],
+        snapshot_count=len(snaps),
+        start=start,
+        end=end,
+        timed=timed,
+        warnings=warnings,
+        level="",
+        verdict="",
+        suspects=suspects,
+        trend_rows=trend_rows,
+        totals=_pool_totals(snaps, times),
+        diff_rows=diff_rows,
+        diff_before=before,
+        diff_after=after,
+        next_steps=[],
+        owners=owners,
+    )
+    report.extra["largest"] = _largest(snaps[-1], resolver) if snaps else []
+    report.extra["notes"] = notes
+    report.level, report.verdict = _verdict(report)
+    report.next_steps = _next_steps(report, resolver)
+    if opts.progress:
+        opts.progress("analyse", 3, 3, "done")
+    return report
+
+
+# -- pieces --------------------------------------------------------------------------
+
+
+def _filtered(snap: Snapshot, tag_filter: Any) -> Snapshot:
+    from dataclasses import replace
+
+    mask = tag_filter.mask(snap.rows)
+    return replace(snap, rows=snap.rows.take(np.flatnonzero(mask)))
+
+
+def _times(snaps: Sequence[Snapshot]) -> list[datetime | int]:
+    if snaps and all(s.timestamp is not None for s in snaps):
+        return [s.timestamp for s in snaps]  # type: ignore[misc]
+    return list(range(1, len(snaps) + 1))
+
+
+def _bytes_series(snaps: Sequence[Snapshot], tag: str, pool: str) -> list[float | None]:
+    out: list[float | None] = []
+    for s in snaps:
+        i = s.rows.index_of(tag, pool)
+        if i is None:
+            out.append(None)
+            continue
+        v = int(s.rows.column("bytes")[i])
+        out.append(None if v == MISSING else float(v))
+    return out
+
+
+def _series_of(
+    trend: Any, snaps: Sequence[Snapshot], times: list[datetime | int], tag: str, pool: str
+) -> tuple[list[datetime | int], list[float | None]]:
+    """Bytes of one (tag, pool) over time: from the trend's aligned matrix, else read from the snapshots."""
+    try:
+        t, v = trend.series(tag, pool)
+    except (KeyError, AttributeError):
+        return times, _bytes_series(snaps, tag, pool)
+    values = [float(x) if np.isfinite(x) else None for x in np.asarray(v, dtype=float)]
+    if len(t) and all(isinstance(x, datetime) for x in t):
+        return list(t), values
+    return list(range(1, len(values) + 1)), values
+
+
+def _suspect(row: Any, times: list[datetime | int], values: list[float | None]) -> Suspect:
+    known = [(t, v) for t, v in zip(times, values, strict=True) if v is not None]
+    first = known[0] if known else None
+    last = known[-1] if known else None
+    return Suspect(
+        tag=row.tag,
+        pool=row.pool,
+        owner=row.owner,
+        owner_candidates=list(row.owner_candidates),
+        verdict=row.verdict,
+        reason=row.reason,
+        rate_bytes_per_hour=_f(row.rate_bytes_per_hour),
+        rate_low=_f(getattr(row, "rate_low", None)),
+        rate_high=_f(getattr(row, "rate_high", None)),
+        bytes_first=int(first[1]) if first else None,
+        bytes_last=int(last[1]) if last else None,
+        start=first[0] if first and isinstance(first[0], datetime) else None,
+        end=last[0] if last and isinstance(last[0], datetime) else None,
+        n_points=int(getattr(row, "n_points", len(known))),
+        onset=getattr(row, "onset", None),
+        exhaustion=getattr(row, "exhaustion", None),
+        allocs_per_hour=_f(getattr(row, "allocs_per_hour", None)),
+        freed_ratio=_f(getattr(row, "freed_ratio", None)),
+        series=Series(list(times), values),
+    )
+
+
+def _f(value: Any) -> float | None:
+    if value is None:
+        return None
+    v = float(value)
+    return None if np.isnan(v) else v
+
+
+def _pool_totals(snaps: Sequence[Snapshot], times: list[datetime | int]) -> list[PoolTotal]:
+    out = []
+    for code, pool in enumerate(POOLS):
+        key = f"{pool}_kb"
+        if snaps and any(key in s.totals for s in snaps):
+            values: list[float | None] = [float(s.totals[key]) if key in s.totals else None for s in snaps]
+            out.append(PoolTotal(pool, "header", Series(list(times), values)))
+            continue
+        values = []
+        seen = False
+        for s in snaps:
+            sel = (s.rows.pool_codes == code) & (s.rows.column("bytes") != MISSING)
+            if sel.any():
+                seen = True
+                values.append(float(s.rows.column("bytes")[sel].sum()) / 1024.0)
+            else:
+                values.append(None)
+        if seen:
+            out.append(PoolTotal(pool, "sum of tags", Series(list(times), values)))
+    return out
+
+
+def _largest(snap: Snapshot, resolver: Any, n: int = 10) -> list[dict[str, Any]]:
+    col = snap.rows.column("bytes")
+    order = [i for i in np.argsort(-col, kind="stable") if col[i] != MISSING][:n]
+    out = []
+    for i in order:
+        row = snap.rows.row(int(i))
+        out.append(
+            {
+                "tag": row.tag,
+                "pool": row.pool,
+                "bytes": row.bytes,
+                "outstanding": row.outstanding,
+                "owner": resolver.best(row.tag),
+            }
+        )
+    return out
+
+
+def rate_text(rate: float | None) -> str:
+    return "-" if rate is None else f"{format_size(rate, signed=True)}/h"
+
+
+def _span_text(report: Report) -> str:
+    span = report.span_seconds
+    if span is None:
+        return f"{report.snapshot_count} snapshots"
+    return f"{format_duration(timedelta(seconds=span))} ({report.snapshot_count} snapshots)"
+
+
+def _who(s: Suspect, linux: bool = False) -> str:
+    where = "slab cache" if linux else s.pool
+    return f"{s.tag.rstrip()} ({where}{', ' + s.owner if s.owner else ''})"
+
+
+def _verdict(report: Report) -> tuple[str, str]:
+    """The one sentence a reader sees first, and its level."""
+    if report.snapshot_count == 0:
+        return "insufficient-data", "No snapshots were read, so nothing can be said about leaks."
+    if report.snapshot_count == 1:
+        return (
+            "insufficient-data",
+            "Only one snapshot was read: a leak shows as growth over time, so capture again later and "
+            "compare; the largest consumers are listed.",
+        )
+    leaks = [s for s in report.suspects if s.verdict == "leak"]
+    suspects = [s for s in report.suspects if s.verdict == "suspect"]
+    span = _span_text(report)
+    if leaks:
+        top = leaks[0]
+        more = len(leaks) - 1
+        tail = f"; {more} more tag{'s also leak' if more != 1 else ' also leaks'}" if more else ""
+        if suspects:
+            tail += f", {len(suspects)} more {'looks' if len(suspects) == 1 else 'look'} suspicious"
+        return (
+            "leak",
+            f"Likely leak: {_who(top, is_linux(report))} grew steadily at "
+            f"{rate_text(top.rate_bytes_per_hour)} over {span}{tail}.",
+        )
+    if suspects:
+        top = suspects[0]
+        more = len(suspects) - 1
+        tail = f" and {more} more tag{'s' if more != 1 else ''}" if more else ""
+        return (
+            "suspect",
+            f"No certain leak, but {_who(top, is_linux(report))}{tail} grew over {span} "
+            f"({rate_text(top.rate_bytes_per_hour)}); a longer capture would settle it.",
+        )
+    rows = report.trend_rows
+    if rows and all(r.verdict == "insufficient-data" for r in rows):
+        grown = [r for r in report.diff_rows if (r.bytes_change or 0) > 0]
+        hint = ""
+        if grown:
+            top = grown[0]
+            hint = (
+                f"; the largest growth from first to last was {top.tag.rstrip()} ({top.pool}, "
+                f"{format_size(top.bytes_change, signed=True)})"
+            )
+        return (
+            "insufficient-data",
+            f"Too few snapshots over {span} to judge any tag{hint}; capture for longer.",
+        )
+    return "clean", f"No leak found: no tag grew steadily over {span}."
+
+
+def _inputs_arg(report: Report) -> str:
+    """The inputs as they would be typed again, or a placeholder when they do not fit a line."""
+    names = [i.name for i in report.inputs]
+    if not names or len(names) > 3 or any(" " in n or "!" in n or n == "<stdin>" for n in names):
+        return "INPUT..."
+    return " ".join(names)
+
+
+def _arg(tag: str) -> str:
+    """A tag as one command-line argument (PoolMon tags may hold spaces: ``"Dh 2"``)."""
+    return f'"{tag}"' if " " in tag.rstrip(" ") or not tag.strip() else tag.rstrip(" ")
+
+
+def _binary(resolver: Any, tag: str) -> str | None:
+    for c in resolver.candidates(tag):
+        b = (getattr(c, "binary", None) or "").strip()
+        if b and not b.startswith("<") and b.lower().endswith((".sys", ".dll", ".exe")):
+            return b
+    return None
+
+
+def is_linux(report: Report) -> bool:
+    """Slab caches, not Windows pools: the next steps are Linux tools."""
+    return bool(report.inputs) and all(i.format == "slabinfo" for i in report.inputs)
+
+
+def _linux_steps(report: Report) -> list[NextStep]:
+    steps = []
+    for s in report.suspects[:3]:
+        cache = s.tag.strip()
+        steps.append(
+            NextStep(
+                f"Record who allocates from {cache}: boot with slub_debug=U,{cache} (SLUB allocator), "
+                "reproduce, then read the allocation call sites.",
+                f"sort -rn /sys/kernel/slab/{cache}/alloc_calls | head",
+                "linux",
+            )
+        )
+    if report.suspects:
+        steps.append(
+            NextStep(
+                "On a kernel built with CONFIG_DEBUG_KMEMLEAK, ask kmemleak for unreferenced objects and "
+                "their allocation backtraces.",
+                "echo scan > /sys/kernel/debug/kmemleak && cat /sys/kernel/debug/kmemleak",
+                "linux",
+            )
+        )
+    return steps
+
+
+def _next_steps(report: Report, resolver: Any) -> list[NextStep]:
+    steps: list[NextStep] = []
+    if report.snapshot_count and not report.timed:
+        steps.append(
+            NextStep(
+                "The snapshots carry no timestamps, so rates are per snapshot; give the capture interval "
+                "to get rates per hour.",
+                f"poolscope report {_inputs_arg(report)} --interval 5m",
+                "poolscope",
+            )
+        )
+    machine = "linux" if is_linux(report) else "windows"
+    if machine == "linux":
+        steps.extend(_linux_steps(report))
+    for s in [] if is_linux(report) else report.suspects[:3]:
+        tag = s.tag.rstrip()
+        binary = _binary(resolver, s.tag)
+        if binary is None:
+            steps.append(
+                NextStep(
+                    f"Find which driver uses tag {tag}: scan the driver binaries for it.",
+                    f"poolscope tags scan C:\\Windows\\System32\\drivers --tag {_arg(s.tag)}",
+                    "poolscope",
+                )
+            )
+        pool_type = 0 if s.pool == "nonpaged" else 1
+        steps.append(
+            NextStep(
+                f"List live {tag} allocations in a kernel debugger, then look at a few with !pool <address> "
+                "to see what they hold.",
+                f"!poolfind {tag} {pool_type}",
+                "windbg",
+            )
+        )
+        if binary:
+            steps.append(
+                NextStep(
+                    f"Turn on Driver Verifier pool tracking for {binary} (reboot needed), reproduce, then list "
+                    "its outstanding allocations with !verifier 3 " + binary + ".",
+                    f"verifier /flags 0x8 /driver {binary}",
+                    "windows",
+                )
+            )
+    if report.level in ("leak", "suspect"):
+        names = [s.tag.rstrip() for s in report.suspects[:3]]
+        they = f"{names[0]} falls back" if len(names) == 1 else f"{', '.join(names)} fall back"
+        steps.append(
+            NextStep(
+                f"Stop the load and keep capturing for a few hours: if {they}, it was a cache filling up, not a leak.",
+                None,
+                machine,
+            )
+        )
+    span = report.span_seconds
+    if report.level in ("suspect", "insufficient-data") or (span is not None and span < SHORT_CAPTURE.total_seconds()):
+        steps.append(
+            NextStep(
+                "Capture for longer (several hours, one snapshot every few minutes) so growth can be told from noise.",
+                "poolscope capture --interval 5m --duration 6h -o pool-capture.log",
+                "poolscope",
+            )
+        )
+    if report.level == "clean" and machine == "linux":
+        steps.append(
+            NextStep(
+                "If memory still runs out, capture /proc/slabinfo and /proc/meminfo (Slab, SUnreclaim) while "
+                "the problem builds up.",
+                None,
+                machine,
+            )
+        )
+    elif report.level == "clean":
+        steps.append(
+            NextStep(
+                "If the machine still runs out of pool, capture while the problem builds up, including "
+                "session pools (poolmon /s) and a !vm 1 in the debugger.",
+                None,
+                machine,
+            )
+        )
+    return steps
