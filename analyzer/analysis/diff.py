@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from analyzer.analysis.align import Alignment, align
 from parsers.model import MISSING, POOLS, Snapshot
 
 STATUSES = ("new", "vanished", "changed", "same")
@@ -78,8 +79,13 @@ def _opt(v: Any) -> int | None:
     return None if v == MISSING else int(v)
 
 
-def _sub(a: int | None, b: int | None) -> int | None:
-    return None if a is None or b is None else a - b
+def _status(alignment: Alignment, i: int, j: int) -> str:
+    now, then = alignment.current, alignment.previous
+    same = all(now.column(n)[i] == then.column(n)[j] for n in _COMPARED)
+    return "same" if same else "changed"
+
+
+_COMPARED = ("bytes", "outstanding", "allocs", "frees")
 
 
 def diff_snapshots(before: Snapshot, after: Snapshot, *, min_change: int = 0) -> DiffResult:
@@ -89,43 +95,44 @@ def diff_snapshots(before: Snapshot, after: Snapshot, *, min_change: int = 0) ->
     vanished tags too, by the size they appeared or disappeared with); the per-pool
     totals always cover every row.
     """
+    alignment = align(after.rows, before.rows)
     b_rows, a_rows = before.rows, after.rows
-    b_idx = {(t, int(c)): i for i, (t, c) in enumerate(zip(b_rows.tags, b_rows.pool_codes, strict=True))}
-    a_idx = {(t, int(c)): i for i, (t, c) in enumerate(zip(a_rows.tags, a_rows.pool_codes, strict=True))}
-    keys = list(dict.fromkeys([*b_idx, *a_idx]))
-    bc = {n: b_rows.column(n) for n in ("allocs", "frees", "outstanding", "bytes")}
-    ac = {n: a_rows.column(n) for n in ("allocs", "frees", "outstanding", "bytes")}
+    changes = {n: alignment.column_change(n) for n in ("allocs", "frees", "outstanding", "bytes")}
+    # Every row of ``before`` (vanished or not) in its order, then the rows new in ``after``.
+    entries: list[tuple[int | None, int | None]] = []
+    after_of = np.full(len(b_rows), -1, dtype=np.intp)
+    found = alignment.found
+    after_of[alignment.index[found]] = np.flatnonzero(found)
+    entries.extend((j, None if after_of[j] < 0 else int(after_of[j])) for j in range(len(b_rows)))
+    entries.extend((None, int(i)) for i in np.flatnonzero(~found))
     totals: dict[str, dict[str, int | None]] = {
         p: {"bytes_before": 0, "bytes_after": 0, "bytes_change": 0} for p in POOLS
     }
     rows: list[DiffRow] = []
     counts = dict.fromkeys(STATUSES, 0)
-    for key in keys:
-        tag, code = key
-        pool = POOLS[code]
-        bi, ai = b_idx.get(key), a_idx.get(key)
-        bv = {n: (None if bi is None else _opt(bc[n][bi])) for n in bc}
-        av = {n: (None if ai is None else _opt(ac[n][ai])) for n in ac}
+    for bi, ai in entries:
+        table, k = (a_rows, ai) if ai is not None else (b_rows, bi)
+        assert k is not None  # every entry has a row on at least one side
+        tag, pool = table.tags[k], POOLS[table.pool_codes[k]]
+        bv = {n: (None if bi is None else _opt(b_rows.column(n)[bi])) for n in _COMPARED}
+        av = {n: (None if ai is None else _opt(a_rows.column(n)[ai])) for n in _COMPARED}
+        allocs_change = frees_change = None
         if bi is None:
             status = "new"
-            bytes_change = av["bytes"]
-            out_change = av["outstanding"]
+            bytes_change, out_change = av["bytes"], av["outstanding"]
         elif ai is None:
             status = "vanished"
             bytes_change = None if bv["bytes"] is None else -bv["bytes"]
             out_change = None if bv["outstanding"] is None else -bv["outstanding"]
         else:
-            bytes_change = _sub(av["bytes"], bv["bytes"])
-            out_change = _sub(av["outstanding"], bv["outstanding"])
-            same = all(av[n] == bv[n] for n in ("bytes", "outstanding", "allocs", "frees"))
-            status = "same" if same else "changed"
+            status = _status(alignment, ai, bi)
+            bytes_change, out_change = _opt(changes["bytes"][ai]), _opt(changes["outstanding"][ai])
+            allocs_change, frees_change = _opt(changes["allocs"][ai]), _opt(changes["frees"][ai])
         counts[status] += 1
         t = totals[pool]
         for name, v in (("bytes_before", bv["bytes"]), ("bytes_after", av["bytes"])):
             if v is not None and t[name] is not None:
                 t[name] += v  # type: ignore[operator]
-        allocs_change = _sub(av["allocs"], bv["allocs"]) if status == "changed" or status == "same" else None
-        frees_change = _sub(av["frees"], bv["frees"]) if status == "changed" or status == "same" else None
         pct: float | None = None
         if bv["bytes"] and bytes_change is not None:
             pct = 100.0 * bytes_change / bv["bytes"]

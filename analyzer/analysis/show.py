@@ -17,6 +17,8 @@ from typing import Any
 
 import numpy as np
 
+from analyzer.analysis.align import align, outstanding
+from analyzer.analysis.align import known as _known
 from analyzer.analysis.filters import TagFilter
 from analyzer.analysis.selection import select_snapshot
 from parsers import ParseResult, Snapshot
@@ -155,10 +157,6 @@ def _only_scope(result: ParseResult, scope: str) -> ParseResult:
     return ParseResult(snaps, result.warnings, result.sources)
 
 
-def _known(col: np.ndarray) -> np.ndarray:
-    return col != MISSING
-
-
 def _change_columns(result: ParseResult, position: int, table: RowTable) -> tuple[dict[str, np.ndarray], str | None]:
     """allocs/frees/bytes change arrays aligned with ``table`` and where they came from."""
     names = ("allocs_change", "frees_change", "bytes_change")
@@ -168,21 +166,8 @@ def _change_columns(result: ParseResult, position: int, table: RowTable) -> tupl
     prev = _previous(result, position)
     if prev is None or not len(table):
         return own, None
-    prev_rows = prev.rows
-    idx = np.array([
-        -1 if (j := prev_rows.index_of(tag, POOLS[code])) is None else j
-        for tag, code in zip(table.tags, table.pool_codes, strict=True)
-    ], dtype=np.intp)
-    found = idx >= 0
-    out: dict[str, np.ndarray] = {}
-    for name, base in (("allocs_change", "allocs"), ("frees_change", "frees"), ("bytes_change", "bytes")):
-        now = table.column(base)
-        before = np.where(found, prev_rows.column(base)[np.where(found, idx, 0)], MISSING) if len(prev_rows) \
-            else np.full(len(table), MISSING, dtype=np.int64)
-        ok = _known(now) & (before != MISSING)
-        # A tag absent from the previous snapshot started from nothing.
-        new = _known(now) & ~found
-        out[name] = np.where(ok, now - before, np.where(new, now, MISSING)).astype(np.int64)
+    alignment = align(table, prev.rows)
+    out = {f"{base}_change": alignment.column_change(base) for base in ("allocs", "frees", "bytes")}
     if not any(_known(c).any() for c in out.values()):
         return own, None
     return out, prev.label
@@ -242,10 +227,8 @@ def show_snapshot(
                                      "earlier snapshot of this scope in the input")
 
     allocs, frees = table.column("allocs"), table.column("frees")
-    out = table.column("outstanding")
     nbytes = table.column("bytes")
-    # Outstanding is Diff; a source without it (rare) still has Allocs - Frees.
-    diff = np.where(_known(out), out, np.where(_known(allocs) & _known(frees), allocs - frees, MISSING))
+    diff = outstanding(table)
     per = np.where(_known(nbytes) & _known(diff) & (diff > 0), nbytes // np.where(diff > 0, diff, 1), MISSING)
     values = {
         "allocs": allocs,

@@ -12,6 +12,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import numpy as np
+
+from analyzer.analysis.align import align, known, outstanding
 from analyzer.analysis.filters import TagFilter
 from parsers.model import MISSING, POOLS, Snapshot
 
@@ -117,10 +120,6 @@ def _opt(value: int) -> int | None:
     return None if value == MISSING else int(value)
 
 
-def _sub(a: int | None, b: int | None) -> int | None:
-    return None if a is None or b is None else a - b
-
-
 @dataclass
 class PoolView:
     """Sort, pool choice, filter and snapshot position of the view."""
@@ -218,40 +217,27 @@ def build_rows(
     (PoolMon's bracketed figures) are used.
     """
     t = snapshot.rows
-    cols = {name: t.column(name) for name in ("allocs", "frees", "outstanding", "bytes")}
-    own_change = {name: t.column(name) for name in ("allocs_change", "frees_change", "bytes_change")}
-    prev_index = None
-    if previous is not None:
-        p = previous.rows
-        prev_index = {(tag, int(code)): i for i, (tag, code) in enumerate(zip(p.tags, p.pool_codes, strict=True))}
-        prev_cols = {name: p.column(name) for name in ("allocs", "frees", "outstanding", "bytes")}
+    diff_col = outstanding(t)
+    if previous is None:
+        ac_col, fc_col, bc_col = (t.column(n) for n in ("allocs_change", "frees_change", "bytes_change"))
+        dc_col = np.where(known(ac_col) & known(fc_col), ac_col - fc_col, MISSING)
+        new_rows = np.zeros(len(t), dtype=bool)
+    else:
+        alignment = align(t, previous.rows)
+        ac_col, fc_col, bc_col = (alignment.column_change(n) for n in ("allocs", "frees", "bytes"))
+        dc_col = alignment.change(diff_col, outstanding(previous.rows))
+        new_rows = ~alignment.found
+    cols = {name: t.column(name) for name in ("allocs", "frees", "bytes")}
     owners: dict[str, str | None] = {}
     out = []
     for i, tag in enumerate(t.tags):
         code = int(t.pool_codes[i])
         allocs = _opt(cols["allocs"][i])
         frees = _opt(cols["frees"][i])
-        diff = _opt(cols["outstanding"][i])
-        if diff is None and allocs is not None and frees is not None:
-            diff = allocs - frees
+        diff = _opt(diff_col[i])
         nbytes = _opt(cols["bytes"][i])
-        new = False
-        if prev_index is None:
-            ac, fc, bc = (_opt(own_change[n][i]) for n in ("allocs_change", "frees_change", "bytes_change"))
-            dc = _sub(ac, fc)
-        else:
-            j = prev_index.get((tag, code))
-            if j is None:
-                new = True
-                ac, fc, dc, bc = allocs, frees, diff, nbytes
-            else:
-                pa = _opt(prev_cols["allocs"][j])
-                pf = _opt(prev_cols["frees"][j])
-                pd = _opt(prev_cols["outstanding"][j])
-                if pd is None and pa is not None and pf is not None:
-                    pd = pa - pf
-                ac, fc, dc = _sub(allocs, pa), _sub(frees, pf), _sub(diff, pd)
-                bc = _sub(nbytes, _opt(prev_cols["bytes"][j]))
+        ac, fc, dc, bc = _opt(ac_col[i]), _opt(fc_col[i]), _opt(dc_col[i]), _opt(bc_col[i])
+        new = bool(new_rows[i])
         if owner is not None:
             if tag not in owners:
                 owners[tag] = owner(tag)
