@@ -159,7 +159,7 @@ def owners(
 
 
 def annotate(rows: Iterable[Any], resolver: OwnerResolver | None) -> None:
-    """Fill ``owner`` and ``owner_candidates`` on result rows (diff, trend, show), one lookup per tag."""
+    """Fill ``owner`` and ``owner_candidates`` on result rows (diff, trend, show, triage), one lookup per tag."""
     from analyzer.owners import annotate_rows
 
     annotate_rows(resolver, rows)
@@ -199,7 +199,9 @@ def show(
     """One snapshot as PoolMon shows it: filtered, sorted, with change columns and totals."""
     from analyzer.analysis.show import ShowOptions, show_snapshot
 
-    return show_snapshot(result, options or ShowOptions(), owners=resolver)
+    shown = show_snapshot(result, options or ShowOptions())
+    annotate(shown.rows, resolver)
+    return shown
 
 
 def triage(

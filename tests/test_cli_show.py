@@ -19,6 +19,8 @@ from hypothesis import strategies as st
 
 from analyzer.analysis.filters import TagFilter
 from analyzer.analysis.show import ShowOptions, show_snapshot
+from analyzer.owners import OwnerResolver, annotate_rows
+from analyzer.owners.database import OwnerCandidate, OwnerDatabase
 from analyzer.render.show_screen import render_show
 from parsers import ParseResult, Row, RowTable, Snapshot, SourceInfo, parse_text
 from parsers.errors import InputError
@@ -172,7 +174,10 @@ SCREEN = """\
 
 def test_library_render_with_totals():
     result = parse_text(SCREEN, "screen.txt")
-    shown = show_snapshot(result, ShowOptions(sort="allocs"), owners=lambda tag: "abc.sys" if tag == "Abcd" else None)
+    known = OwnerDatabase()
+    known.add(OwnerCandidate("Abcd", "abc.sys", "", "test"))
+    shown = show_snapshot(result, ShowOptions(sort="allocs"))
+    annotate_rows(OwnerResolver(known), shown.rows)
     assert [r.tag for r in shown.rows] == ["Qrst", "Abcd", "Io  ", "Dh 2"]
     text = render_show(shown, totals=True)
     assert text.splitlines()[1] == " System pool information - time unknown - screen.txt#0, snapshot 1 of 1"

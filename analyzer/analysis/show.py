@@ -11,7 +11,7 @@ the same scope in the input, which is the log's own "previous refresh".
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -57,7 +57,7 @@ class ShowOptions:
             raise ValueError(f"unknown pool {self.pool!r}; choose from {', '.join(POOL_CHOICES)}")
 
 
-@dataclass(frozen=True)
+@dataclass
 class ShowRow:
     tag: str
     pool: str
@@ -191,15 +191,11 @@ def _sort_order(table: RowTable, values: dict[str, np.ndarray], key: str, by_cha
     return np.lexsort((table.pool_codes, tag_rank, primary, missing))
 
 
-def show_snapshot(
-    result: ParseResult,
-    options: ShowOptions | None = None,
-    owners: Callable[[str], str | None] | None = None,
-) -> ShowResult:
+def show_snapshot(result: ParseResult, options: ShowOptions | None = None) -> ShowResult:
     """Select, filter and sort one snapshot of ``result`` as ``poolscope show`` prints it.
 
-    ``owners`` names each tag's owner; an owner resolver (``analyzer.owners``) also fills
-    each row's ``owner_candidates``.
+    Rows name no owner: :func:`analyzer.owners.annotate_rows` fills ``owner`` and
+    ``owner_candidates``, as for every other result table.
     """
     options = options or ShowOptions()
     scope = options.scope
@@ -247,14 +243,9 @@ def show_snapshot(
         v = int(col[i])
         return None if v == MISSING else v
 
-    annotate = getattr(owners, "annotate", None)
-    cache: dict[str, dict[str, Any]] = {}
     rows = []
     for i in order:
         tag = table.tags[i]
-        if owners is not None and tag not in cache:
-            cache[tag] = annotate(tag) if annotate is not None else {"owner": owners(tag), "owner_candidates": []}
-        fields = cache.get(tag) or {"owner": None, "owner_candidates": []}
         rows.append(
             ShowRow(
                 tag=tag,
@@ -267,8 +258,6 @@ def show_snapshot(
                 allocs_change=opt(changes["allocs_change"], i),
                 frees_change=opt(changes["frees_change"], i),
                 bytes_change=opt(changes["bytes_change"], i),
-                owner=fields["owner"],
-                owner_candidates=list(fields["owner_candidates"]),
             )
         )
 

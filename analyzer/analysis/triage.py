@@ -11,9 +11,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from analyzer.analysis.ownership import NO_OWNER, OwnerLookup
 from parsers.debugger.analyze import BugCheck
 from parsers.model import NONPAGED, PAGED, Snapshot
-from parsers.pooltag import pad_tag
 from parsers.poolused import split_description
 from parsers.transcript import Transcript
 
@@ -219,7 +219,8 @@ def _evidence(transcript: Transcript, tag: str, description: str | None) -> list
     return ev
 
 
-def _consumers(transcript: Transcript, snap: Snapshot | None, resolver: Any, per_pool: int) -> list[Consumer]:
+def _consumers(transcript: Transcript, snap: Snapshot | None, owners: OwnerLookup | None,
+               per_pool: int) -> list[Consumer]:
     if snap is None:
         return []
     descriptions: dict[str, str] = snap.extra.get("descriptions", {})
@@ -231,13 +232,14 @@ def _consumers(transcript: Transcript, snap: Snapshot | None, resolver: Any, per
         total_bytes = (snap.extra.get("table_total") or {}).get(f"{pool}_bytes") or sum(r.bytes or 0 for r in rows)
         for rank, row in enumerate(rows[:per_pool], start=1):
             desc = descriptions.get(row.tag)
-            owner, source = _owner(resolver, row.tag)
+            found = owners(row.tag) if owners is not None else NO_OWNER
+            owner, source = found.owner, found.source
             if owner is None and desc:
                 text, binary = split_description(desc)
                 owner = " - ".join(p for p in (binary, text) if p) or None
                 source = f"input evidence: {snap.source} (!poolused)" if owner else None
             share = round(100.0 * (row.bytes or 0) / total_bytes, 1) if total_bytes else None
-            candidates = resolver.annotate(pad_tag(row.tag))["owner_candidates"] if resolver is not None else []
+            candidates = [dict(c) for c in found.candidates]
             out.append(Consumer(rank, row.tag, pool, row.bytes or 0, row.outstanding, share, owner, source,
                                 _evidence(transcript, row.tag, desc), candidates))
             if first is not None and first is not snap:
@@ -245,19 +247,6 @@ def _consumers(transcript: Transcript, snap: Snapshot | None, resolver: Any, per
                 change = (row.bytes or 0) - ((before.bytes or 0) if before else 0)
                 out[-1].evidence.insert(0, f"{change:+,} bytes since the !poolused at line {first.line}")
     return out
-
-
-def _owner(resolver: Any, tag: str) -> tuple[str | None, str | None]:
-    """The resolver's best owner and where it came from."""
-    if resolver is None:
-        return None, None
-    best = resolver.best(tag)
-    if best is None:
-        return None, None
-    for candidate in resolver.candidates(tag):
-        if getattr(candidate, "owner", None) == best:
-            return best, candidate.source
-    return best, None
 
 
 def _binary_of(owner: str | None) -> str | None:
@@ -286,13 +275,17 @@ def _exhausted_pool(transcript: Transcript, bug: BugCheck | None, pools: Sequenc
     return None
 
 
-def triage_transcript(transcript: Transcript, *, resolver: Any = None, top: int = 5) -> TriageReport:
-    """Read the case in one debugger log."""
+def triage_transcript(transcript: Transcript, *, owners: OwnerLookup | None = None, top: int = 5) -> TriageReport:
+    """Read the case in one debugger log.
+
+    ``owners`` (an :meth:`analyzer.owners.OwnerResolver.ownership`) names the owners of the
+    top tags; the summary and the suspects are worded around them.
+    """
     bug = transcript.bugcheck
     info = BUGCHECKS.get(bug.code) if bug is not None else None
     snap = _main_snapshot(transcript)
     pools = _pool_states(transcript, snap)
-    consumers = _consumers(transcript, snap, resolver, top)
+    consumers = _consumers(transcript, snap, owners, top)
     report = TriageReport(source=transcript.source, category=NONE, summary="", bugcheck=bug,
                           pools=pools, consumers=consumers,
                           warnings=[str(w) for w in transcript.warnings])

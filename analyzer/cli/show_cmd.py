@@ -6,6 +6,7 @@ import click
 
 from analyzer.analysis.show import POOL_CHOICES, SORT_KEYS, ShowOptions, show_snapshot
 from analyzer.cli.options import InputOptions, input_options, load, output_format_option, owners_for, snapshot_spec
+from analyzer.owners import annotate_rows
 from analyzer.render.columns import SHOW_COLUMNS
 from analyzer.render.show_screen import render_show
 from analyzer.render.tables import render_csv, render_json, want_color
@@ -46,7 +47,8 @@ def show_command(paths: tuple[str, ...], snapshot: str | int, sort: str, by_chan
     result = load(paths, inputs)
     options = ShowOptions(snapshot=snapshot, sort=sort, by_change=by_change, pool=pool,
                           include=include, exclude=exclude, top=top, scope=scope)
-    shown = show_snapshot(result, options, owners_for(result.snapshots, inputs))
+    shown = show_snapshot(result, options)
+    annotate_rows(owners_for(result.snapshots, inputs), shown.rows)
     if output_format == "json":
         click.echo(render_json(shown.to_dict()), nl=False)
     elif output_format == "csv":

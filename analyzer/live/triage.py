@@ -33,4 +33,4 @@ def triage_source(
     else:
         transcript = read_transcript(source)
     resolver = build_resolver(tag_files, transcript.snapshots, use_defaults=use_default_tags)
-    return triage_transcript(transcript, resolver=resolver, top=top)
+    return triage_transcript(transcript, owners=resolver.ownership, top=top)

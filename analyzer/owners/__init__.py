@@ -17,8 +17,9 @@ import os
 import shutil
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
+from analyzer.analysis.ownership import NO_OWNER, Ownership
 from analyzer.owners.database import PLACEHOLDERS, OwnerCandidate, OwnerDatabase
 from analyzer.owners.evidence import input_candidates
 from analyzer.owners.sources import ENV_DATA_DIR, ENV_TAGS, TagFileRef, default_tag_files, user_data_dir, user_tags_dir
@@ -31,13 +32,22 @@ __all__ = [
     "ENV_TAGS",
     "OwnerCandidate",
     "OwnerResolver",
+    "Ownership",
     "add_user_tag_file",
     "annotate_rows",
     "build_resolver",
-    "owner_fields",
     "user_data_dir",
     "user_tags_dir",
 ]
+
+
+class _Annotatable(Protocol):
+    tag: str
+    owner: str | None
+    owner_candidates: list[dict[str, Any]]
+
+
+T = TypeVar("T", bound=_Annotatable)
 
 
 class OwnerResolver:
@@ -67,22 +77,24 @@ class OwnerResolver:
 
     def best(self, tag: str) -> str | None:
         """The owner text of the most trusted candidate that names somebody."""
-        for candidate in self._db.candidates(tag):
+        return self.ownership(tag).owner
+
+    def ownership(self, tag: str) -> Ownership:
+        """The best owner of ``tag``, its provenance and every candidate: what a row carries."""
+        candidates = self._db.candidates(tag)
+        for candidate in candidates:
             if not candidate.informative:
                 continue
             if candidate.binary in PLACEHOLDERS and not candidate.description:
                 continue
             owner = candidate.owner
             if owner:
-                return owner
-        return None
+                return Ownership(owner, candidate.source, tuple(c.to_dict() for c in candidates))
+        return Ownership(None, None, tuple(c.to_dict() for c in candidates))
 
     def annotate(self, tag: str) -> dict[str, Any]:
         """The JSON fields a row carries: ``owner`` and ``owner_candidates`` with provenance."""
-        return {
-            "owner": self.best(tag),
-            "owner_candidates": [c.to_dict() for c in self.candidates(tag)],
-        }
+        return self.ownership(tag).to_dict()
 
 
 def _read_ref(ref: TagFileRef, db: OwnerDatabase, diag: Diagnostics) -> bool:
@@ -144,21 +156,21 @@ def add_user_tag_file(path: str | os.PathLike[str]) -> Path:
     return dest
 
 
-def owner_fields(resolver: OwnerResolver | None, tag: str) -> dict[str, Any]:
-    """``annotate`` that tolerates no resolver (both fields present, empty)."""
-    if resolver is None:
-        return {"owner": None, "owner_candidates": []}
-    return resolver.annotate(pad_tag(tag))
+def annotate_rows(resolver: OwnerResolver | None, rows: Iterable[T]) -> list[T]:
+    """Set ``owner`` and ``owner_candidates`` (and ``owner_source`` where a row has one) on each row.
 
-
-def annotate_rows(resolver: OwnerResolver | None, rows: Iterable[Any]) -> None:
-    """Set ``owner`` and ``owner_candidates`` on each row (DiffRow, TrendRow, ...), one lookup per tag."""
-    cache: dict[str, dict[str, Any]] = {}
-    for row in rows:
-        fields = cache.get(row.tag)
-        if fields is None:
-            fields = cache[row.tag] = owner_fields(resolver, row.tag)
-        row.owner = fields["owner"]
+    The one owner-annotation step of every result table (diff, trend, show, triage, report),
+    one lookup per tag; no resolver leaves every row with nobody named.  Returns the rows.
+    """
+    cache: dict[str, Ownership] = {}
+    out = list(rows)
+    for row in out:
+        found = cache.get(row.tag)
+        if found is None:
+            found = cache[row.tag] = resolver.ownership(pad_tag(row.tag)) if resolver is not None else NO_OWNER
+        row.owner = found.owner
         # Each row gets its own list: a caller editing one row must not change its other pool's row.
-        row.owner_candidates = list(fields["owner_candidates"])
-
+        row.owner_candidates = [dict(c) for c in found.candidates]
+        if hasattr(row, "owner_source"):
+            row.owner_source = found.source
+    return out
