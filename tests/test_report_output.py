@@ -289,7 +289,8 @@ def test_md_escape_round_trips_as_plain_text(text: str) -> None:
 
     html = MarkdownIt("gfm-like").render(f"| h |\n| --- |\n| {md_escape(text)} |\n")
     doc = Elements.of(html)
-    assert {t for t, _ in doc.tags} == {"table", "thead", "tr", "th", "tbody", "td"}
+    # A bare address's "@" sits in a code span of its own (GFM would link it otherwise).
+    assert {t for t, _ in doc.tags} - {"code"} == {"table", "thead", "tr", "th", "tbody", "td"}
     assert doc.text.replace("\n", "").strip().removeprefix("h") == text.replace("\n", " ")
 
 
@@ -356,7 +357,8 @@ def test_md_escape_any_text_stays_literal(text: str) -> None:
 
     html = MarkdownIt("gfm-like").render(f"| h |\n| --- |\n| {md_escape(text)} |\n")
     doc = Elements.of(html)
-    assert {t for t, _ in doc.tags} == {"table", "thead", "tr", "th", "tbody", "td"}
+    # A bare address's "@" sits in a code span of its own (GFM would link it otherwise).
+    assert {t for t, _ in doc.tags} - {"code"} == {"table", "thead", "tr", "th", "tbody", "td"}
     assert doc.row_widths == [[1, 1]]
     cell = doc.text.replace("\n", "").removeprefix("h")
     assert cell.strip() == text.strip()  # a cell drops the whitespace at its edges

@@ -2,18 +2,23 @@
 
 Each command lives in its own module under :mod:`analyzer.cli` and is imported
 only when used, so ``poolscope parse`` never pays for the TUI or the disassembler.
-Library errors (:class:`parsers.PoolscopeError`) become one line on stderr and exit 2.
+Library errors (:class:`parsers.PoolscopeError`) become one line on stderr and exit 2;
+anything else that escapes a command is a bug: one line asking for a report, exit 3.
+Everything written to stdout and stderr passes :class:`analyzer.render.safe.EscapingStream`.
 """
 
 from __future__ import annotations
 
 import importlib
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from typing import Any
 
 import click
 
 from analyzer import __version__
+from analyzer.render.safe import EscapingStream, terminal_text
 from parsers.errors import PoolscopeError
 
 #: command name -> "module:attribute" of its click command.
@@ -36,6 +41,19 @@ class InputFailure(click.ClickException):
     """A usage or input error: one line, exit status 2 (docs/cli.md)."""
 
     exit_code = 2
+
+
+class InternalError(click.ClickException):
+    """An exception no code path expected: a bug. One line asking for a report, exit status 3."""
+
+    exit_code = 3
+
+    def __init__(self, exc: BaseException) -> None:
+        detail = terminal_text(str(exc))[:200]
+        super().__init__(
+            f"internal error ({type(exc).__name__}: {detail}); this is a bug in poolscope, please report it "
+            "with the command line and, if you can share it, the input"
+        )
 
 
 class GateTripped(click.ClickException):
@@ -75,10 +93,45 @@ class LazyGroup(click.Group):
         return getattr(module, attr)
 
     def invoke(self, ctx: click.Context) -> Any:
-        try:
-            return super().invoke(ctx)
-        except PoolscopeError as exc:
-            raise InputFailure(str(exc)) from exc
+        with escaped_output():
+            try:
+                return super().invoke(ctx)
+            except PoolscopeError as exc:
+                raise InputFailure(terminal_text(str(exc))) from exc
+            except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort,
+                    BrokenPipeError):
+                raise
+            except OSError as exc:
+                # The environment refused (disk full, device gone): not input, not a bug.
+                where = f"{exc.filename}: " if getattr(exc, "filename", None) else ""
+                raise InputFailure(terminal_text(f"{where}{exc.strerror or exc}")) from exc
+            except (Exception, RecursionError) as exc:
+                raise InternalError(exc) from exc
+
+
+@contextmanager
+def escaped_output() -> Iterator[None]:
+    """stdout and stderr through EscapingStream while a command runs (see analyzer.render.safe)."""
+    saved = sys.stdout, sys.stderr
+    if isinstance(sys.stdout, EscapingStream):
+        yield
+        return
+    sys.stdout = EscapingStream(saved[0], allow_own=_isatty(saved[0]))  # type: ignore[assignment]
+    sys.stderr = EscapingStream(saved[1], allow_own=_isatty(saved[1]))  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        for stream in (sys.stdout, sys.stderr):
+            with suppress(OSError, ValueError):
+                stream.flush()
+        sys.stdout, sys.stderr = saved
+
+
+def _isatty(stream: Any) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError, OSError):
+        return False
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})

@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from analyzer.render.safe import csv_text
 from analyzer.render.tables import Column, json_default, render_table
 from analyzer.units import format_size
 from parsers import Candidates, ParseResult, Snapshot, owner_map
@@ -156,9 +157,7 @@ def iter_csv(result: ParseResult, owners: Owners | None = None) -> Iterator[str]
 
 
 def _csv_text(value: str) -> str:
-    if any(ch in value for ch in ',"\r\n'):
-        return '"' + value.replace('"', '""') + '"'
-    return value
+    return csv_text(value)  # formula guard and quoting: analyzer.render.safe
 
 
 def _csv_lines(snap: Snapshot, owners: Owners | None, quoted: dict[str | None, str],

@@ -7,6 +7,7 @@ Bytes ( ) Per Alloc`` and the owner.
 from __future__ import annotations
 
 from analyzer.analysis.show import ShowResult, ShowRow
+from analyzer.render.safe import terminal_text
 from parsers.model import Snapshot
 
 #: PoolMon's header figures, in its order: label on screen, totals key (KB).
@@ -84,7 +85,7 @@ def _layout(res: ShowResult) -> tuple[list[str], list[list[str]], list[bool]]:
         right.append(False)
     cells = []
     for r in res.rows:
-        line = [r.tag, r.type, _num(r.allocs)]
+        line = [terminal_text(r.tag), r.type, _num(r.allocs)]
         if change:
             line.append(_chg(r.allocs_change))
         line.append(_num(r.frees))
@@ -95,7 +96,7 @@ def _layout(res: ShowResult) -> tuple[list[str], list[list[str]], list[bool]]:
             line.append(_chg(r.bytes_change))
         line.append(_num(r.per_alloc))
         if with_owner:
-            line.append(r.owner or "")
+            line.append(terminal_text(r.owner or ""))
         cells.append(line)
     return heads, cells, right
 
@@ -130,7 +131,7 @@ def render_show(res: ShowResult, totals: bool = False, color: bool = False) -> s
     header = header_line(res.snapshot)
     if header:
         out.append(" " + header)
-    out.append(" " + title_line(res))
+    out.append(" " + terminal_text(title_line(res)))
     heads, cells, right = _layout(res)
     table = _fit(heads, cells, right)
     out.append(table[0])

@@ -19,6 +19,8 @@ from datetime import datetime
 from enum import Enum
 from typing import Any
 
+from analyzer.render.safe import csv_cell, escaping_console, markdown_text, terminal_text
+
 
 @dataclass(frozen=True)
 class Column:
@@ -29,12 +31,12 @@ class Column:
 
     def text(self, value: Any) -> str:
         if self.fmt is not None:
-            return self.fmt(value)
+            return terminal_text(self.fmt(value))
         if value is None:
             return "-"
         if isinstance(value, float):
             return f"{value:.2f}"
-        return str(value)
+        return terminal_text(value)
 
 
 def record(row: Any) -> dict[str, Any]:
@@ -75,6 +77,7 @@ def render_json(obj: Any) -> str:
 
 
 def render_csv(rows: Iterable[Any], columns: Sequence[Column]) -> str:
+    """CSV with text cells guarded against spreadsheet formulas (see analyzer.render.safe.csv_cell)."""
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow([c.key for c in columns])
@@ -86,15 +89,13 @@ def render_csv(rows: Iterable[Any], columns: Sequence[Column]) -> str:
                 v = v.isoformat()
             elif isinstance(v, Enum):
                 v = v.value
-            values.append("" if v is None else v)
+            values.append("" if v is None else csv_cell(v))
         writer.writerow(values)
     return buf.getvalue()
 
 
 def _md_escape(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("|", "\\|").replace("<", "&lt;").replace(">", "&gt;").replace(
-        "\n", " "
-    )
+    return markdown_text(text)
 
 
 def render_markdown(rows: Iterable[Any], columns: Sequence[Column]) -> str:
@@ -116,13 +117,11 @@ def want_color(stream: Any = None) -> bool:
 
 
 def make_console(width: int | None = None, stream: Any = None, color: bool | None = None) -> Any:
-    from rich.console import Console
-
     color = want_color(stream) if color is None else color
     env_width = os.environ.get("COLUMNS")
     if width is None and not color:
         width = int(env_width) if env_width and env_width.isdigit() else 100
-    return Console(
+    return escaping_console(
         file=stream or sys.stdout,
         width=width,
         color_system="auto" if color else None,

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from analyzer.analysis.triage import TriageReport
+from analyzer.render.safe import markdown_code, markdown_text, terminal_document, terminal_text
 
 
 def _pct(value: Any) -> str:
@@ -83,31 +85,35 @@ def render_text(report: TriageReport, width: int | None = None) -> str:
         out += "\nNext commands\n" + "\n".join(f"  {c}" for c in report.next_commands) + "\n"
     if report.warnings:
         out += "\nWarnings\n" + "\n".join(f"  {w}" for w in report.warnings) + "\n"
-    return out
+    return terminal_document(out)
 
 
 def render_markdown(report: TriageReport) -> str:
     from analyzer.render.tables import render_markdown as table_md
 
     pool_cols, consumer_cols = _columns(short_owner=False)
+    md = markdown_text
     parts = [
-        f"# Triage of `{report.source}`",
+        f"# Triage of {markdown_code(report.source)}",
         "",
-        f"- **Bug check:** {_bug_line(report)}",
+        f"- **Bug check:** {md(_bug_line(report))}",
     ]
     if report.meaning:
-        parts.append(f"- **Meaning:** {report.meaning}")
-    parts.append(f"- **Case:** {report.category}: {report.summary}")
+        parts.append(f"- **Meaning:** {md(report.meaning)}")
+    parts.append(f"- **Case:** {md(report.category)}: {md(report.summary)}")
     if report.suspects:
-        parts.append(f"- **Suspects:** {', '.join(f'`{s}`' for s in report.suspects)}")
+        parts.append(f"- **Suspects:** {', '.join(markdown_code(s) for s in report.suspects)}")
     if report.pools:
         parts += ["", "## Pools", "", table_md(report.pools, pool_cols).rstrip("\n")]
     if report.consumers:
         parts += ["", "## Top consumers", "", table_md(report.consumers, consumer_cols).rstrip("\n")]
     if report.findings:
-        parts += ["", "## Findings", ""] + [f"- {f}" for f in report.findings]
+        parts += ["", "## Findings", ""] + [f"- {md(f)}" for f in report.findings]
     if report.next_commands:
-        parts += ["", "## Next commands", "", "```", *report.next_commands, "```"]
+        commands = [terminal_text(c) for c in report.next_commands]
+        longest = max((len(m) for c in commands for m in re.findall(r"`+", c)), default=0)
+        fence = "`" * max(3, longest + 1)
+        parts += ["", "## Next commands", "", fence, *commands, fence]
     if report.warnings:
-        parts += ["", "## Warnings", ""] + [f"- {w}" for w in report.warnings]
+        parts += ["", "## Warnings", ""] + [f"- {md(w)}" for w in report.warnings]
     return "\n".join(parts) + "\n"

@@ -22,13 +22,8 @@ from analyzer.render.report.text import (
     sparkline,
     when_text,
 )
+from analyzer.render.safe import markdown_code, markdown_text, terminal_text
 from analyzer.units import format_size
-
-# The ASCII punctuation that can open markup inside a line: emphasis, code, links,
-# images, raw HTML, entities, table cells, strikethrough, and GitHub's #123 and @user
-# references.  Cells and list items never start a line, so "-", "+" and "1." stay as they are.
-_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>#|~&@])")
-
 
 #: Rows per table in the collapsed section: an issue comment must stay well under
 #: GitHub's 65536-character limit even for logs of thousands of tags.
@@ -36,24 +31,20 @@ FULL_ROWS = 100
 
 
 def md_escape(text: object) -> str:
-    """Inline Markdown text that renders exactly as ``text`` (one line, no markup, no HTML)."""
-    s = str(text).replace("\r", " ").replace("\n", " ").replace("\t", " ")
-    return _MD_SPECIAL.sub(r"\\\1", s)
+    """Inline Markdown text that renders exactly as ``text`` (one line, no markup, links or HTML)."""
+    return markdown_text(text)
 
 
 def md_code(text: str) -> str:
     """A code span; the fence grows past any backtick run inside (CommonMark rule)."""
-    longest = max((len(m) for m in re.findall(r"`+", text)), default=0)
-    fence = "`" * (longest + 1)
-    pad = " " if text.startswith("`") or text.endswith("`") or not text.strip() else ""
-    return f"{fence}{pad}{text}{pad}{fence}"
+    return markdown_code(text)
 
 
 def md_fence(text: str, indent: str = "") -> list[str]:
     """A fenced code block that no backtick run inside ``text`` can close."""
     longest = max((len(m) for m in re.findall(r"`+", text)), default=0)
     fence = "`" * max(3, longest + 1)
-    body = text.replace("\r", " ").replace("\n", " ")
+    body = terminal_text(text.replace("\r", " ").replace("\n", " "))
     return [f"{indent}{fence}", f"{indent}{body}", f"{indent}{fence}"]
 
 

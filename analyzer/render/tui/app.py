@@ -5,10 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import ClassVar
 
+from rich.text import Text
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.widgets import Footer, Input, Static
 
+from analyzer.render.safe import terminal_document, terminal_text
 from analyzer.render.tui.provider import SnapshotProvider
 from analyzer.render.tui.table import PoolTable
 from analyzer.render.tui.view import PoolView, Totals, ViewRow
@@ -59,7 +61,7 @@ def _chg(value: int | None) -> str:
 
 def row_cells(row: ViewRow) -> list[str]:
     return [
-        row.tag,
+        terminal_text(row.tag),
         _TYPE[row.pool],
         _num(row.allocs),
         _chg(row.allocs_change),
@@ -70,7 +72,7 @@ def row_cells(row: ViewRow) -> list[str]:
         _num(row.bytes),
         _chg(row.bytes_change),
         _num(row.per_alloc),
-        row.owner or "",
+        terminal_text(row.owner or ""),
     ]
 
 
@@ -159,8 +161,9 @@ class PoolMonApp(App[None]):
         self.displayed = self.view.rows(snap, previous, self.owner)
         table.set_rows(self.displayed)
         self.totals = self.view.totals(self.displayed)
-        self.query_one("#status", Static).update(self._status_text(snap))
-        self.query_one("#totals", Static).update(self._totals_text())
+        # Text, not a str: a str would be read as Textual markup, and the source name is input.
+        self.query_one("#status", Static).update(Text(terminal_document(self._status_text(snap))))
+        self.query_one("#totals", Static).update(Text(self._totals_text()))
 
     def _status_text(self, snap: Snapshot) -> str:
         when = snap.timestamp.isoformat(sep=" ", timespec="seconds") if snap.timestamp else "time unknown"
@@ -201,7 +204,7 @@ class PoolMonApp(App[None]):
     def on_pool_table_scrolled(self, event: PoolTable.Scrolled) -> None:
         snap = self.snapshot
         if snap is not None:
-            self.query_one("#status", Static).update(self._status_text(snap))
+            self.query_one("#status", Static).update(Text(terminal_document(self._status_text(snap))))
 
     def on_resize(self) -> None:
         self.call_after_refresh(self.refresh_view)
