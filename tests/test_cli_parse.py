@@ -209,16 +209,21 @@ def test_to_json_is_the_contract(rows, owner_map, candidate_map):
 
 
 def _csv_reference(result: ParseResult, owners) -> list[list[str]]:
-    """The cells each CSV line must hold, row by row from the model's Row objects."""
+    """The cells each CSV line must hold, row by row from the model's Row objects.
+
+    Text from the input goes through the spreadsheet formula guard (a leading ' before = + - @ tab CR).
+    """
+    from analyzer.render.safe import csv_cell
+
     out = [list(CSV_COLUMNS)]
     for snap in result.snapshots:
         for row in snap.rows:
             values = [row.allocs, row.frees, row.outstanding, row.bytes, row.allocs_change, row.frees_change,
                       row.bytes_change, row.per_alloc]
-            out.append([snap.source, str(snap.index), snap.timestamp.isoformat() if snap.timestamp else "",
-                        snap.time_origin.value, snap.scope, snap.format, row.tag, row.pool,
-                        *("" if v is None else str(v) for v in values), row.mapped_driver or "",
-                        owners(row.tag) or ""])
+            out.append([csv_cell(snap.source), str(snap.index), snap.timestamp.isoformat() if snap.timestamp else "",
+                        snap.time_origin.value, snap.scope, snap.format, csv_cell(row.tag), row.pool,
+                        *("" if v is None else str(v) for v in values), csv_cell(row.mapped_driver or ""),
+                        csv_cell(owners(row.tag) or "")])
     return out
 
 

@@ -40,8 +40,8 @@ def test_lookup_csv() -> None:
     assert run.code == 0
     assert run.out == (
         "tag,pattern,binary,description,source\n"
-        "abcD,abcD,abclow.sys,lower-case twin of Abcd: tags are case-sensitive,--tags: samples/pooltag_sample.txt:8\n"
-        "Dh 1,Dh 1,<unknown>,tag with a space inside,--tags: samples/pooltag_sample.txt:9\n"
+        "abcD,abcD,abclow.sys,lower-case twin of Abcd: tags are case-sensitive,'--tags: samples/pooltag_sample.txt:8\n"
+        "Dh 1,Dh 1,<unknown>,tag with a space inside,'--tags: samples/pooltag_sample.txt:9\n"
     )
 
 
@@ -159,7 +159,7 @@ def test_scan_lists_call_site_tags_and_writes_localtag(drivers: list[Built], tmp
                     cwd=tmp_path)
     assert run.out.splitlines()[1] == (
         "ThP2,ThP2,thunk.sys,\"call-site: ExAllocatePool2, ExFreePoolWithTag (poolscope tags scan)\","
-        "--tags: localtag.txt:3"
+        "'--tags: localtag.txt:3"
     )
 
 
