@@ -54,6 +54,9 @@ class ParseWarning:
     source: str
     line: int | None
     message: str
+    #: True for an exact repair (nothing lost, e.g. numbers that ran together split by PoolMon's
+    #: identities): worth a note, not a warning on every run.
+    repair: bool = field(default=False, compare=False)
 
     def __str__(self) -> str:
         where = f"{self.source}:{self.line}" if self.line is not None else self.source
@@ -82,11 +85,15 @@ class Diagnostics:
             raise ParseError(source, reason, line, text)
         self.skipped.append(ParseWarning(source, line, reason))
 
-    def note(self, source: str, line: int | None, message: str, *, strict: bool = True) -> None:
-        """Record partial or repaired input; raises under RAISE unless ``strict`` is False."""
+    def note(self, source: str, line: int | None, message: str, *, strict: bool = True,
+             repair: bool = False) -> None:
+        """Record partial or repaired input; raises under RAISE unless ``strict`` is False.
+
+        ``repair=True`` marks an exact repair (nothing lost): front ends summarise those.
+        """
         if strict and self.level is ErrorLevel.RAISE:
             raise ParseError(source, message, line)
-        self.notes.append(ParseWarning(source, line, message))
+        self.notes.append(ParseWarning(source, line, message, repair=repair))
 
     def extend(self, other: Diagnostics) -> None:
         self.notes.extend(other.notes)
@@ -108,3 +115,23 @@ class Diagnostics:
             where = f"{w.source}:{w.line}" if w.line is not None else w.source
             out.append(ParseWarning(w.source, w.line, f"{n} {noun} skipped; first at {where}: {w.message}"))
         return out
+
+
+def split_repairs(warnings: list[ParseWarning]) -> tuple[list[ParseWarning], list[ParseWarning]]:
+    """(warnings about lost or doubtful input, exact repairs) in their original order."""
+    return [w for w in warnings if not w.repair], [w for w in warnings if w.repair]
+
+
+def repair_summary(repairs: list[ParseWarning]) -> str | None:
+    """One line for every exact repair of a run: how many, in how many files, where the first is."""
+    if not repairs:
+        return None
+    rows = 0
+    for w in repairs:
+        head = w.message.split(" ", 1)[0]
+        rows += int(head) if head.isdigit() else 1
+    files = len({w.source for w in repairs})
+    first = repairs[0]
+    where = f"{first.source}:{first.line}" if first.line is not None else first.source
+    return (f"{rows} row{'s' if rows != 1 else ''} in {files} file{'s' if files != 1 else ''} repaired exactly "
+            f"(numbers that ran together, split with PoolMon's identities; first at {where})")

@@ -302,6 +302,7 @@ class FrameAssembler:
                 f"{n} row{'s' if n != 1 else ''} whose numbers ran together {'were' if n != 1 else 'was'} split with "
                 f"Diff = Allocs - Frees and Per Alloc = Bytes / Diff (first at line {self.first_repaired})",
                 strict=False,
+                repair=True,
             )
         for frame in frames:
             if frame.partial_at is not None:

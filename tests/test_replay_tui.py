@@ -206,7 +206,7 @@ def test_replay_command_needs_a_terminal_and_checks_start() -> None:
     assert bad.exit_code == 2
     assert bad.stderr.splitlines()[-1] == (
         "Error: Invalid value for '--start': not a snapshot: 'x' "
-        "(use first, last, a number counted from 0, or a time such as 2026-11-21T15:00)"
+        "(use first, last, a number counted from 0, a time such as 2026-11-21T15:00, or a date (its first snapshot))"
     )
 
 
@@ -324,5 +324,118 @@ def test_status_shows_the_row_window() -> None:
             await pilot.press("pagedown")
             await pilot.pause()
             assert f"rows {page + 1}-{2 * page} of 104" in str(app.query_one("#status").render())
+
+    run(scenario())
+
+
+def screen_lines(app: PoolMonApp) -> list[str]:
+    """The table as drawn at the widget's width, as plain text lines."""
+    import io
+
+    from rich.console import Console
+
+    from analyzer.render.tui.table import PoolTable
+
+    table = app.query_one(PoolTable)
+    console = Console(file=io.StringIO(), width=table.size.width, color_system=None, legacy_windows=False)
+    console.print(table.render())
+    return console.file.getvalue().splitlines()
+
+
+def test_narrow_terminals_keep_whole_tags_and_numbers() -> None:
+    """At 80, 100 and 120 columns every tag, type and number is drawn in full; the owner yields first."""
+    from pathlib import Path
+
+    from analyzer.render.tui.replay import replay_app
+    from parsers import parse
+
+    sample = Path(__file__).resolve().parent.parent / "samples" / "leak_appended.log"
+    result = parse([sample])
+    for width in (80, 100, 120):
+        app = replay_app(result, start="last", use_default_tags=False)
+
+        async def scenario(app: PoolMonApp = app, width: int = width) -> None:
+            async with app.run_test(size=(width, 40)) as pilot:
+                await pilot.pause()
+                lines = screen_lines(app)
+                assert all(len(line) <= width for line in lines), width
+                head = lines[0].split()
+                assert head[:3] == ["Tag", "Type", "Allocs"], (width, lines[0])
+                assert "Bytes" in head and "Diff" in head
+                drawn = lines[1:]
+                for row, line in zip((r for r, _ in app.query_one("PoolTable").visible()), drawn, strict=False):
+                    assert line.startswith(row.tag + " "), (width, line)
+                    words = line[5:].split()
+                    assert words[0] == {"nonpaged": "Nonp", "paged": "Paged"}[row.pool]
+                    for value in (row.allocs, row.frees, row.diff, row.bytes):
+                        assert str(value) in words, (width, value, line)
+                    assert "…" not in line[:40]
+                if width == 120:
+                    # Room for the owner (shortened if need be) and the change columns.
+                    assert "Owner" in lines[0] and lines[0].count("(+)") >= 2
+                    assert any(line.rstrip().endswith("ntfs.sys - FCB_DATA") for line in drawn)
+                if width == 80:
+                    # The owner yields its width and the first change columns go; the numbers stay whole.
+                    assert lines[0].count("(+)") < 4
+                    assert any("…" in line for line in drawn)
+
+        run(scenario())
+
+
+def test_column_widths_do_not_jitter_between_refreshes() -> None:
+    """A live view whose numbers shrink keeps its column widths (`top` must not jump)."""
+    from analyzer.render.tui.table import PoolTable
+    from parsers.model import Row, RowTable
+
+    snaps = leak_snapshots(3)
+    big = [Row("Huge", "nonpaged", allocs=9_876_543_210, frees=1, outstanding=9_876_543_209, bytes=98_765_432_100)]
+    snaps[1].rows = RowTable.from_rows(list(snaps[1].rows) + big)
+    provider = GrowingProvider(snaps[:2])
+
+    async def scenario() -> None:
+        app = PoolMonApp(provider, start=-1, poll_seconds=0.05)
+        async with app.run_test(size=(120, 30)) as pilot:
+            before = app.query_one(PoolTable).layout()
+            header = screen_lines(app)[0]
+            provider.append(snaps[2])  # "Huge" is gone: narrower numbers
+            await pilot.pause(0.3)
+            assert app.position == 2
+            assert app.query_one(PoolTable).layout() == before
+            assert screen_lines(app)[0] == header
+
+    run(scenario())
+
+
+def test_help_highlight_toggle_and_ctrl_c() -> None:
+    async def scenario() -> None:
+        from analyzer.render.tui.table import PoolTable
+
+        app = PoolMonApp(ListProvider(leak_snapshots()), start=2)
+        async with app.run_test(size=(80, 30)) as pilot:
+            help_box = app.query_one("#help")
+            assert "open" not in help_box.classes
+            await pilot.press("question_mark")
+            assert "open" in help_box.classes and help_box.display
+            text = str(help_box.render())
+            for key in ("highlighting", "Ctrl+C", "filter", "previous/next snapshot", "per alloc"):
+                assert key in text
+            await pilot.press("question_mark")
+            assert "open" not in help_box.classes
+            # PoolMon's l: highlighting off and on again.
+            assert any(style for _, style in app.query_one(PoolTable).visible())
+            await pilot.press("l")
+            assert all(style == "" for _, style in app.query_one(PoolTable).visible())
+            await pilot.press("l")
+            assert any(style for _, style in app.query_one(PoolTable).visible())
+            # The status speaks in column headings, not field names.
+            await pilot.press("left_parenthesis")
+            status = str(app.query_one("#status").render())
+            assert "sort: Bytes change, largest first" in status and "bytes_change" not in status
+            # The footer at 80 columns: the keys a newcomer needs, none of them cut.
+            footer_keys = [k for k, b in app.active_bindings.items() if b.binding.show]
+            assert "question_mark" in footer_keys and "q" in footer_keys and len(footer_keys) <= 8
+            await pilot.press("ctrl+c")
+            await pilot.pause()
+        assert not app.is_running
 
     run(scenario())

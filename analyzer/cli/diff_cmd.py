@@ -6,7 +6,7 @@ import click
 
 from analyzer.analysis.diff import diff_snapshots
 from analyzer.analysis.gates import diff_gate
-from analyzer.analysis.selection import select_snapshot, split_file_spec
+from analyzer.analysis.selection import distance_note, select_snapshot, split_file_spec
 from analyzer.cli import fail_if_tripped
 from analyzer.cli.options import SIZE, InputOptions, input_options, load, output_format_option, owners_for
 from analyzer.owners import annotate_rows
@@ -22,7 +22,11 @@ def _load_pair(before: str, after: str, inputs: InputOptions) -> tuple[Snapshot,
         path, spec = split_file_spec(text)
         if path not in loaded:
             loaded[path] = load([path], inputs)
-        picked.append(select_snapshot(loaded[path], "last" if spec is None else spec, name=path))
+        chosen = select_snapshot(loaded[path], "last" if spec is None else spec, name=path)
+        note = None if spec is None else distance_note(loaded[path].snapshots, spec, chosen)
+        if note:
+            click.echo(f"warning: {path}: {note}", err=True)
+        picked.append(chosen)
     return picked[0], picked[1]
 
 

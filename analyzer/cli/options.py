@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
@@ -12,11 +13,14 @@ import click
 
 from analyzer.units import parse_duration, parse_size
 from parsers import ParseResult, format_names, parse
-from parsers.errors import ErrorLevel
+from parsers.errors import ErrorLevel, ParseWarning, repair_summary, split_repairs
 
 if TYPE_CHECKING:
     from analyzer.owners import OwnerResolver
     from parsers.model import Snapshot
+
+
+_BARE_NUMBER = re.compile(r"^\d+(?:\.\d+)?$")
 
 
 class DurationType(click.ParamType):
@@ -28,6 +32,10 @@ class DurationType(click.ParamType):
     def convert(self, value: Any, param: Any, ctx: Any) -> timedelta:
         if isinstance(value, timedelta):
             return value
+        text = str(value).strip()
+        if _BARE_NUMBER.match(text) and float(text) != 0:
+            # `--interval 30` is as likely to mean minutes as seconds: ask rather than guess.
+            self.fail(f"{text!r} has no unit: write {text}s, {text}m or {text}h", param, ctx)
         try:
             return parse_duration(str(value), allow_zero=self.allow_zero)
         except ValueError as exc:
@@ -56,6 +64,7 @@ class InputOptions:
     strict: bool
     interval: timedelta | None
     tags: tuple[str, ...]
+    verbose: bool = False
 
     @property
     def errors(self) -> ErrorLevel:
@@ -90,10 +99,16 @@ def input_options(func: Callable[..., Any]) -> Callable[..., Any]:
         type=click.Path(dir_okay=False),
         help="A pooltag.txt / localtag.txt naming tag owners (repeatable; the first file given wins).",
     )
+    @click.option(
+        "-v",
+        "--verbose",
+        is_flag=True,
+        help="List every exact repair of the input (numbers that ran together) instead of one summary note.",
+    )
     @functools.wraps(func)
     def wrapper(*args: Any, input_format: str | None, strict: bool, interval: timedelta | None,
-                tags: tuple[str, ...], **kwargs: Any) -> Any:
-        return func(*args, inputs=InputOptions(input_format, strict, interval, tags), **kwargs)
+                tags: tuple[str, ...], verbose: bool, **kwargs: Any) -> Any:
+        return func(*args, inputs=InputOptions(input_format, strict, interval, tags, verbose), **kwargs)
 
     return wrapper
 
@@ -132,6 +147,19 @@ def owners_for(snapshots: Sequence[Snapshot], inputs: InputOptions) -> OwnerReso
 def load(paths: tuple[str, ...] | list[str], inputs: InputOptions) -> ParseResult:
     """Parse the inputs and report their warnings on stderr (the library never prints)."""
     result = parse(list(paths), input_format=inputs.input_format, errors=inputs.errors, interval=inputs.interval)
-    for warning in result.warnings:
-        click.echo(f"warning: {warning}", err=True)
+    echo_warnings(result.warnings, verbose=inputs.verbose)
     return result
+
+
+def echo_warnings(warnings: Sequence[ParseWarning], *, verbose: bool = False) -> None:
+    """Warnings (something lost or doubtful) one by one; exact repairs as one note, or each with -v."""
+    lost, repairs = split_repairs(list(warnings))
+    for warning in lost:
+        click.echo(f"warning: {warning}", err=True)
+    if verbose:
+        for repair in repairs:
+            click.echo(f"note: {repair}", err=True)
+    else:
+        summary = repair_summary(repairs)
+        if summary:
+            click.echo(f"note: {summary}; -v lists them", err=True)

@@ -6,6 +6,7 @@ import sys
 
 import click
 
+from analyzer.analysis.selection import distance_note
 from analyzer.cli.options import InputOptions, input_options, load, snapshot_spec
 
 
@@ -26,8 +27,9 @@ def replay_command(paths: tuple[str, ...], start: str | int, inputs: InputOption
 
     Keys: p pool (nonpaged/paged/both), b bytes, m per alloc, t tag, a allocs, f frees,
     d diff (pressing a sort key again reverses it), ( sort by change, e totals,
-    / filter (Abc* Ntf? /xAb?d), left/right previous/next snapshot, Home/End first/last,
-    q quit.  Rows that changed since the previous snapshot are highlighted.
+    l highlighting on/off, / filter (Abc* Ntf? /xAb?d), left/right previous/next snapshot,
+    Home/End first/last, ? help, q or Ctrl+C quit.  Rows that changed since the previous
+    snapshot are highlighted.
     """
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
         raise click.UsageError(
@@ -40,4 +42,7 @@ def replay_command(paths: tuple[str, ...], start: str | int, inputs: InputOption
         app = replay_app(result, start=start, tag_files=inputs.tags, title=f"poolscope replay {' '.join(paths)}")
     except ValueError as exc:
         raise click.UsageError(str(exc)) from exc
+    note = distance_note(result.snapshots, start, app.snapshot) if app.snapshot is not None else None
+    if note:
+        app.notice = note
     app.run()

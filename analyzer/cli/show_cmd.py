@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from analyzer.analysis.selection import distance_note
 from analyzer.analysis.show import POOL_CHOICES, SORT_KEYS, ShowOptions, show_snapshot
 from analyzer.cli.options import InputOptions, input_options, load, output_format_option, owners_for, snapshot_spec
 from analyzer.owners import annotate_rows
@@ -49,6 +50,9 @@ def show_command(paths: tuple[str, ...], snapshot: str | int, sort: str, by_chan
                           include=include, exclude=exclude, top=top, scope=scope)
     shown = show_snapshot(result, options)
     annotate_rows(owners_for(result.snapshots, inputs), shown.rows)
+    note = distance_note(result.snapshots, snapshot, shown.snapshot)
+    if note:
+        click.echo(f"warning: {note}", err=True)
     if output_format == "json":
         click.echo(render_json(shown.to_dict()), nl=False)
     elif output_format == "csv":

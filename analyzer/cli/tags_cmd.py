@@ -14,7 +14,7 @@ from parsers.errors import Diagnostics, InputError
 
 @click.group("tags")
 def tags_group() -> None:
-    """Who owns a pool tag: look tags up, add tag files, scan driver binaries."""
+    """Who owns a pool tag: look tags up, add, list and remove tag files, scan driver binaries."""
 
 
 LOOKUP_COLUMNS = (
@@ -94,12 +94,60 @@ def lookup_command(tag_names: tuple[str, ...], tag_files: tuple[str, ...], no_de
 
 @tags_group.command("add")
 @click.argument("path", type=click.Path(dir_okay=False), metavar="FILE")
-def add_command(path: str) -> None:
-    """Copy a pooltag.txt / localtag.txt into your poolscope data folder, used from then on."""
+@click.option("--replace", is_flag=True, help="Replace an added file of the same name instead of refusing.")
+def add_command(path: str, replace: bool) -> None:
+    """Copy a pooltag.txt / localtag.txt into your poolscope data folder, used from then on.
+
+    Lines that do not read as tag entries are reported here, once, not on every later
+    command.  A different file of the same name is refused unless --replace.
+    """
     from analyzer.owners import add_user_tag_file
 
-    dest = add_user_tag_file(path)
+    diag = Diagnostics()
+    dest = add_user_tag_file(path, replace=replace, diag=diag)
+    for warning in diag.warnings():
+        click.echo(f"warning: {warning}", err=True)
     click.echo(f"added {path} as {dest}")
+
+
+LIST_COLUMNS = (
+    Column("name", "Name"),
+    Column("entries", "Entries", numeric=True),
+    Column("skipped", "Skipped lines", numeric=True),
+    Column("path", "Path"),
+)
+
+
+@tags_group.command("list")
+@output_format_option("table", "json", "csv", default="table")
+def list_command(output_format: str) -> None:
+    """List the tag files `tags add` copied, in the order they are read, and where the others come from."""
+    from analyzer.owners import ENV_TAGS, list_user_tag_files, user_tags_dir
+
+    files = list_user_tag_files()
+    rows = [f.to_dict() for f in files]
+    if output_format == "json":
+        click.echo(render_json({"folder": str(user_tags_dir()), "files": rows}), nl=False)
+        return
+    if output_format == "csv":
+        click.echo(render_csv(rows, LIST_COLUMNS), nl=False)
+        return
+    if rows:
+        click.echo(_table(rows, LIST_COLUMNS), nl=False)
+    else:
+        click.echo(f"no tag files added (folder: {user_tags_dir()})")
+    click.echo(f"Order of precedence: --tags files, {ENV_TAGS}, the Debugging Tools' pooltag.txt (Windows), "
+               "the files above, owners named in the inputs, then poolscope's own short list of common tags.")
+
+
+@tags_group.command("remove")
+@click.argument("name", metavar="NAME")
+def remove_command(name: str) -> None:
+    """Delete an added tag file by the name `tags list` shows."""
+    from analyzer.owners import remove_user_tag_file
+
+    gone = remove_user_tag_file(name)
+    click.echo(f"removed {gone}")
 
 
 def _table(rows: list[Any], columns: tuple[Column, ...]) -> str:

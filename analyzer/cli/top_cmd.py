@@ -27,8 +27,8 @@ def top_command(interval: timedelta, source: str, session: str | None, output: P
     """Watch this machine's pool tags (Windows) or slab caches (Linux) live, PoolMon style.
 
     Same keys as `poolscope replay`: p pool, b bytes, m per alloc, t tag, a allocs,
-    f frees, d diff, ( sort by change, e totals, / filter, left/right previous/next
-    snapshot, Home/End first/last, q quit.
+    f frees, d diff, ( sort by change, e totals, l highlighting, / filter, left/right
+    previous/next snapshot, Home/End first/last, ? help, q or Ctrl+C quit.
     Rows that changed since the previous refresh are highlighted.
     """
     if not (sys.stdin.isatty() and sys.stdout.isatty()):

@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
@@ -33,9 +34,12 @@ __all__ = [
     "OwnerCandidate",
     "OwnerResolver",
     "Ownership",
+    "UserTagFile",
     "add_user_tag_file",
     "annotate_rows",
     "build_resolver",
+    "list_user_tag_files",
+    "remove_user_tag_file",
     "user_data_dir",
     "user_tags_dir",
 ]
@@ -133,27 +137,81 @@ def build_resolver(
     refs = [TagFileRef(Path(p), "--tags", required=True) for p in tag_files]
     if use_defaults:
         refs.extend(default_tag_files())
+    # Files `tags add` copied had their unreadable lines reported when they were added.
+    added = Diagnostics(ErrorLevel.IGNORE)
     read: list[str] = []
     for ref in refs:
-        if _read_ref(ref, db, named if ref.required else configured):
+        diag = named if ref.required else (added if ref.origin == "user data" else configured)
+        if _read_ref(ref, db, diag):
             read.append(ref.provenance)
     for candidate in input_candidates(snapshots):
         db.add(candidate)
     return OwnerResolver(db, named.warnings() + configured.warnings(), read)
 
 
-def add_user_tag_file(path: str | os.PathLike[str]) -> Path:
-    """Copy a tag file into the per-user folder, after checking it reads as one."""
+@dataclass(frozen=True)
+class UserTagFile:
+    """A tag file in the per-user folder: what ``poolscope tags list`` prints."""
+
+    name: str
+    path: Path
+    entries: int
+    skipped: int  # lines that did not read as tag entries (reported once, by `tags add`)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "path": str(self.path), "entries": self.entries, "skipped": self.skipped}
+
+
+def add_user_tag_file(path: str | os.PathLike[str], *, replace: bool = False,
+                      diag: Diagnostics | None = None) -> Path:
+    """Copy a tag file into the per-user folder, after checking it reads as one.
+
+    A file of the same name already there is an InputError unless ``replace``: two
+    localtag.txt files from two machines must not silently become one.  Lines that do
+    not read are collected in ``diag`` so the caller can report them once, here, rather
+    than on every later command.
+    """
     src = Path(path)
-    diag = Diagnostics()
+    diag = diag if diag is not None else Diagnostics()
     table = read_pooltag_file(src, diag)
     if not len(table):
         raise InputError(str(src), "no pool tag entries found; not a pooltag.txt/localtag.txt file")
     folder = user_tags_dir()
-    folder.mkdir(parents=True, exist_ok=True)
     dest = folder / src.name
+    if dest.exists() and not replace:
+        if dest.read_bytes() == src.read_bytes():
+            return dest
+        raise InputError(str(src), f"a different {src.name} was added before ({dest}); add it with --replace to "
+                                   "replace it, or copy it under another name to keep both")
+    folder.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(src, dest)
     return dest
+
+
+def list_user_tag_files() -> list[UserTagFile]:
+    """The tag files ``tags add`` put in the per-user folder, in the order they are read."""
+    out = []
+    for ref in default_tag_files():
+        if ref.origin != "user data":
+            continue
+        diag = Diagnostics(ErrorLevel.WARN)
+        try:
+            entries = len(read_pooltag_file(ref.path, diag, name=str(ref.path)))
+        except InputError:
+            entries = 0
+        out.append(UserTagFile(ref.path.name, ref.path, entries, len(diag.skipped)))
+    return out
+
+
+def remove_user_tag_file(name: str) -> Path:
+    """Delete a file ``tags add`` copied (by its name, as ``tags list`` shows it); InputError if there is none."""
+    folder = user_tags_dir()
+    target = folder / Path(name).name
+    if Path(name).name != name or not target.is_file():
+        known = ", ".join(f.name for f in list_user_tag_files()) or "none"
+        raise InputError(name, f"no such added tag file (added: {known})")
+    target.unlink()
+    return target
 
 
 def annotate_rows(resolver: OwnerResolver | None, rows: Iterable[T]) -> list[T]:

@@ -14,7 +14,7 @@ import numpy as np
 from analyzer.render.report.model import InputRead, NextStep, PoolTotal, Report, Series, Suspect
 from analyzer.units import format_duration, format_size
 from parsers import ParseResult, parse_sources
-from parsers.errors import ErrorLevel
+from parsers.errors import ErrorLevel, repair_summary, split_repairs
 from parsers.model import MISSING, POOLS, Snapshot
 from parsers.textio import StreamedSource, TextSource, expand_inputs, read_path, read_stdin
 
@@ -135,13 +135,17 @@ def build_report(
     if opts.progress:
         opts.progress("analyse", 0, 3, "analysing trends")
     resolver = build_resolver(opts.tag_files, snaps, use_defaults=opts.use_default_tags)
-    warnings = list(result.warnings) + list(getattr(resolver, "warnings", []))
+    # Exact repairs lose nothing: one note in "What was read" rather than a warning per file.
+    warnings, repairs = split_repairs(list(result.warnings) + list(getattr(resolver, "warnings", [])))
 
     trend = analyze(snaps, opts.trend_options) if snaps else None
     if opts.progress:
         opts.progress("analyse", 1, 3, "diff of first and last snapshot")
     trend_rows = list(trend.rows) if trend is not None else []
     notes: list[str] = []
+    repaired = repair_summary(repairs)
+    if repaired:
+        notes.append(repaired)
     scopes = {s.scope for s in snaps}
     if len(scopes) > 1 and trend is not None and trend.summary.get("scope") in scopes:
         # System and session pools are different series; follow the scope the trend analysed.

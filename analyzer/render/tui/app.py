@@ -12,27 +12,39 @@ from textual.widgets import Footer, Input, Static
 
 from analyzer.render.safe import terminal_document, terminal_text
 from analyzer.render.tui.provider import SnapshotProvider
-from analyzer.render.tui.table import PoolTable
+from analyzer.render.tui.table import ColumnSpec, PoolTable
 from analyzer.render.tui.view import PoolView, Totals, ViewRow
 from analyzer.units import format_size
 from parsers.model import Snapshot
 
 _TYPE = {"nonpaged": "Nonp", "paged": "Paged"}
 
-COLUMNS: tuple[tuple[str, bool], ...] = (
-    ("Tag", False),
-    ("Type", False),
-    ("Allocs", True),
-    ("(+)", True),
-    ("Frees", True),
-    ("(+)", True),
-    ("Diff", True),
-    ("(+)", True),
-    ("Bytes", True),
-    ("(+)", True),
-    ("Per Alloc", True),
-    ("Owner", False),
+#: PoolMon's columns; on a narrow terminal the change columns of allocs, frees and diff go first,
+#: then the owner (which until then only yields width), so tags and numbers are never cut.
+COLUMNS: tuple[ColumnSpec, ...] = (
+    ColumnSpec("Tag", False),
+    ColumnSpec("Type", False),
+    ColumnSpec("Allocs", True),
+    ColumnSpec("(+)", True, drop_order=1),
+    ColumnSpec("Frees", True),
+    ColumnSpec("(+)", True, drop_order=2),
+    ColumnSpec("Diff", True),
+    ColumnSpec("(+)", True, drop_order=3),
+    ColumnSpec("Bytes", True),
+    ColumnSpec("(+)", True, drop_order=5),
+    ColumnSpec("Per Alloc", True, drop_order=6),
+    ColumnSpec("Owner", False, drop_order=4, flexible=True),
 )
+
+HELP_TEXT = """\
+[b]Keys[/b] (PoolMon's where it has one; a sort key pressed again reverses the order)
+  [b]b[/b] bytes  [b]m[/b] per alloc  [b]t[/b] tag  [b]a[/b] allocs  [b]f[/b] frees  [b]d[/b] diff
+  [b]([/b] sort by the change column   [b]p[/b] pool: both, nonpaged, paged   [b]e[/b] totals
+  [b]l[/b] highlighting on/off   [b]/[/b] filter: Abc* Ntf? /xAb?d (Enter applies, Esc closes)
+  [b]←/→[/b] previous/next snapshot   [b]Home/End[/b] first/last   [b]↑/↓ PgUp/PgDn[/b] scroll
+  [b]?[/b] this help   [b]q[/b] or [b]Ctrl+C[/b] quit
+[b]Colours[/b]: red grew, green shrank, yellow counters moved, magenta new.
+Narrow terminal: the owner column shrinks, then the (+) columns are left out."""
 
 #: Row styles for highlighting what moved since the previous snapshot.
 GROW_STYLE = "bold red"
@@ -86,18 +98,24 @@ class PoolMonApp(App[None]):
     #filter.open { display: block; }
     #totals { height: auto; padding: 0 1; display: none; }
     #totals.open { display: block; }
+    #help { height: auto; padding: 0 1; display: none; background: $panel; }
+    #help.open { display: block; }
     """
+    # The footer shows the few keys a newcomer needs at 80 columns; `?` lists the rest.
     BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("question_mark", "toggle_help", "help"),
         Binding("q", "quit", "quit"),
+        Binding("ctrl+c", "quit", "quit", show=False, priority=True),
         Binding("p", "cycle_pool", "pool"),
-        Binding("b", "sort('b')", "bytes"),
-        Binding("m", "sort('m')", "per alloc"),
-        Binding("t", "sort('t')", "tag"),
-        Binding("a", "sort('a')", "allocs"),
-        Binding("f", "sort('f')", "frees"),
-        Binding("d", "sort('d')", "diff"),
-        Binding("left_parenthesis", "change_sort", "by change"),
+        Binding("b", "sort('b')", "bytes", show=False),
+        Binding("m", "sort('m')", "per alloc", show=False),
+        Binding("t", "sort('t')", "tag", show=False),
+        Binding("a", "sort('a')", "allocs", show=False),
+        Binding("f", "sort('f')", "frees", show=False),
+        Binding("d", "sort('d')", "diff", show=False),
+        Binding("left_parenthesis", "change_sort", "by change", show=False),
         Binding("e", "totals", "totals"),
+        Binding("l", "toggle_highlight", "highlight", show=False),
         Binding("slash", "open_filter", "filter"),
         # Priority so that they step snapshots whatever has focus (the filter box hands them back).
         Binding("left", "step(-1)", "prev", priority=True),
@@ -126,6 +144,8 @@ class PoolMonApp(App[None]):
         self._known = n
         self.displayed: list[ViewRow] = []
         self.totals: list[Totals] = []
+        #: One line shown under the status until the view moves (e.g. "no snapshot near ...").
+        self.notice: str | None = None
         if title:
             self.title = title
 
@@ -135,6 +155,7 @@ class PoolMonApp(App[None]):
         yield Input(placeholder="tags: Abc* Ntf? /xAb?d  (Enter applies, Esc closes)", id="filter")
         yield PoolTable(COLUMNS, row_cells, row_style, id="table")
         yield Static(id="totals")
+        yield Static(HELP_TEXT, id="help")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -178,7 +199,8 @@ class PoolMonApp(App[None]):
             head += "  " + " ".join(pools)
         first, last = self.query_one(PoolTable).window()
         shown = f"rows {first}-{last} of {len(self.displayed)}" if self.displayed else "no rows"
-        return f"{head}\n{self.view.describe()}  {shown}  changed: {changed}"
+        text = f"{head}\n{self.view.describe()}  {shown}  changed: {changed}  ? help"
+        return f"{text}\nnote: {self.notice}" if self.notice else text
 
     def _totals_text(self) -> str:
         lines = [
@@ -221,6 +243,15 @@ class PoolMonApp(App[None]):
         self.view.toggle_change_sort()
         self.refresh_view()
 
+    def action_toggle_help(self) -> None:
+        self.query_one("#help", Static).toggle_class("open")
+
+    def action_toggle_highlight(self) -> None:
+        """PoolMon's ``l``: highlighting of changed rows on or off."""
+        table = self.query_one(PoolTable)
+        table.highlight = not table.highlight
+        table.refresh()
+
     def action_totals(self) -> None:
         self.view.toggle_totals()
         self.query_one("#totals", Static).set_class(self.view.show_totals, "open")
@@ -240,6 +271,7 @@ class PoolMonApp(App[None]):
         index = max(0, min(n - 1, index))
         if index != self.position:
             self.position = index
+            self.notice = None
             self.refresh_view()
 
     def action_go_first(self) -> None:

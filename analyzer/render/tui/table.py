@@ -3,11 +3,18 @@
 PoolMon shows the top of the sorted list and nothing else; drawing just that window
 keeps every key press fast on logs with thousands of tags (a full ``DataTable`` measures
 every cell of every row on each refresh).
+
+Column widths are fixed by :func:`fit_columns`: every kept column is as wide as its widest
+cell in the whole list (not just the rows on screen), widths only grow while the view is
+open so ``top`` does not jitter between refreshes, and when the terminal is narrow the
+owner column yields its width first, then the change columns are dropped one by one.  A tag
+or a number is never cut.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import ClassVar
 
 from rich.table import Table
@@ -17,6 +24,45 @@ from textual.message import Message
 from textual.widget import Widget
 
 from analyzer.render.tui.view import ViewRow
+
+#: One space between columns.
+GAP = 1
+#: Narrowest useful owner column; below this it is left out rather than shown as "a…".
+MIN_OWNER = 8
+
+
+@dataclass(frozen=True)
+class ColumnSpec:
+    """A column of the view: heading, right-aligned or not, and whether it may be dropped when narrow."""
+
+    label: str
+    numeric: bool
+    drop_order: int | None = None  # None: always shown; lower numbers are dropped first
+    flexible: bool = False  # takes what width is left (the owner column)
+
+
+def fit_columns(columns: Sequence[ColumnSpec], needed: Sequence[int], width: int) -> list[tuple[int, int]]:
+    """(column index, width) of the columns to draw in ``width`` characters.
+
+    Fixed columns get exactly ``needed``; the flexible one (owner) gets what is left, at least
+    :data:`MIN_OWNER`; droppable columns (the flexible one among them) go in ``drop_order``
+    until the rest fits.  Columns that are never dropped are kept even if they overflow.
+    """
+    kept = list(range(len(columns)))
+    droppable = sorted((i for i in kept if columns[i].drop_order is not None), key=lambda i: columns[i].drop_order)
+
+    def room(indices: list[int]) -> int:
+        fixed = sum(needed[i] for i in indices if not columns[i].flexible)
+        return width - fixed - GAP * max(0, len(indices) - 1)
+
+    while droppable:
+        left = room(kept)
+        has_flex = any(columns[i].flexible for i in kept)
+        if left >= (MIN_OWNER if has_flex else 0):
+            break
+        kept.remove(droppable.pop(0))
+    left = room(kept)
+    return [(i, max(MIN_OWNER, min(needed[i], left)) if columns[i].flexible else needed[i]) for i in kept]
 
 
 class PoolTable(Widget, can_focus=True):
@@ -37,7 +83,7 @@ class PoolTable(Widget, can_focus=True):
 
     def __init__(
         self,
-        columns: Sequence[tuple[str, bool]],
+        columns: Sequence[ColumnSpec],
         cells: Callable[[ViewRow], list[str]],
         style: Callable[[ViewRow], str],
         *,
@@ -49,10 +95,17 @@ class PoolTable(Widget, can_focus=True):
         self._style = style
         self.rows: list[ViewRow] = []
         self.first_row = 0
+        self.highlight = True
+        # Widest cell seen per column since the view opened: widths never shrink, so nothing jumps.
+        self.needed = [len(c.label) for c in self.columns]
 
     # -- data ---------------------------------------------------------------------------
     def set_rows(self, rows: list[ViewRow]) -> None:
         self.rows = rows
+        for row in rows:
+            for i, text in enumerate(self._cells(row)):
+                if len(text) > self.needed[i]:
+                    self.needed[i] = len(text)
         self.first_row = max(0, min(self.first_row, len(rows) - self.page_size()))
         self.refresh()
 
@@ -69,7 +122,12 @@ class PoolTable(Widget, can_focus=True):
 
     def visible(self) -> list[tuple[ViewRow, str]]:
         """The rows on screen with the style each is drawn in."""
-        return [(r, self._style(r)) for r in self.rows[self.first_row : self.first_row + self.page_size()]]
+        rows = self.rows[self.first_row : self.first_row + self.page_size()]
+        return [(r, self._style(r) if self.highlight else "") for r in rows]
+
+    def layout(self) -> list[tuple[int, int]]:
+        """(column index, width) of what is drawn at the widget's current width."""
+        return fit_columns(self.columns, self.needed, self.size.width or 80)
 
     # -- scrolling ------------------------------------------------------------------------
     def action_scroll_rows(self, delta: int) -> None:
@@ -87,9 +145,22 @@ class PoolTable(Widget, can_focus=True):
 
     # -- drawing --------------------------------------------------------------------------
     def render(self) -> Table:
-        table = Table(box=None, pad_edge=False, show_edge=False, expand=True, header_style="bold", padding=(0, 1))
-        for label, numeric in self.columns:
-            table.add_column(label, justify="right" if numeric else "left", no_wrap=True, overflow="ellipsis")
+        table = Table(box=None, pad_edge=False, show_edge=False, expand=False, header_style="bold",
+                      padding=(0, 0, 0, 0), collapse_padding=True)
+        layout = self.layout()
+        for n, (i, width) in enumerate(layout):
+            col = self.columns[i]
+            label = col.label if n == 0 or col.numeric else " " * GAP + col.label
+            table.add_column(label, justify="right" if col.numeric else "left", no_wrap=True,
+                             overflow="ellipsis" if col.flexible else "crop", width=width + (GAP if n else 0),
+                             min_width=width + (GAP if n else 0))
         for row, style in self.visible():
-            table.add_row(*(Text(c) for c in self._cells(row)), style=style)
+            cells = self._cells(row)
+            out = []
+            for n, (i, _) in enumerate(layout):
+                text = cells[i]
+                if n and not self.columns[i].numeric:
+                    text = " " * GAP + text
+                out.append(Text(text))
+            table.add_row(*out, style=style)
         return table

@@ -28,6 +28,16 @@ SORT_KEYS: dict[str, str] = {
     "m": "per_alloc",
 }
 
+#: The column heading each sort key names, for the status line.
+SORT_LABELS: dict[str, str] = {
+    "tag": "Tag",
+    "allocs": "Allocs",
+    "frees": "Frees",
+    "diff": "Diff",
+    "bytes": "Bytes",
+    "per_alloc": "Per Alloc",
+}
+
 #: Which change column ``(`` sorts by for each sort key.
 CHANGE_OF: dict[str, str] = {
     "tag": "bytes_change",
@@ -158,8 +168,13 @@ class PoolView:
         return CHANGE_OF[self.sort] if self.by_change else self.sort
 
     def describe(self) -> str:
-        order = "desc" if self.descending else "asc"
-        parts = [f"pool: {self.pool}", f"sort: {self.sort_column} {order}"]
+        """The view's state in the words of the column headings (not the internal field names)."""
+        label = SORT_LABELS[self.sort_column.removesuffix("_change")] + (" change" if self.by_change else "")
+        if self.sort == "tag" and not self.by_change:
+            order = "Z-A" if self.descending else "A-Z"
+        else:
+            order = "largest first" if self.descending else "smallest first"
+        parts = [f"pool: {self.pool}", f"sort: {label}, {order}"]
         if self.filter:
             parts.append(f"filter: {self.filter.text}")
         return "  ".join(parts)

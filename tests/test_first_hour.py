@@ -1,0 +1,112 @@
+"""What a new user hits in the first hour: units, snapshot choice, tags commands, gates, labels."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from analyzer.cli import cli
+
+REPO = Path(__file__).resolve().parent.parent
+LOG = "samples/leak_appended.log"
+
+
+@pytest.fixture
+def run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """``poolscope ARGS`` in-process, from the repository root, with an empty user data folder."""
+    monkeypatch.chdir(REPO)
+    monkeypatch.setenv("POOLSCOPE_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.delenv("POOLSCOPE_TAGS", raising=False)
+    monkeypatch.setenv("NO_COLOR", "1")
+
+    def invoke(*args: str):
+        return CliRunner().invoke(cli, list(args), catch_exceptions=False)
+
+    return invoke
+
+
+def test_interval_without_a_unit_is_refused(run) -> None:
+    bad = run("trend", "samples/screens_numbered", "--interval", "30")
+    assert bad.exit_code == 2
+    assert "'30' has no unit: write 30s, 30m or 30h" in bad.stderr
+    assert "Traceback" not in bad.stderr
+    assert run("trend", "samples/screens_numbered", "--interval", "30m").exit_code == 0
+
+
+def test_snapshot_far_from_the_log_warns(run) -> None:
+    far = run("show", LOG, "--snapshot", "2030-01-01T00:00", "--top", "1", "--format", "json")
+    assert far.exit_code == 0
+    assert json.loads(far.stdout)["position"] == 13
+    assert "warning: no snapshot near 2030-01-01 00:00: using the nearest, 2026-11-21 19:29" in far.stderr
+    assert "the input covers 2026-11-21 14:03 to 2026-11-21 19:29" in far.stderr
+    near = run("show", LOG, "--snapshot", "2026-11-21T15:00", "--top", "1")
+    assert near.exit_code == 0 and "warning" not in near.stderr
+
+
+def test_a_date_alone_picks_that_days_first_snapshot(run) -> None:
+    day = run("show", LOG, "--snapshot", "2026-11-21", "--top", "1", "--format", "json")
+    assert day.exit_code == 0, day.stderr
+    assert json.loads(day.stdout)["position"] == 0 and "warning" not in day.stderr
+    other = run("diff", f"{LOG}#2026-11-20", f"{LOG}#last", "--format", "json")
+    assert other.exit_code == 0
+    assert "no snapshot near 2026-11-20 00:00" in other.stderr
+
+
+def test_file_hash_suffix_that_is_no_snapshot_is_explained(run) -> None:
+    bad = run("diff", f"{LOG}#foo", LOG)
+    assert bad.exit_code == 2
+    line = bad.stderr.strip().splitlines()[-1]
+    assert "not a snapshot: 'foo'" in line and "use first, last" in line and LOG in line
+    assert "no such file" not in bad.stderr
+
+
+def test_tags_add_list_remove(run, tmp_path: Path) -> None:
+    one = tmp_path / "a" / "localtag.txt"
+    two = tmp_path / "b" / "localtag.txt"
+    one.parent.mkdir()
+    two.parent.mkdir()
+    one.write_text("Qwer - qwer.sys - first machine\nthis line is no entry\n")
+    two.write_text("Qwer - qwer2.sys - second machine\n")
+    added = run("tags", "add", str(one))
+    assert added.exit_code == 0
+    # The unreadable line is reported once, when the file is added ...
+    assert "1 line skipped" in added.stderr
+    # ... not again on every command that reads it.
+    looked = run("tags", "lookup", "Qwer")
+    assert looked.exit_code == 0 and looked.stderr == "" and "qwer.sys" in looked.stdout
+    # A different file of the same name is not silently put in its place.
+    again = run("tags", "add", str(two))
+    assert again.exit_code == 2
+    assert "a different localtag.txt was added before" in again.stderr and "--replace" in again.stderr
+    assert run("tags", "add", str(one)).exit_code == 0  # the same file again is fine
+    listed = json.loads(run("tags", "list", "--format", "json").stdout)
+    assert [(f["name"], f["entries"], f["skipped"]) for f in listed["files"]] == [("localtag.txt", 1, 1)]
+    assert run("tags", "add", str(two), "--replace").exit_code == 0
+    assert "qwer2.sys" in run("tags", "lookup", "Qwer").stdout
+    table = run("tags", "list").stdout
+    assert "localtag.txt" in table and "Order of precedence" in table
+    missing = run("tags", "remove", "other.txt")
+    assert missing.exit_code == 2 and "no such added tag file (added: localtag.txt)" in missing.stderr
+    assert run("tags", "remove", "localtag.txt").exit_code == 0
+    assert "no tag files added" in run("tags", "list").stdout
+
+
+def test_exact_repairs_are_one_note_and_listed_with_verbose(run) -> None:
+    quiet = run("show", LOG, "--top", "1")
+    assert quiet.exit_code == 0
+    assert quiet.stderr.splitlines() == [
+        "note: 14 rows in 1 file repaired exactly (numbers that ran together, split with PoolMon's identities; "
+        "first at samples/leak_appended.log:31); -v lists them"
+    ]
+    loud = run("show", LOG, "--top", "1", "-v")
+    assert loud.stderr.startswith("note: samples/leak_appended.log:31: 14 rows whose numbers ran together")
+    # Folders: still one line for the whole run, not one per file.
+    folder = run("trend", "samples/poolsnap")
+    assert sum(line.startswith("note:") for line in folder.stderr.splitlines()) <= 1
+    # The report says it once, among what was read, and keeps warnings for real loss.
+    report = json.loads(run("report", LOG, "--format", "json").stdout)
+    assert report["read"]["warnings"] == []
+    assert any("repaired exactly" in n for n in report["read"]["notes"])
