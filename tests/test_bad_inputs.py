@@ -163,7 +163,7 @@ def test_log_cut_mid_row_keeps_complete_snapshots(tmp_path):
     # The warning names the file and the line where the text stops, on stderr and in the JSON.
     where = f"{path}:{line}"
     assert any(where in w for w in run.err_lines), run.err
-    assert all(w.startswith("warning: ") for w in run.err_lines)
+    assert all(w.startswith(("warning: ", "note: ")) for w in run.err_lines)
     assert any(w["source"] == str(path) and w["line"] == line for w in data["warnings"])
     if len(snaps) == 14:
         # A kept partial frame holds only the rows read in full.

@@ -44,8 +44,8 @@ def test_table_is_one_line_per_snapshot(tree):
     assert run.code == 0
     assert run.out == TABLE
     assert run.err == (
-        "warning: samples/server_de.log:14: 5 rows whose numbers ran together were split with "
-        "Diff = Allocs - Frees and Per Alloc = Bytes / Diff (first at line 14)\n"
+        "note: 5 rows in 1 file repaired exactly (numbers that ran together, split with PoolMon's identities; "
+        "first at samples/server_de.log:14); -v lists them\n"
     )
 
 

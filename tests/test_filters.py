@@ -96,10 +96,10 @@ def test_select_snapshot(spec, index):
     [
         (4, "x.log: has 4 snapshots (0..3); there is no snapshot #4"),
         (-5, "x.log: has 4 snapshots (0..3); there is no snapshot #-5"),
-        ("middle", "x.log: not a snapshot: 'middle' (use first, last, a number counted from 0, or a time such as "
-                   "2026-11-21T15:00)"),
+        ("middle", "x.log: not a snapshot: 'middle' (use first, last, a number counted from 0, a time such as "
+                   "2026-11-21T15:00, or a date (its first snapshot))"),
         ("2026-11-31T10:00", "x.log: not a snapshot: '2026-11-31T10:00' (use first, last, a number counted from 0, "
-                             "or a time such as 2026-11-21T15:00)"),
+                             "a time such as 2026-11-21T15:00, or a date (its first snapshot))"),
     ],
 )
 def test_select_snapshot_errors(spec, message):
