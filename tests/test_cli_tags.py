@@ -183,10 +183,14 @@ def test_scan_json_shape(drivers: list[Built], tmp_path: Path) -> None:  # noqa:
     (scanned,) = doc["files"]
     assert (scanned["file"], scanned["arch"]) == ("d.sys", "x86")
     assert scanned["call_sites"] > 20
-    # DrvAlloc's parameter, AllocGlobal's writable global and the free of it: no provable tag
+    # DrvAlloc's parameter, and the allocations and frees that read writable globals: no provable tag
     assert sorted(u["routine"] for u in scanned["unresolved"]) == [
-        "ExAllocatePoolWithTag", "ExAllocatePoolWithTag", "ExFreePoolWithTag"]
-    assert len(doc["findings"]) == 14
+        "ExAllocatePoolWithTag", "ExAllocatePoolWithTag", "ExAllocatePoolWithTag",
+        "ExFreePoolWithTag", "ExFreePoolWithTag"]
+    assert len(doc["findings"]) == 19
+    data = {f["tag"]: f for f in doc["findings"] if f["evidence"] == "data"}
+    assert sorted(data) == ["PsCf", "PsGl"]
+    assert all(isinstance(f["data_address"], int) for f in data.values())
 
     run = poolscope("tags", "scan", "d.sys", "--tag", "PsFr", "--format", "json", cwd=tmp_path)
     doc = json.loads(run.out)
@@ -195,7 +199,7 @@ def test_scan_json_shape(drivers: list[Built], tmp_path: Path) -> None:  # noqa:
     (finding,) = doc["findings"]
     assert isinstance(finding.pop("address"), int)
     assert finding == {"file": "d.sys", "tag": "PsFr", "evidence": "call-site",
-                       "routines": ["ExFreePoolWithTag"], "sites": 1, "arch": "x86"}
+                       "routines": ["ExFreePoolWithTag"], "sites": 1, "arch": "x86", "data_address": None}
 
 
 def test_help_names_the_subcommands() -> None:

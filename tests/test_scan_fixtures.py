@@ -1,4 +1,8 @@
-"""The driver scan on real compiler output: x64 and x86, -O0 and -O2, evidence asserted per tag."""
+"""The driver scan on real compiler output, evidence asserted per tag.
+
+mingw-w64 for x64 and x86 at -O0 and -O2; clang in MSVC mode with lld-link for x64, x86 and
+ARM64 at /O1 and /O2, with and without /GS and /guard:cf.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ from pathlib import Path
 import pytest
 from scan_helpers import (
     CONFIGS,
+    KMDFDRV_EXPECTED,
     TAGDRV_EXPECTED,
     THUNKDRV_EXPECTED,
     Built,
@@ -19,12 +24,13 @@ from analyzer.owners.scan import localtag_text, scan_bytes, scan_paths
 from parsers.errors import Diagnostics
 from parsers.pooltag import parse_pooltag_string
 
-# x64 and x86 at -O0 and -O2, and x86 passing arguments with push.
+# mingw: x64 and x86 at -O0 and -O2, and x86 passing arguments with push;
+# MSVC mode: x64, x86 and ARM64 at /O1 and /O2, each also with /GS and /guard:cf.
 MATRIX = [(arch, opt) for arch, opt, _ in CONFIGS]
 
 
 def ids(params: tuple[str, str]) -> str:
-    return f"{params[0]}{params[1]}"
+    return f"{params[0]}{params[1]}" if params[1].startswith("-") else f"{params[0]}-{params[1]}"
 
 
 @pytest.mark.parametrize("arch_opt", MATRIX, ids=ids)
@@ -36,11 +42,12 @@ def test_evidence_level_per_tag(drivers: list[Built], arch_opt: tuple[str, str])
 
 
 @pytest.mark.parametrize("arch_opt", MATRIX, ids=ids)
-def test_without_tags_lists_exactly_the_call_site_tags(drivers: list[Built], arch_opt: tuple[str, str]) -> None:  # noqa: F811
+def test_without_tags_lists_the_call_site_and_data_tags(drivers: list[Built], arch_opt: tuple[str, str]) -> None:  # noqa: F811
     path = pick(drivers, "tagdrv", *arch_opt)
     findings = scan_paths([path])
-    expected = sorted(t for t, e in TAGDRV_EXPECTED.items() if e == "call-site")
+    expected = sorted(t for t, e in TAGDRV_EXPECTED.items() if e in ("call-site", "data"))
     assert [f.tag for f in findings] == expected
+    assert {f.tag: f.evidence for f in findings} == {t: TAGDRV_EXPECTED[t] for t in expected}
     routines = {f.tag: f.routines for f in findings}
     assert routines["PsLt"] == ("ExAllocatePoolWithTag",)
     assert routines["PsFr"] == ("ExFreePoolWithTag",)
@@ -53,19 +60,24 @@ def test_without_tags_lists_exactly_the_call_site_tags(drivers: list[Built], arc
     assert routines["PsA3"] == ("ExAllocatePool3",)  # after a 64-bit flags argument on x86
     assert routines["PsF2"] == ("ExFreePool2",)
     assert routines["PsNd"] == ("ExFreePoolWithTag", "NdisAllocateMemoryWithTagPriority")
-    assert {f.sites for f in findings if f.tag in ("PsVr", "PsSf", "PsSt", "PsP2")} == {2}
+    assert routines["PsRl"] == ("IoInitializeRemoveLockEx",)
+    assert routines["PsCo"] == ("NdisAllocateCloneOidRequest",)
+    assert routines["PsGo"] == ("NdisAllocateGenericObject",)
+    # Loaded from writable globals at the allocation and at the free.
+    assert routines["PsGl"] == routines["PsCf"] == ("ExAllocatePoolWithTag", "ExFreePoolWithTag")
+    assert {f.sites for f in findings if f.tag in ("PsVr", "PsSf", "PsSt", "PsP2", "PsGl", "PsCf")} == {2}
 
 
-@pytest.mark.parametrize("arch_opt", MATRIX, ids=ids)
-def test_unprovable_tags_are_counted_not_guessed(drivers: list[Built], arch_opt: tuple[str, str]) -> None:  # noqa: F811
-    path = pick(drivers, "tagdrv", *arch_opt)
-    scan = scan_bytes(path.read_bytes(), str(path))
-    # DrvAlloc passes its parameter; AllocGlobal and one free read the writable global.
-    unresolved = {s.routine.name for s in scan.unresolved}
-    assert unresolved == {"ExAllocatePoolWithTag", "ExFreePoolWithTag"}
-    assert len(scan.unresolved) == 3
-    # Frees with tag 0 are call sites with a value that is no tag.
-    assert sum(1 for s in scan.call_sites if s.tag_value == 0) == 2
+def test_data_evidence_names_the_address_of_the_tag(drivers: list[Built]) -> None:  # noqa: F811
+    for arch, opt in MATRIX:
+        path = pick(drivers, "tagdrv", arch, opt)
+        data = path.read_bytes()
+        for finding in scan_paths([path], ["PsGl", "PsCf"]):
+            assert finding.evidence == "data" and finding.data_address is not None, (arch, opt, finding)
+            # The address is where the tag's four bytes sit in the image.
+            scan = scan_bytes(data, str(path))
+            site = next(s for s in scan.call_sites if s.data is not None and s.data.address == finding.data_address)
+            assert site.data.value.to_bytes(4, "little") == finding.tag.encode()
 
 
 @pytest.mark.parametrize("arch_opt", MATRIX, ids=ids)
@@ -74,6 +86,27 @@ def test_calls_through_thunks_and_tail_calls(drivers: list[Built], arch_opt: tup
     findings = scan_paths([path], list(THUNKDRV_EXPECTED))
     assert {f.tag: f.evidence for f in findings} == THUNKDRV_EXPECTED
     assert [f.tag for f in scan_paths([path])] == sorted(THUNKDRV_EXPECTED)
+
+
+@pytest.mark.parametrize("arch_opt", MATRIX, ids=ids)
+def test_kmdf_calls_through_the_function_table(drivers: list[Built], arch_opt: tuple[str, str]) -> None:  # noqa: F811
+    path = pick(drivers, "kmdfdrv", *arch_opt)
+    findings = scan_paths([path], list(KMDFDRV_EXPECTED))
+    assert {f.tag: f.evidence for f in findings} == KMDFDRV_EXPECTED
+    assert {f.tag: f.routines for f in findings} == {
+        "KmMc": ("WdfMemoryCreate",), "KmLa": ("WdfLookasideListCreate",), "KmGl": ("WdfMemoryCreate",)}
+    assert [f.tag for f in scan_paths([path])] == sorted(KMDFDRV_EXPECTED)
+
+
+def test_kmdf_bind_info_gives_table_and_version(drivers: list[Built]) -> None:  # noqa: F811
+    from analyzer.owners.scan.image import load_image
+
+    for arch, opt in MATRIX:
+        path = pick(drivers, "kmdfdrv", arch, opt)
+        image = load_image(path.read_bytes(), str(path))
+        assert image.wdf_table is not None and image.wdf_version == (1, 15), (arch, opt)
+        tag_only = load_image(pick(drivers, "tagdrv", arch, opt).read_bytes())
+        assert tag_only.wdf_table is None  # no WdfVersionBind import: no table is looked for
 
 
 def test_folder_scan_recurses_and_warns_about_non_pe(drivers: list[Built], tmp_path: Path) -> None:  # noqa: F811

@@ -5,9 +5,11 @@
 - ``call-site``: the tag is the tag argument of a call to an imported pool routine
   (see :mod:`.routines`), read from the code before the call;
 - ``immediate``: a 32-bit immediate operand in executable code equals the tag;
+- ``data``: the tag argument of such a call is loaded from a static address in writable
+  data (a global or a field of a global structure) whose initial bytes are the tag;
 - ``string``: the tag's bytes appear somewhere in the file (what ``findstr /m /l`` finds).
 
-Without ``tags`` every tag with call-site evidence is listed: the localtag.txt of
+Without ``tags`` every tag with call-site or data evidence is listed: the localtag.txt of
 that driver.  A tag ``'Abcd'`` is the little-endian dword 0x64636241 (bytes ``Abcd``).
 """
 
@@ -21,6 +23,8 @@ from typing import Any
 
 from capstone import CS_ARCH_X86, CS_MODE_32, CS_MODE_64, Cs
 
+from analyzer.owners.scan.arm64 import Arm64Scanner
+from analyzer.owners.scan.arm64 import immediate_address as arm64_immediate
 from analyzer.owners.scan.callsites import CallSite, Scanner
 from analyzer.owners.scan.image import Image, NotPE, load_image
 from analyzer.owners.scan.routines import ROUTINES, Routine
@@ -43,7 +47,7 @@ __all__ = [
 ]
 
 #: Strongest first.
-EVIDENCE_LEVELS: tuple[str, ...] = ("call-site", "immediate", "string")
+EVIDENCE_LEVELS: tuple[str, ...] = ("call-site", "immediate", "data", "string")
 PE_SUFFIXES = frozenset({".sys", ".dll", ".exe"})
 
 
@@ -58,6 +62,7 @@ class ScanFinding:
     sites: int = 0
     address: int | None = None  # first call site or immediate operand (virtual address)
     arch: str = ""
+    data_address: int | None = None  # ``data`` evidence: where the tag argument was loaded from
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -68,6 +73,7 @@ class ScanFinding:
             "sites": self.sites,
             "address": self.address,
             "arch": self.arch,
+            "data_address": self.data_address,
         }
 
 
@@ -126,6 +132,12 @@ def tag_bytes(tag: str) -> list[bytes]:
 
 def _has_immediate(image: Image, patterns: list[bytes]) -> int | None:
     """Address of an instruction whose immediate operand is one of ``patterns``, if any."""
+    if image.arch == "arm64":
+        for pattern in patterns:
+            found = arm64_immediate(image, int.from_bytes(pattern, "little"))
+            if found is not None:
+                return found
+        return None
     md = Cs(CS_ARCH_X86, CS_MODE_64 if image.arch == "x64" else CS_MODE_32)
     for sec in image.sections:
         if not sec.executable:
@@ -151,31 +163,47 @@ def _has_immediate(image: Image, patterns: list[bytes]) -> int | None:
     return None
 
 
+def _is_arm64(data: bytes) -> bool:
+    """The PE header's machine field says ARM64 (read without parsing the file)."""
+    at = int.from_bytes(data[0x3C:0x40], "little")
+    return data[at : at + 4] == b"PE\0\0" and data[at + 4 : at + 6] == b"\x64\xaa"
+
+
 def scan_bytes(data: bytes, name: str, tags: Sequence[str] | None = None) -> FileScan:
     """Scan one binary held in memory; raises NotPE when it is not one."""
-    if tags is not None and data[:2] == b"MZ" and len(data) >= 0x40:
-        # Every kind of evidence needs the tag's bytes somewhere in the file.
+    if tags is not None and data[:2] == b"MZ" and len(data) >= 0x40 and not _is_arm64(data):
+        # Every kind of evidence needs the tag's bytes somewhere in the file (on x86 and x64,
+        # where a tag is a 32-bit immediate or constant; ARM64 builds it in 16-bit halves).
         wanted = [p for tag in tags for p in tag_bytes(tag)]
         if not any(p in data for p in wanted):
             return FileScan(name, "", complete=False)
     image = load_image(data, name)
     wanted = None if tags is None else [p for tag in tags for p in tag_bytes(tag)]
-    sites = Scanner(image).call_sites(near=wanted)
+    scanner = Arm64Scanner(image) if image.arch == "arm64" else Scanner(image)
+    sites = scanner.call_sites(near=wanted)
     result = FileScan(name, image.arch, sites, complete=tags is None)
     by_tag: dict[str, list[CallSite]] = {}
+    by_data: dict[str, list[CallSite]] = {}
     for site in sites:
-        if site.tag_value is None:
-            continue
-        tag = tag_from_value(site.tag_value)
-        if tag is not None:
-            by_tag.setdefault(tag, []).append(site)
+        if site.tag_value is not None:
+            tag = tag_from_value(site.tag_value)
+            if tag is not None:
+                by_tag.setdefault(tag, []).append(site)
+        elif site.data is not None:
+            tag = tag_from_value(site.data.value)
+            if tag is not None:
+                by_data.setdefault(tag, []).append(site)
 
-    def call_finding(tag: str, found: list[CallSite]) -> ScanFinding:
+    def call_finding(tag: str, found: list[CallSite], evidence: str = "call-site") -> ScanFinding:
         routines = tuple(sorted({s.routine.name for s in found}))
-        return ScanFinding(name, tag, "call-site", routines, len(found), found[0].address, image.arch)
+        data_at = found[0].data.address if found[0].data is not None else None
+        return ScanFinding(name, tag, evidence, routines, len(found), found[0].address, image.arch, data_at)
 
     if tags is None:
-        result.findings = [call_finding(tag, by_tag[tag]) for tag in sorted(by_tag)]
+        listed = {tag: call_finding(tag, found) for tag, found in by_tag.items()}
+        for tag, found in by_data.items():
+            listed.setdefault(tag, call_finding(tag, found, "data"))
+        result.findings = [listed[tag] for tag in sorted(listed)]
         return result
     for tag in tags:
         key = pad_tag(tag)
@@ -186,6 +214,8 @@ def scan_bytes(data: bytes, name: str, tags: Sequence[str] | None = None) -> Fil
         address = _has_immediate(image, patterns)
         if address is not None:
             result.findings.append(ScanFinding(name, key, "immediate", (), 0, address, image.arch))
+        elif key in by_data:
+            result.findings.append(call_finding(key, by_data[key], "data"))
         elif any(p in data for p in patterns):
             result.findings.append(ScanFinding(name, key, "string", (), 0, None, image.arch))
     return result

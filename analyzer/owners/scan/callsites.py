@@ -70,12 +70,41 @@ _Insn = tuple[int, int, str, str]  # capstone's light form: address, size, mnemo
 
 
 @dataclass(frozen=True)
+class DataRef:
+    """A value loaded from a static address in writable data: its initial contents, not a proof.
+
+    ``ExAllocatePoolWithTag(type, cfg.size, cfg.tag)`` with ``cfg`` a global reads the tag
+    from ``.data``; the bytes there are the tag the driver was built with, but code may
+    change them before the call, hence the weaker ``data`` evidence.
+    """
+
+    address: int
+    value: int
+
+
+@dataclass(frozen=True)
+class TableRef:
+    """The WDF function table (``WdfFunctions_XXXXX``'s value) in a register, plus a byte offset.
+
+    Unoptimised code adds the entry's offset first (``add rax, 0x600``) and loads ``[rax]``.
+    """
+
+    address: int
+    offset: int = 0
+
+    def moved(self, delta: int) -> TableRef:
+        return TableRef(self.address, self.offset + delta)
+
+
+@dataclass(frozen=True)
 class CallSite:
     """One call (or tail jump) to a pool routine and the tag value it passes, when provable."""
 
     address: int
     routine: Routine
     tag_value: int | None
+    #: when the tag is not provable but was loaded from a static address in writable data
+    data: DataRef | None = None
 
 
 @dataclass(frozen=True)
@@ -178,7 +207,18 @@ class Tracker:
             routine = self.image.slots.get(mem.absolute)
             if routine is not None:
                 return routine
-            return self.image.read_const(mem.absolute, mem.size or 4)
+            if mem.absolute == self.image.wdf_table:
+                return TableRef(mem.absolute)
+            const = self.image.read_const(mem.absolute, mem.size or 4)
+            if const is not None:
+                return const
+            data = self.image.read_data(mem.absolute, mem.size or 4)
+            return None if data is None else DataRef(mem.absolute, data)
+        table = state.regs.get(mem.base) if mem.index is None and mem.base is not None else None
+        if isinstance(table, TableRef):
+            # `mov rax, [rax + 8 * index]`: an entry of the WDF function table
+            offset = table.offset + mem.disp
+            return self.image.wdf_routine(offset // self.word) if offset % self.word == 0 else None
         if mem.index is None and mem.base == "rsp":
             return state.slots.get(("stack", state.delta + mem.disp))
         if mem.index is None and mem.base == "rbp":
@@ -222,13 +262,38 @@ class Tracker:
         else:
             state.slots[key] = value & 0xFFFFFFFF if isinstance(value, int) and mem.size == 4 else value
 
+    def _table_moved(self, state: _State, mnemonic: str, ops: list[str], end: int) -> TableRef | None:
+        """``add rax, 0x600`` / ``lea rax, [rax + 0x600]`` on a register holding the WDF table."""
+        if mnemonic == "lea":
+            mem = _parse_mem(ops[1], end)
+            if mem is None or mem.index is not None or mem.base is None:
+                return None
+            base, delta = state.regs.get(mem.base), mem.disp
+        else:
+            base = state.regs.get(_CANON[ops[0]])
+            try:
+                delta = int(ops[1], 0) * (1 if mnemonic == "add" else -1)
+            except ValueError:
+                return None
+        return base.moved(delta) if isinstance(base, TableRef) else None
+
     # -- call sites -------------------------------------------------------------------
     def _target(self, state: _State, operand: str, insn_end: int) -> Routine | None:
         if "[" in operand:
             mem = _parse_mem(operand, insn_end)
-            if mem is not None and mem.absolute is not None:
-                return self.image.slots.get(mem.absolute)
-            return None
+            if mem is None:
+                return None
+            if mem.absolute is not None:
+                routine = self.image.slots.get(mem.absolute)
+                if routine is None and self.x64 and (mem.absolute == self.image.guard_dispatch
+                                                     or isinstance(state.regs.get("rax"), Routine)):
+                    # CFG: `call [__guard_dispatch_icall_fptr]` calls the target held in rax
+                    # (rax carries no argument, so a routine there is the call's target).
+                    value = state.regs.get("rax")
+                    return value if isinstance(value, Routine) else None
+                return routine
+            value = self._load(state, mem)
+            return value if isinstance(value, Routine) else None
         if operand in _CANON:
             value = state.regs.get(_CANON[operand])
             return value if isinstance(value, Routine) else None
@@ -236,6 +301,16 @@ class Tracker:
             return self.thunks.get(int(operand, 0))
         except ValueError:
             return None
+
+    def is_guard_check(self, state: _State, operand: str, insn_end: int) -> bool:
+        """x86 CFG: ``call [__guard_check_icall_fptr]`` validates the target in ecx and returns.
+
+        It pops nothing and keeps ecx, which the real ``call ecx`` (or a copy) uses next.
+        """
+        if self.x64 or "[" not in operand or not isinstance(state.regs.get("rcx"), Routine):
+            return False
+        mem = _parse_mem(operand, insn_end)
+        return mem is not None and mem.absolute is not None and mem.absolute not in self.image.slots
 
     def _pops_of(self, operand: str) -> int | None:
         """Bytes of arguments a direct x86 call removes (0 for cdecl), None when not known."""
@@ -247,16 +322,19 @@ class Tracker:
             return None
         return self.callee_pops(target)
 
-    def _tag_arg(self, state: _State, routine: Routine, skip: int = 0) -> int | None:
+    def _arg_value(self, state: _State, routine: Routine, skip: int = 0) -> object:
         if self.x64:
             if routine.arg <= 4:
-                value = state.regs.get(X64_ARG_REGS[routine.arg - 1])
-            else:
-                value = state.slots.get(("stack", state.delta + skip + 0x20 + 8 * (routine.arg - 5)))
-        else:
-            # Pushed or stored with `mov [esp+N]`, the slot is where the stack pointer says.
-            value = state.slots.get(("stack", state.delta + skip + 4 * routine.x86_slot))
-        return value & 0xFFFFFFFF if isinstance(value, int) else None
+                return state.regs.get(X64_ARG_REGS[routine.arg - 1])
+            return state.slots.get(("stack", state.delta + skip + 0x20 + 8 * (routine.arg - 5)))
+        # Pushed or stored with `mov [esp+N]`, the slot is where the stack pointer says.
+        return state.slots.get(("stack", state.delta + skip + 4 * routine.x86_slot))
+
+    def _site_of(self, address: int, state: _State, routine: Routine, skip: int = 0) -> CallSite:
+        value = self._arg_value(state, routine, skip)
+        if isinstance(value, int):
+            return CallSite(address, routine, value & 0xFFFFFFFF)
+        return CallSite(address, routine, None, value if isinstance(value, DataRef) else None)
 
     def _after_call(self, state: _State, pops: int | None = None) -> None:
         """Forget what a call may change; ``pops`` bytes of pushed arguments were its own."""
@@ -289,9 +367,11 @@ class Tracker:
                 if routine is not None and (stop is None or end == stop):
                     # A tail jump leaves the caller's return address on top of the arguments.
                     skip = self.word if mnemonic == "jmp" else 0
-                    yield CallSite(address, routine, self._tag_arg(state, routine, skip))
+                    yield self._site_of(address, state, routine, skip)
                 if stop is not None and end >= stop:
                     return
+                if mnemonic == "call" and self.is_guard_check(state, ops[0], end):
+                    continue
                 if mnemonic == "call":
                     self._after_call(state, None if routine is not None else self._pops_of(ops[0]))
                 else:
@@ -340,6 +420,11 @@ class Tracker:
             self._generic(state, mnemonic, ops, end)
 
     def _generic(self, state: _State, mnemonic: str, ops: list[str], end: int) -> None:
+        if mnemonic in ("add", "sub", "lea") and len(ops) == 2 and ops[0] in _CANON:
+            moved = self._table_moved(state, mnemonic, ops, end)
+            if moved is not None:
+                state.regs[_CANON[ops[0]]] = moved
+                return
         for reg in _IMPLICIT.get(mnemonic, ()):
             state.regs.pop(reg, None)
         if _STRING_OPS.match(mnemonic):
@@ -387,7 +472,8 @@ def _mem_anchors(image: Image, sec: Section) -> np.ndarray:
     ``mov r, [m]`` (8B with a disp32-only ModRM) and x86 ``mov eax, [moffs]`` (A1).
     Values are computed at those places only, which keeps a megabyte to a few milliseconds.
     """
-    slots = np.array(sorted(image.slots), dtype=np.int64)
+    targets = set(image.slots) | ({image.wdf_table} if image.wdf_table is not None else set())
+    slots = np.array(sorted(targets), dtype=np.int64)
     b = np.frombuffer(sec.data, dtype=np.uint8)
     if not len(slots) or len(b) < 6:
         return np.zeros(0, dtype=np.int64)
@@ -500,8 +586,8 @@ class Scanner:
     def _nearby(self, patterns: Sequence[bytes]) -> Callable[[Section, np.ndarray], np.ndarray] | None:
         """A filter "which anchors could see one of the patterns", or None when all could."""
         for sec in self.image.sections:
-            if not sec.executable and not sec.writable and any(p in sec.data for p in patterns):
-                return None  # a read-only constant: any load anywhere may use it
+            if not sec.executable and any(p in sec.data for p in patterns):
+                return None  # a constant or a global: any load anywhere may use it
         reach = LONG_WINDOW + FORWARD_WINDOW + 16
         spots: dict[int, np.ndarray] = {}
         for sec in self.image.sections:
@@ -570,20 +656,26 @@ class Scanner:
         """Instructions from ``start`` on, decoded in small chunks: the call is usually near."""
         pos, limit = start, min(len(sec.data), start + (limit or FORWARD_WINDOW))
         while pos < limit:
-            chunk = self._decode(sec, pos, min(limit, pos + 64))
+            chunk_end = min(limit, pos + 64)
+            chunk = self._decode(sec, pos, chunk_end)
             if not chunk:
                 return
-            # Drop a last instruction the chunk boundary may have cut; it is decoded again.
-            if len(chunk) > 1 and chunk[-1][0] + chunk[-1][1] >= sec.va + min(limit, pos + 64) - 15:
-                chunk = chunk[:-1]
+            if chunk_end < limit:
+                # An instruction the chunk boundary cut decodes as (bad) and desynchronises
+                # what follows: keep only those starting 15 bytes (the longest x86
+                # instruction) or more before the boundary; the rest is decoded again.
+                chunk = [i for i in chunk if i[0] + 15 <= sec.va + chunk_end] or chunk[:1]
             yield from chunk
             pos = chunk[-1][0] + chunk[-1][1] - sec.va
 
     def _register_calls(self, sec: Section, mov: _Insn, before: list[_Insn]) -> Iterator[tuple[_Insn, list[_Insn]]]:
-        """``call reg`` / ``jmp reg`` that use a register loaded from the IAT, each with the
-        instructions decoded from ``before`` (ending with the load) up to it."""
-        fam = _CANON.get(mov[3].split(", ")[0])
-        if fam is None:
+        """Calls through a register loaded from the IAT or from the WDF function table.
+
+        Covers ``call reg``, ``call [reg + 8 * index]`` (KMDF's ``WdfFunctions[index]``) and
+        CFG's ``call [__guard_dispatch_icall_fptr]`` with the target in rax; each comes with
+        the instructions decoded from ``before`` (ending with the load) up to it.
+        """
+        if _CANON.get(mov[3].split(", ")[0]) is None:
             return
         state = _State()
         self._step(state, mov)
@@ -591,12 +683,12 @@ class Scanner:
         for insn in self._forward(sec, mov[0] + mov[1] - sec.va):
             seen.append(insn)
             mnemonic = insn[2]
-            if mnemonic in ("call", "jmp") and _CANON.get(insn[3]) == fam:
+            if mnemonic in ("call", "jmp") and insn[3] and self.tracker._target(state, insn[3], insn[0] + insn[1]):
                 yield insn, list(seen)
             if mnemonic in ("ret", "int3", "jmp"):
                 return
             self._step(state, insn)
-            if not isinstance(state.regs.get(fam), Routine):
+            if not any(isinstance(v, (Routine, TableRef)) for v in state.regs.values()):
                 return
 
     def _step(self, state: _State, insn: tuple[int, int, str, str]) -> None:
@@ -605,6 +697,8 @@ class Scanner:
         address, size, mnemonic, op_str = insn
         ops = op_str.split(", ") if op_str else []
         end = address + size
+        if mnemonic == "call" and ops and tracker.is_guard_check(state, ops[0], end):
+            return
         if mnemonic == "call":
             tracker._after_call(state)
         elif mnemonic in ("mov", "movabs") and len(ops) == 2:
@@ -623,7 +717,7 @@ class Scanner:
         windows above) or a constant in a read-only section; when every pattern is absent
         from read-only data, anchors far from any occurrence in the code are skipped.
         """
-        if not self.image.slots:
+        if not self.image.slots and self.image.wdf_table is None:
             return []
         sites: dict[int, CallSite] = {}
         code = [s for s in self.image.sections if s.executable and s.data]

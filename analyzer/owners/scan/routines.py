@@ -49,12 +49,28 @@ _TABLE: tuple[Routine, ...] = (
     # Filter manager: (Instance, PoolType, NumberOfBytes, Tag) and (Instance, Buffer, Tag)
     Routine("FltAllocatePoolAlignedWithTag", 4, 3),
     Routine("FltFreePoolAlignedWithTag", 3, 2, frees=True),
-    # KMDF: (Attributes, PoolType, PoolTag, ...). Calls through the WDF function table are
-    # indirect and not followed; this entry catches drivers that import it by name.
+    # NDIS: (DriverHandle, Tag, Size)
+    Routine("NdisAllocateGenericObject", 2, 1),
+    # NDIS: (NdisHandle, OidRequest, PoolTag, CloneRequest)
+    Routine("NdisAllocateCloneOidRequest", 3, 2),
+    # Io: (RemoveLock, AllocateTag, MaxLockedMinutes, HighWatermark, RemlockSize)
+    Routine("IoInitializeRemoveLockEx", 2, 1),
+    # KMDF by name (a driver exporting its own copy): (Attributes, PoolType, PoolTag, ...).
+    # The usual KMDF call goes through the function table: see WDF_TABLE.
     Routine("WdfMemoryCreate", 3, 2),
 )
 
 ROUTINES: dict[str, Routine] = {r.name: r for r in _TABLE}
+
+#: KMDF routines that take a pool tag, by index in the framework's function table
+#: (WDFFUNCENUM; the table only ever grows, so indices hold across KMDF 1.x).  Called as
+#: ``WdfFunctions[index](WdfDriverGlobals, ...)``: the globals pointer is argument 1.
+WDF_TABLE: dict[int, Routine] = {
+    # WdfMemoryCreate(Globals, Attributes, PoolType, PoolTag, BufferSize, Memory, Buffer)
+    192: Routine("WdfMemoryCreate", 4, 3),
+    # WdfLookasideListCreate(Globals, LookasideAttributes, BufferSize, PoolType, MemoryAttributes, PoolTag, Lookaside)
+    198: Routine("WdfLookasideListCreate", 6, 5),
+}
 
 #: x64 integer argument registers, in order.
 X64_ARG_REGS = ("rcx", "rdx", "r8", "r9")
