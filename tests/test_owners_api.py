@@ -42,9 +42,9 @@ def test_candidate_fields_and_dict() -> None:
 def test_scan_api() -> None:
     params = inspect.signature(scan_paths).parameters
     assert list(params)[:2] == ["paths", "tags"]
-    assert EVIDENCE_LEVELS == ("call-site", "immediate", "string")
+    assert EVIDENCE_LEVELS == ("call-site", "immediate", "data", "string")
     assert set(ScanFinding("f", "Abcd", "string").to_dict()) == {
-        "file", "tag", "evidence", "routines", "sites", "address", "arch"}
+        "file", "tag", "evidence", "routines", "sites", "address", "arch", "data_address"}
 
 
 def test_docs_name_every_routine_option_and_evidence_level() -> None:
