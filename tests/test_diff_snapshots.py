@@ -48,7 +48,7 @@ def test_rows_statuses_and_changes():
                                                                                        -100.0)
     used = rows[("Used", "nonpaged")]
     assert used.allocs_change is None and used.frees_change is None and used.bytes_change == -200
-    assert result.counts == {"new": 1, "vanished": 1, "changed": 2, "same": 1}
+    assert result.counts == {"new": 1, "vanished": 1, "changed": 2, "churn": 0, "same": 1}
 
 
 def test_sorted_by_byte_growth():
@@ -73,7 +73,7 @@ def test_min_change_hides_small_rows_but_not_totals():
 def test_to_dict_and_csv_use_the_same_keys():
     doc = diff_snapshots(BEFORE, AFTER).to_dict()
     assert set(doc) == {"before", "after", "before_time", "after_time", "interval_seconds", "totals", "counts",
-                        "rows"}
+                        "hidden", "rows"}
     header = render_csv(diff_snapshots(BEFORE, AFTER).rows, DIFF_COLUMNS).splitlines()[0].split(",")
     assert set(header) <= set(doc["rows"][0])
 

@@ -110,3 +110,80 @@ def test_exact_repairs_are_one_note_and_listed_with_verbose(run) -> None:
     report = json.loads(run("report", LOG, "--format", "json").stdout)
     assert report["read"]["warnings"] == []
     assert any("repaired exactly" in n for n in report["read"]["notes"])
+
+
+@pytest.mark.parametrize("args", [["--help"], ["diff", f"{LOG}#0", f"{LOG}#last"], ["show", LOG, "--top", "3"],
+                                  ["parse", LOG]])
+def test_light_commands_do_not_import_the_statistics(args: list[str]) -> None:
+    """scipy costs about a second of start-up: only trend, report and triage may load it."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\nfrom click.testing import CliRunner\nfrom analyzer.cli import cli\n"
+        f"r = CliRunner().invoke(cli, {args!r})\nassert r.exit_code == 0, r.output\n"
+        "heavy = sorted(m for m in ('scipy', 'matplotlib', 'textual', 'pefile', 'capstone') if m in sys.modules)\n"
+        "print(','.join(heavy))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == ""
+
+
+def test_show_fits_80_columns_and_takes_poolmon_sort_letters(run, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", "80")
+    shown = run("show", LOG, "--sort", "b", "--top", "8")
+    assert shown.exit_code == 0, shown.stderr
+    lines = shown.stdout.splitlines()
+    assert all(len(line) <= 80 for line in lines), max(lines, key=len)
+    table = [line for line in lines if line.startswith(" MmSt ")]
+    assert table and table[0].split()[:6] == ["MmSt", "Paged", "457282", "437002", "20280", "20117760"]
+    by_letter = {}
+    for letter, word in (("t", "tag"), ("a", "allocs"), ("f", "frees"), ("d", "diff"), ("b", "bytes"),
+                         ("m", "per-alloc")):
+        rows = [json.loads(run("show", LOG, "--sort", key, "--format", "json").stdout)["rows"]
+                for key in (letter, word)]
+        by_letter[letter] = rows[0] == rows[1]
+    assert all(by_letter.values()), by_letter
+
+
+def test_poolmon_include_switch_gets_a_suggestion(run) -> None:
+    bad = run("show", "/iWd*", LOG)
+    assert bad.exit_code == 2
+    assert bad.stderr.strip() == "Error: /iWd*: no such file; PoolMon's /iWd* is `-i 'Wd*'` here"
+
+
+def test_diff_counts_agree_with_rows_and_zero_byte_rows_are_churn(run) -> None:
+    doc = json.loads(run("diff", f"{LOG}#0", f"{LOG}#last", "--format", "json").stdout)
+    assert all(r["bytes_change"] != 0 for r in doc["rows"] if r["status"] == "changed")
+    assert doc["counts"]["churn"] == sum(r["status"] == "churn" for r in doc["rows"]) > 0
+    assert all(r["bytes_change"] == 0 for r in doc["rows"] if r["status"] == "churn")
+    cut = run("diff", f"{LOG}#0", f"{LOG}#last", "--min-change", "100K")
+    shown = json.loads(run("diff", f"{LOG}#0", f"{LOG}#last", "--min-change", "100K", "--format", "json").stdout)
+    total = sum(shown["counts"].values())
+    assert f"rows: {len(shown['rows'])} shown, {total - len(shown['rows'])} below --min-change 100.0 KB" in cut.stdout
+    assert shown["hidden"] == total - len(shown["rows"])
+
+
+def test_trend_sorts_a_zero_rate_above_negative_ones(run) -> None:
+    rows = json.loads(run("trend", "samples/poolsnap", "--all", "--format", "json").stdout)["rows"]
+    stable = [r["rate_bytes_per_hour"] for r in rows
+              if r["verdict"] == "stable" and r["rate_bytes_per_hour"] is not None]
+    assert stable == sorted(stable, reverse=True)
+
+
+def test_trend_gate_on_a_single_snapshot_fails(run) -> None:
+    one = run("trend", "samples/console_session1.txt", "--fail-on", "leak")
+    assert one.exit_code == 1
+    assert one.stderr.strip().splitlines()[-1].startswith("gate not checked: 1 snapshot gave no series")
+
+
+def test_next_steps_name_the_classic_commands(run) -> None:
+    steps = json.loads(run("report", LOG, "--format", "json").stdout)["next_steps"]
+    commands = [s["command"] or "" for s in steps]
+    assert "ed nt!PoolHitTag 0x71726457" in commands  # "Wdrq" as the kernel stores it, little-endian
+    assert any(c.startswith("xperf -on PROC_THREAD+LOADER+POOL -stackwalk PoolAlloc+PoolFree -PoolTag Wdrq")
+               for c in commands)
+    no_owner = json.loads(run("report", "samples/poolsnap", "--format", "json").stdout)["next_steps"]
+    assert any((s["command"] or "").startswith("findstr /m /l ") and s["command"].endswith(
+        "%SystemRoot%\\System32\\drivers\\*.sys") for s in no_owner)

@@ -89,10 +89,13 @@ def test_fail_on_leak_exits_1(gate, code):
                                               "gate tripped: 2 leak or suspect verdicts: Wdrq nonpaged, Fmfc paged")
 
 
-def test_fail_on_leak_passes_without_leaks():
+def test_fail_on_leak_with_too_few_snapshots_does_not_pass_silently():
     result = run("trend", BEFORE, AFTER, "--fail-on", "leak")
-    assert result.exit_code == 0
+    assert result.exit_code == 1
     assert "2 snapshots" in result.stdout
+    assert result.stderr.splitlines()[-1] == (
+        "gate not checked: 2 snapshots gave no series enough points for a verdict; failing rather than passing "
+        "without evidence")
 
 
 def test_interval_spaces_untimed_snapshots(tmp_path):

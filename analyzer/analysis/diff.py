@@ -11,14 +11,16 @@ import numpy as np
 from analyzer.analysis.align import Alignment, align
 from parsers.model import MISSING, POOLS, Snapshot
 
-STATUSES = ("new", "vanished", "changed", "same")
+#: ``churn``: allocations and frees moved but bytes and outstanding allocations did not (a 0 B
+#: change is not "changed"); ``same``: nothing moved at all.
+STATUSES = ("new", "vanished", "changed", "churn", "same")
 
 
 @dataclass
 class DiffRow:
     tag: str
     pool: str
-    status: str  # new / vanished / changed / same
+    status: str  # new / vanished / changed / churn / same
     bytes_before: int | None
     bytes_after: int | None
     bytes_change: int | None
@@ -61,6 +63,9 @@ class DiffResult:
     counts: dict[str, int] = field(default_factory=dict)
     before_time: datetime | None = None
     after_time: datetime | None = None
+    #: Rows left out by ``min_change`` (``counts`` covers every row, shown or not).
+    hidden: int = 0
+    min_change: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -71,6 +76,7 @@ class DiffResult:
             "interval_seconds": self.interval_seconds,
             "totals": self.totals,
             "counts": self.counts,
+            "hidden": self.hidden,
             "rows": [r.to_dict() for r in self.rows],
         }
 
@@ -81,8 +87,10 @@ def _opt(v: Any) -> int | None:
 
 def _status(alignment: Alignment, i: int, j: int) -> str:
     now, then = alignment.current, alignment.previous
-    same = all(now.column(n)[i] == then.column(n)[j] for n in _COMPARED)
-    return "same" if same else "changed"
+    moved = {n for n in _COMPARED if now.column(n)[i] != then.column(n)[j]}
+    if not moved:
+        return "same"
+    return "churn" if not moved & {"bytes", "outstanding"} else "changed"
 
 
 _COMPARED = ("bytes", "outstanding", "allocs", "frees")
@@ -109,6 +117,7 @@ def diff_snapshots(before: Snapshot, after: Snapshot, *, min_change: int = 0) ->
         p: {"bytes_before": 0, "bytes_after": 0, "bytes_change": 0} for p in POOLS
     }
     rows: list[DiffRow] = []
+    hidden = 0
     counts = dict.fromkeys(STATUSES, 0)
     for bi, ai in entries:
         table, k = (a_rows, ai) if ai is not None else (b_rows, bi)
@@ -138,9 +147,8 @@ def diff_snapshots(before: Snapshot, after: Snapshot, *, min_change: int = 0) ->
             pct = 100.0 * bytes_change / bv["bytes"]
         elif bv["bytes"] == 0 and bytes_change == 0:
             pct = 0.0
-        if bytes_change is not None and abs(bytes_change) < min_change:
-            continue
-        if bytes_change is None and min_change > 0:
+        if (bytes_change is not None and abs(bytes_change) < min_change) or (bytes_change is None and min_change > 0):
+            hidden += 1
             continue
         rows.append(
             DiffRow(tag, pool, status, bv["bytes"], av["bytes"], bytes_change, bv["outstanding"],
@@ -152,4 +160,5 @@ def diff_snapshots(before: Snapshot, after: Snapshot, *, min_change: int = 0) ->
     interval = None
     if before.timestamp and after.timestamp:
         interval = (after.timestamp - before.timestamp).total_seconds()
-    return DiffResult(before.label, after.label, rows, totals, interval, counts, before.timestamp, after.timestamp)
+    return DiffResult(before.label, after.label, rows, totals, interval, counts, before.timestamp, after.timestamp,
+                      hidden=hidden, min_change=min_change)

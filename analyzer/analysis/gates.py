@@ -5,9 +5,13 @@ Each returns the violation as one line, or None; the command line turns a violat
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from analyzer.analysis.diff import DiffResult
-from analyzer.analysis.trend import TrendResult
 from analyzer.units import format_size
+
+if TYPE_CHECKING:  # the trend module pulls in the statistics; `diff` should not pay for them
+    from analyzer.analysis.trend import TrendResult
 
 
 def diff_gate(result: DiffResult, fail_on_growth: int | None, fail_on_total: int | None) -> str | None:
@@ -32,6 +36,11 @@ def trend_gate(result: TrendResult, fail_on: str | None) -> str | None:
     """``--fail-on leak`` trips on any leak; ``--fail-on suspect`` on any leak or suspect."""
     if not fail_on:
         return None
+    if not any(r.verdict != "insufficient-data" for r in result.rows):
+        # A pipeline that captured one snapshot by mistake must not pass for want of evidence.
+        n = result.summary.get("snapshots", 0)
+        return (f"gate not checked: {n} snapshot{'s' if n != 1 else ''} gave no series enough points for a "
+                f"verdict; failing rather than passing without evidence")
     wanted = ("leak",) if fail_on == "leak" else ("leak", "suspect")
     hits = [r for r in result.rows if r.verdict in wanted]
     if hits:

@@ -14,7 +14,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats as sps
+
+
+class _ScipyStats:
+    """``scipy.stats``, imported on first use: it costs about a second, and `--help`, `diff`
+    and `show` never need it."""
+
+    def __getattr__(self, name: str) -> object:
+        from scipy import stats
+
+        return getattr(stats, name)
+
+
+sps = _ScipyStats()
 
 #: Upper bound on pair-difference elements held at once (~32 MB of float64).
 _PAIR_BUDGET = 4_000_000

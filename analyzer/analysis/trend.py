@@ -204,6 +204,14 @@ def _clock(dt: datetime | None, fallback: str) -> str:
 # -- the analysis ----------------------------------------------------------------------------
 
 
+def _sort_rate(row: TrendRow) -> float:
+    """The rate, or the growth when there is none; a rate of 0.0 is a rate, not a missing one."""
+    if row.rate_bytes_per_hour is not None:
+        return row.rate_bytes_per_hour
+    growth = row.stats.get("growth_bytes")
+    return 0.0 if growth is None else float(growth)
+
+
 def analyze(snapshots: Sequence[Snapshot], options: TrendOptions | None = None) -> TrendResult:
     """One verdict per (tag, pool) series of ``snapshots`` (in time order), most suspicious first."""
     opts = options or TrendOptions()
@@ -362,8 +370,7 @@ def analyze(snapshots: Sequence[Snapshot], options: TrendOptions | None = None) 
         )
         rows[-1].reason = _reason(rows[-1], slope[c], low[c], high[c], unit, float(fall[c]), peak_i[c],
                                   x, data, opts)
-    rows.sort(key=lambda r: (_RANK[r.verdict], -(r.rate_bytes_per_hour or r.stats["growth_bytes"] or 0.0),
-                             r.tag, r.pool))
+    rows.sort(key=lambda r: (_RANK[r.verdict], -_sort_rate(r), r.tag, r.pool))
     summary["verdicts"] = {v: sum(1 for r in rows if r.verdict == v) for v in VERDICTS}
     return TrendResult(rows, summary, _system_exhaustion(data, hours, opts), data)
 

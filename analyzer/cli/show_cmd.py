@@ -11,6 +11,35 @@ from analyzer.owners import annotate_rows
 from analyzer.render.columns import SHOW_COLUMNS
 from analyzer.render.show_screen import render_show
 from analyzer.render.tables import render_csv, render_json, want_color
+from parsers.errors import InputError
+
+#: PoolMon's sort keys: tag, allocs, frees, diff, bytes, per alloc (``m``).
+POOLMON_SORT_LETTERS = {"t": "tag", "a": "allocs", "f": "frees", "d": "diff", "b": "bytes", "m": "per-alloc"}
+
+
+def check_poolmon_switches(paths: tuple[str, ...]) -> None:
+    """``/iAbc*`` typed as PoolMon takes it lands here as a file name: say what poolscope wants instead."""
+    import os
+    import re
+
+    for path in paths:
+        m = re.match(r"^/([ixIX])(\S+)$", path)
+        if m and not os.path.exists(path):
+            option = "-i" if m.group(1).lower() == "i" else "-x"
+            raise InputError(path, f"no such file; PoolMon's /{m.group(1)}{m.group(2)} is "
+                                   f"`{option} '{m.group(2)}'` here")
+
+
+def screen_width() -> int | None:
+    """The terminal's width, else ``COLUMNS``, else None (a file gets every column)."""
+    import os
+    import shutil
+    import sys
+
+    if sys.stdout.isatty():
+        return shutil.get_terminal_size().columns
+    env = os.environ.get("COLUMNS", "")
+    return int(env) if env.isdigit() and int(env) > 0 else None
 
 
 @click.command("show")
@@ -19,8 +48,8 @@ from analyzer.render.tables import render_csv, render_json, want_color
               metavar="first|last|N|TIME",
               help="Which snapshot: first, last, its position counted from 0 (negative from the end), "
                    "or the one nearest a time such as 2026-11-21T15:00.")
-@click.option("--sort", type=click.Choice(SORT_KEYS), default="bytes", show_default=True,
-              help="Sort key; numbers sort largest first, like PoolMon's t a f d b m keys.")
+@click.option("--sort", type=click.Choice([*SORT_KEYS, *POOLMON_SORT_LETTERS]), default="bytes", show_default=True,
+              help="Sort key, or PoolMon's letter for it (t a f d b m); numbers sort largest first.")
 @click.option("--by-change", is_flag=True,
               help="Sort by the change columns (PoolMon's `(`): the screen's own, or since the previous snapshot.")
 @click.option("--pool", type=click.Choice(POOL_CHOICES), default="both", show_default=True,
@@ -45,8 +74,9 @@ def show_command(paths: tuple[str, ...], snapshot: str | int, sort: str, by_chan
     The table has PoolMon's columns (Tag Type Allocs Frees Diff Bytes Per Alloc), the change
     columns when known, and the owner of each tag when a tag file or the input names one.
     """
+    check_poolmon_switches(paths)
     result = load(paths, inputs)
-    options = ShowOptions(snapshot=snapshot, sort=sort, by_change=by_change, pool=pool,
+    options = ShowOptions(snapshot=snapshot, sort=POOLMON_SORT_LETTERS.get(sort, sort), by_change=by_change, pool=pool,
                           include=include, exclude=exclude, top=top, scope=scope)
     shown = show_snapshot(result, options)
     annotate_rows(owners_for(result.snapshots, inputs), shown.rows)
@@ -58,4 +88,5 @@ def show_command(paths: tuple[str, ...], snapshot: str | int, sort: str, by_chan
     elif output_format == "csv":
         click.echo(render_csv(shown.rows, SHOW_COLUMNS), nl=False)
     else:
-        click.echo(render_show(shown, totals=totals, color=want_color()), nl=False, color=want_color())
+        click.echo(render_show(shown, totals=totals, color=want_color(), width=screen_width()), nl=False,
+                   color=want_color())

@@ -101,11 +101,44 @@ def _layout(res: ShowResult) -> tuple[list[str], list[list[str]], list[bool]]:
     return heads, cells, right
 
 
-def _fit(heads: list[str], body: list[list[str]], right: list[bool]) -> list[str]:
+#: Narrowest owner column worth showing; below it the owner is left out.
+_MIN_OWNER = 12
+
+
+def _fit(heads: list[str], body: list[list[str]], right: list[bool], width: int | None = None) -> list[str]:
+    """Aligned lines; with ``width``, the owner shortens and change columns go until a line fits.
+
+    Tags and numbers are never cut: the ``( )`` columns of allocs, then frees, go first, then
+    the owner shrinks (to an ellipsis) and finally goes, then the bytes change.
+    """
     widths = [max([len(h)] + [len(row[i]) for row in body]) for i, h in enumerate(heads)]
+    keep = list(range(len(heads)))
+    owner = len(heads) - 1 if heads and heads[-1] == "Owner" else None
+    changes = [i for i, h in enumerate(heads) if h == "( )"]
+    # Drop order: allocs ( ), frees ( ), the owner, bytes ( ).
+    drop = changes[:2] + ([owner] if owner is not None else []) + changes[2:]
+
+    def used(cols: list[int]) -> int:
+        return 1 + sum(widths[i] for i in cols) + 2 * (len(cols) - 1)
+
+    if width is not None:
+        while drop:
+            over = used(keep) - width
+            if over <= 0:
+                break
+            if owner in keep and widths[owner] - over >= _MIN_OWNER and drop[0] == owner:
+                widths[owner] -= over
+                break
+            keep.remove(drop.pop(0))
+
+    def cut(text: str, w: int) -> str:
+        return text if len(text) <= w else text[: max(0, w - 1)] + "…"
 
     def line(cells: list[str]) -> str:
-        parts = [c.rjust(w) if r else c.ljust(w) for c, w, r in zip(cells, widths, right, strict=True)]
+        parts = []
+        for i in keep:
+            c = cut(cells[i], widths[i]) if i == owner else cells[i]
+            parts.append(c.rjust(widths[i]) if right[i] else c.ljust(widths[i]))
         return (" " + "  ".join(parts)).rstrip()
 
     return [line(heads), *(line(c) for c in body)]
@@ -121,19 +154,38 @@ def _row_colour(row: ShowRow) -> str | None:
     return "red" if change > 0 else "green"
 
 
-def render_show(res: ShowResult, totals: bool = False, color: bool = False) -> str:
+def _wrap(text: str, width: int | None, sep: str = "  ") -> list[str]:
+    """Header text on as few lines as ``width`` allows, broken between its ``sep``-separated parts."""
+    if width is None or len(text) + 1 <= width:
+        return [" " + text]
+    lines: list[str] = []
+    current = ""
+    for part in text.split(sep):
+        candidate = f"{current}{sep}{part}" if current else part
+        if current and len(candidate) + 1 > width:
+            lines.append(" " + current)
+            current = part
+        else:
+            current = candidate
+    lines.append(" " + current)
+    return lines
+
+
+def render_show(res: ShowResult, totals: bool = False, color: bool = False, width: int | None = None) -> str:
     """PoolMon-like text: header figures, title, table, optional per-pool totals and a footer.
 
     With ``color`` (a terminal without NO_COLOR), rows whose bytes grew since the previous
     refresh are red and rows that shrank are green, like PoolMon's highlighted changes.
+    With ``width`` every line fits: header figures wrap, and the table sheds change columns
+    and shortens the owner (tags and numbers are never cut).
     """
     out = []
     header = header_line(res.snapshot)
     if header:
-        out.append(" " + header)
-    out.append(" " + terminal_text(title_line(res)))
+        out.extend(_wrap(header, width))
+    out.extend(_wrap(terminal_text(title_line(res)), width, " - "))
     heads, cells, right = _layout(res)
-    table = _fit(heads, cells, right)
+    table = _fit(heads, cells, right, width)
     out.append(table[0])
     out.append("")
     if color:

@@ -62,8 +62,12 @@ def _diff_totals(result: DiffResult) -> str:
         lines.append(f"{pool:<9} {format_size(t['bytes_before']):>10} -> {format_size(t['bytes_after']):>10}"
                      f"  ({format_size(t['bytes_change'], signed=True) if t['bytes_change'] else '0'})")
     c = result.counts
+    churn = f"{c['churn']} allocs/frees only (0 B), " if c.get("churn") else ""
     lines.append(f"tags: {c.get('changed', 0)} changed, {c.get('new', 0)} new, {c.get('vanished', 0)} vanished, "
-                 f"{c.get('same', 0)} unchanged")
+                 f"{churn}{c.get('same', 0)} unchanged")
+    if result.hidden:
+        lines.append(f"rows: {len(result.rows)} shown, {result.hidden} below --min-change "
+                     f"{format_size(result.min_change)} (counts and totals cover every row)")
     return "\n".join(lines) + "\n"
 
 

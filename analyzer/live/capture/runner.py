@@ -53,7 +53,7 @@ class AroundResult:
         full = diff_snapshots(self.before, self.after)
         shown = diff_snapshots(self.before, self.after, min_change=min_change)
         # Unchanged caches or tags are most of a machine: the table lists what moved.
-        shown.rows = [r for r in shown.rows if r.status != "same"]
+        shown.rows = [r for r in shown.rows if r.status not in ("same", "churn")]
         # The run is the whole observation window, however short: what is still held after the
         # settle time is what the command left behind, so trend's minimum span for "leak" is waived.
         trend = analyze(self.snapshots, TrendOptions(min_span_hours=0))

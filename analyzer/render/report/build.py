@@ -169,7 +169,7 @@ def build_report(
     before = after = None
     if len(snaps) >= 2:
         d = diff_snapshots(snaps[0], snaps[-1])
-        diff_rows = [r for r in d.rows if r.status != "same"]
+        diff_rows = [r for r in d.rows if r.status not in ("same", "churn")]
         diff_rows.sort(key=lambda r: (-abs(r.bytes_change or 0), r.tag, r.pool))
         before, after = snaps[0].label, snaps[-1].label
         annotate_rows(resolver, diff_rows)
@@ -389,6 +389,20 @@ def _verdict(report: Report) -> tuple[str, str]:
     return "clean", f"No leak found: no tag grew steadily over {span}."
 
 
+def _tag_dword(tag: str) -> str:
+    """The tag as the 32-bit number the kernel compares (little-endian bytes), for ``ed``."""
+    from parsers.pooltag import pad_tag
+
+    raw = pad_tag(tag).encode("latin-1", "replace")[:4]
+    return f"0x{int.from_bytes(raw, 'little'):08x}"
+
+
+def _findstr_arg(tag: str) -> str:
+    """``findstr``'s literal search string; a tag with spaces needs ``/c:"..."`` to stay one string."""
+    body = tag.rstrip()
+    return f'/c:"{tag}"' if " " in body or len(body) < 4 else body
+
+
 def _inputs_arg(report: Report) -> str:
     """The inputs as they would be typed again, or a placeholder when they do not fit a line."""
     names = [i.name for i in report.inputs]
@@ -464,6 +478,15 @@ def _next_steps(report: Report, resolver: Any) -> list[NextStep]:
                     "poolscope",
                 )
             )
+        if binary is None:
+            steps.append(
+                NextStep(
+                    f"Or, on the machine itself, list the drivers whose files contain the bytes {tag} (a quick "
+                    "first look: a match is a candidate, not proof).",
+                    f"findstr /m /l {_findstr_arg(s.tag)} %SystemRoot%\\System32\\drivers\\*.sys",
+                    "windows",
+                )
+            )
         pool_type = 0 if s.pool == "nonpaged" else 1
         steps.append(
             NextStep(
@@ -471,6 +494,25 @@ def _next_steps(report: Report, resolver: Any) -> list[NextStep]:
                 "to see what they hold.",
                 f"!poolfind {tag} {pool_type}",
                 "windbg",
+            )
+        )
+        steps.append(
+            NextStep(
+                f"Catch the code that allocates {tag}: set PoolHitTag to the tag's four bytes as the kernel stores "
+                "them, and the kernel breaks into the attached debugger on each allocation and free with that "
+                "tag (look at the stack with k; set it back to 0 when done).",
+                f"ed nt!PoolHitTag {_tag_dword(s.tag)}",
+                "windbg",
+            )
+        )
+        steps.append(
+            NextStep(
+                f"Or record every {tag} allocation and free with its call stack using the Windows Performance "
+                "Toolkit: start it elevated, reproduce, stop with xperf -d pool.etl, then open pool.etl in WPA "
+                "and group the pool graph by stack.",
+                f"xperf -on PROC_THREAD+LOADER+POOL -stackwalk PoolAlloc+PoolFree -PoolTag {_arg(s.tag)} "
+                "-BufferSize 1024 -MinBuffers 256 -MaxBuffers 1024",
+                "windows",
             )
         )
         if binary:
