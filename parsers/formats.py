@@ -51,6 +51,12 @@ _MODULES: dict[str, str] = {
     "poolmon": "parsers.poolmon",
     "poolsnap": "parsers.poolmon:SNAP_FORMAT",
     "slabinfo": "parsers.slabinfo",
+    "poolmon-csv": "parsers.poolmon_csv:CSV_FORMAT",
+    "poolmon-kv": "parsers.poolmon_csv:KV_FORMAT",
+    "poolmonx": "parsers.poolmonx",
+    "pooltracker": "parsers.volatility:TRACKER_FORMAT",
+    "bigpools": "parsers.volatility:BIGPOOLS_FORMAT",
+    "perfcounter": "parsers.perfcounter",
 }
 
 _loaded: dict[str, InputFormat] = {}

@@ -111,6 +111,8 @@ class TrendResult:
     summary: dict[str, Any]
     exhaustion: dict[str, Any] | None
     data: SeriesSet | None = field(default=None, repr=False)
+    #: One entry per pool whose header total (PoolMon header, !vm, performance counters) was read.
+    pool_totals: list[dict[str, Any]] = field(default_factory=list)
 
     def series(self, tag: str, pool: str) -> tuple[list[datetime | None] | np.ndarray, np.ndarray]:
         """(times, bytes) of one series as read (NaN where absent) for charts.
@@ -132,7 +134,8 @@ class TrendResult:
         return out
 
     def to_dict(self) -> dict[str, Any]:
-        return {"summary": self.summary, "exhaustion": self.exhaustion, "rows": [r.to_dict() for r in self.rows]}
+        return {"summary": self.summary, "exhaustion": self.exhaustion, "pool_totals": list(self.pool_totals),
+                "rows": [r.to_dict() for r in self.rows]}
 
 
 # -- helpers -------------------------------------------------------------------------------
@@ -219,11 +222,12 @@ def analyze(snapshots: Sequence[Snapshot], options: TrendOptions | None = None) 
     data = build_series(snaps)
     t_count, k = len(data.times), len(data.tags)
     summary = _summary(data, snaps)
+    hours = data.times / 3600.0 if data.timed else data.times
+    totals = _pool_total_trends(data, hours, opts) if t_count else []
     if k == 0 or t_count == 0:
         summary["verdicts"] = dict.fromkeys(VERDICTS, 0)
-        return TrendResult([], summary, None, data)
+        return TrendResult([], summary, None, data, totals)
 
-    hours = data.times / 3600.0 if data.timed else data.times
     unit = "/h" if data.timed else "/snapshot"
     full = data.stitched("bytes")
     present = ~np.isnan(full)
@@ -372,7 +376,35 @@ def analyze(snapshots: Sequence[Snapshot], options: TrendOptions | None = None) 
                                   x, data, opts)
     rows.sort(key=lambda r: (_RANK[r.verdict], -_sort_rate(r), r.tag, r.pool))
     summary["verdicts"] = {v: sum(1 for r in rows if r.verdict == v) for v in VERDICTS}
-    return TrendResult(rows, summary, _system_exhaustion(data, hours, opts), data)
+    return TrendResult(rows, summary, _system_exhaustion(data, hours, opts), data, totals)
+
+
+def _pool_total_trends(data: SeriesSet, hours: np.ndarray, opts: TrendOptions) -> list[dict[str, Any]]:
+    """Whether each pool's total grows: the answer a log of totals alone (performance counters) can give."""
+    out: list[dict[str, Any]] = []
+    for pool, key in (("nonpaged", "nonpaged_kb"), ("paged", "paged_kb")):
+        values = data.totals.get(key)
+        if values is None:
+            continue
+        ok = ~np.isnan(values)
+        n = int(ok.sum())
+        if not n:
+            continue
+        y = values[ok] * 1024.0
+        entry: dict[str, Any] = {"pool": pool, "points": n, "bytes_first": int(y[0]), "bytes_last": int(y[-1]),
+                                 "rate_bytes_per_hour": None, "p_value": None, "verdict": "insufficient-data"}
+        if n >= opts.min_points and data.timed:
+            ts = stats.trend_tests(y[:, None], hours[ok], alpha=opts.confidence, lag=opts.mk_lag)
+            slope, p = float(ts.slope[0]), float(ts.p[0])
+            entry["rate_bytes_per_hour"] = _num(slope)
+            entry["p_value"] = _num(p)
+            # Growth must be significant and matter: at least 1 % of the pool over the span.
+            span = float(hours[ok][-1] - hours[ok][0])
+            grows = p < opts.alpha and slope > 0 and slope * span >= 0.01 * max(float(y[0]), 1.0)
+            shrinks = p < opts.alpha and slope < 0 and -slope * span >= 0.01 * max(float(y[0]), 1.0)
+            entry["verdict"] = "grows" if grows else ("shrinks" if shrinks else "steady")
+        out.append(entry)
+    return out
 
 
 def _verdicts(opts: TrendOptions, n_points: np.ndarray, p: np.ndarray, low: np.ndarray, slope: np.ndarray,

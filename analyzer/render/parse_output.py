@@ -390,8 +390,11 @@ def summary_rows(result: ParseResult) -> list[dict[str, Any]]:
                 "scope": snap.scope,
                 "format": snap.format,
                 "rows": len(snap.rows),
-                "nonpaged": int(nbytes[known & (pools == 0)].sum()) if len(snap.rows) else 0,
-                "paged": int(nbytes[known & (pools == 1)].sum()) if len(snap.rows) else 0,
+                # A totals-only snapshot (performance counters) shows its header figures instead.
+                "nonpaged": int(nbytes[known & (pools == 0)].sum()) if len(snap.rows)
+                else snap.totals.get("nonpaged_kb", 0) * 1024,
+                "paged": int(nbytes[known & (pools == 1)].sum()) if len(snap.rows)
+                else snap.totals.get("paged_kb", 0) * 1024,
             }
         )
     return out

@@ -173,6 +173,19 @@ def _exhaustion_lines(result: TrendResult) -> str:
     return "\n".join(lines) + "\n"
 
 
+def pool_total_lines(result: TrendResult) -> str:
+    """One line per pool whose header total was read: does the pool itself grow?"""
+    lines = []
+    for t in result.pool_totals:
+        change = t["bytes_last"] - t["bytes_first"]
+        rate = t.get("rate_bytes_per_hour")
+        at = f" at {format_size(rate)}/h" if rate is not None and t["verdict"] != "steady" else ""
+        lines.append(f"{t['pool']} pool total {t['verdict']}{at}: {format_size(t['bytes_first'])} -> "
+                     f"{format_size(t['bytes_last'])} ({'+' if change >= 0 else '-'}{format_size(abs(change))}, "
+                     f"{t['points']} readings)")
+    return "\n".join(lines) + ("\n" if lines else "")
+
+
 def render_trend(result: TrendResult, fmt: str = "table", *, show_all: bool = False, top: int | None = 20,
                  width: int | None = None) -> str:
     rows = select_rows(result, show_all, top)
@@ -191,8 +204,16 @@ def render_trend(result: TrendResult, fmt: str = "table", *, show_all: bool = Fa
             cols.append(GROUP_COLUMN)
         text += fitted_table(rows, _columns(cols, rows), width=width) + "\n"
         text += "".join(f"{r.tag} {r.pool}: {r.verdict}: {r.reason}\n" for r in rows)
+    elif result.data is not None and not result.data.tags and result.pool_totals:
+        text += "no per-tag data: pool totals only\n"
     else:
         text += "no leak, suspect or recovering series\n"
+    # Pool totals are news when there is nothing else, or when a pool grows or shrinks as a whole.
+    tags_read = result.data is not None and bool(result.data.tags)
+    totals = pool_total_lines(result) if not tags_read or any(
+        t["verdict"] in ("grows", "shrinks") for t in result.pool_totals) else ""
+    if totals:
+        text += "\n" + totals
     if 0 < s_count(result) < TrendOptions().min_points:
         text += "\ntoo few snapshots for trends; `poolscope diff FILE#first FILE#last` compares two of them\n"
     hidden = len(result.rows) - len(rows)

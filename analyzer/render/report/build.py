@@ -200,6 +200,7 @@ def build_report(
     )
     report.extra["largest"] = _largest(snaps[-1], resolver) if snaps else []
     report.extra["notes"] = notes
+    report.extra["pool_totals"] = list(trend.pool_totals) if trend is not None else []
     report.level, report.verdict = _verdict(report)
     report.next_steps = _next_steps(report, resolver)
     if opts.progress:
@@ -373,6 +374,20 @@ def _verdict(report: Report) -> tuple[str, str]:
             f"({rate_text(top.rate_bytes_per_hour)}); a longer capture would settle it.",
         )
     rows = report.trend_rows
+    pool_totals = report.extra.get("pool_totals") or []
+    if not rows and pool_totals:
+        # Totals alone (performance counters): say whether a pool grows, and what to capture next.
+        growing = [t for t in pool_totals if t["verdict"] == "grows"]
+        if growing:
+            t = growing[0]
+            return (
+                "suspect",
+                f"The {t['pool']} pool grew steadily at {rate_text(t['rate_bytes_per_hour'])} over {span} "
+                "(pool totals only, no per-tag data): capture PoolMon or poolscope snapshots to find the tag.",
+            )
+        if all(t["verdict"] == "insufficient-data" for t in pool_totals):
+            return "insufficient-data", f"Too few pool-total readings over {span} to judge; capture for longer."
+        return "clean", f"No pool grew steadily over {span} (pool totals only, no per-tag data)."
     if rows and all(r.verdict == "insufficient-data" for r in rows):
         grown = [r for r in report.diff_rows if (r.bytes_change or 0) > 0]
         hint = ""
@@ -524,6 +539,15 @@ def _next_steps(report: Report, resolver: Any) -> list[NextStep]:
                     "windows",
                 )
             )
+    if report.level == "suspect" and not report.trend_rows and report.extra.get("pool_totals"):
+        steps.append(
+            NextStep(
+                "Pool totals grow but say nothing of who allocates: capture per-tag snapshots on the same machine.",
+                "poolscope capture --interval 5m --duration 6h -o pool-capture.log",
+                "poolscope",
+            )
+        )
+        return steps
     if report.level in ("leak", "suspect"):
         names = [s.tag.rstrip() for s in report.suspects[:3]]
         they = f"{names[0]} falls back" if len(names) == 1 else f"{', '.join(names)} fall back"
