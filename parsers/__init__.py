@@ -126,6 +126,7 @@ def parse_sources(
         if not source.head(SNIFF_CHARS).strip():
             raise InputError(source.name, "empty input: no text to read")
         snaps = fmt.parse(source, diag, options)
+        _never_silently_empty(source.name, snaps, diag)
         result.sources.append(SourceInfo(source.name, fmt.name, source.encoding, len(snaps)))
         result.snapshots.extend(snaps)
     from .timeline import order_snapshots
@@ -133,6 +134,18 @@ def parse_sources(
     result.snapshots = order_snapshots(result.snapshots, result.sources, options, diag)
     result.warnings = diag.warnings()
     return result
+
+
+def _never_silently_empty(name: str, snaps: Sequence[Snapshot], diag: Diagnostics) -> None:
+    """A source that gave no row at all is worth a warning, whatever its reader thought of it."""
+    if any(len(s.rows) for s in snaps):
+        return
+    if any(w.source == name for w in (*diag.notes, *diag.skipped)):
+        return
+    totals = sorted({k for s in snaps for k in s.totals})
+    what = f"only header totals ({', '.join(totals)})" if totals else "nothing"
+    diag.note(name, snaps[0].line if snaps else None, f"no pool rows read, {what}: headings without rows",
+              strict=False)
 
 
 def parse(

@@ -86,6 +86,54 @@ def looks_pasted(text: str) -> bool:
     return False
 
 
+def mail_signs(text: str) -> tuple[bool, bool]:
+    """(quoted, quoted-printable): whether mail quoting or QP leftovers show in ``text``."""
+    qp = "=20" in text or "=3D" in text or text.count("=\n") - text.count("==\n") >= 2
+    quoted = text.lstrip(" ").startswith(">") or any(f"\n{pad}>" in text for pad in ("", " ", "  ", "   "))
+    return quoted, qp
+
+
+def unmail(text: str, *, quoted: bool | None = None, qp: bool | None = None) -> Cleaned:
+    """Undo mail quoting (``> ``, ``>> ``) and quoted-printable (``=20``, soft breaks ``=`` at a line end).
+
+    A soft break joins two physical lines; the joined line keeps the first one's number, so
+    warnings still point into the user's file.  Any format's reader can call this first.
+    """
+    found_quoted, found_qp = mail_signs(text)
+    quoted = found_quoted if quoted is None else quoted
+    qp = found_qp if qp is None else qp
+    raw = text.split("\n")
+    lines: list[str] = []
+    numbers: list[int] = []
+    repairs: list[str] = []
+    if not (quoted or qp):
+        return Cleaned(raw, list(range(1, len(raw) + 1)), repairs)
+    pending: str | None = None
+    pending_no = 0
+    for i, line in enumerate(raw, start=1):
+        if quoted and _QUOTE.match(line):
+            line = _QUOTE.sub("", line, count=1)
+        if qp:
+            line = _QP_HEX.sub(lambda m: chr(int(m.group(1), 16)), line.replace("=20", " "))
+        if pending is not None:
+            line = pending + line
+            i = pending_no
+            pending = None
+        if qp and line.endswith("=") and not line.endswith("=="):
+            pending, pending_no = line[:-1], i
+            continue
+        lines.append(line)
+        numbers.append(i)
+    if pending is not None:
+        lines.append(pending)
+        numbers.append(pending_no)
+    if qp:
+        repairs.append("quoted-printable")
+    if quoted:
+        repairs.append("quoting")
+    return Cleaned(lines, numbers, repairs)
+
+
 def clean(text: str) -> Cleaned:
     """Restore PoolMon lines from pasted text (see the module docstring for what is undone).
 
@@ -93,7 +141,7 @@ def clean(text: str) -> Cleaned:
     cannot restore is reported by the row reader, with the original line numbers.
     """
     repairs: list[str] = []
-    qp = "=20" in text or "=3D" in text or text.count("=\n") - text.count("==\n") >= 2
+    quoted, qp = mail_signs(text)
     # Substring tests first: a pattern that finds nothing scans the whole text, slowly.
     markdown = (
         "```" in text
@@ -101,7 +149,6 @@ def clean(text: str) -> Cleaned:
         or (("\n#" in text or text.startswith("#") or "\n #" in text) and bool(_MD_HEADING_LINE.search(text)))
     )
     escapes = "\\" in text and bool(re.search(r"\\[*_#\[\]()\\`]", text))
-    quoted = text.lstrip(" ").startswith(">") or any(f"\n{pad}>" in text for pad in ("", " ", "  ", "   "))
     prompts = (":\\" in text or ":>" in text or "@" in text) and bool(_PROMPT_LINE.search(text))
     if "\t" in text:
         text = text.replace("\t", " ")
@@ -109,30 +156,10 @@ def clean(text: str) -> Cleaned:
     # Each step below runs only when the text shows its sign: big logs pass through quickly.
 
     # 1. Quoting and quoted-printable soft breaks, which split and prefix physical lines.
-    lines: list[str] = []
-    numbers: list[int] = []
     if quoted or qp:
-        pending: str | None = None
-        pending_no = 0
-        for i, line in enumerate(raw, start=1):
-            if quoted and _QUOTE.match(line):
-                line = _QUOTE.sub("", line, count=1)
-            if qp:
-                line = _QP_HEX.sub(lambda m: chr(int(m.group(1), 16)), line.replace("=20", " "))
-            if pending is not None:
-                line = pending + line
-                i = pending_no
-                pending = None
-            if qp and line.endswith("=") and not line.endswith("=="):
-                pending, pending_no = line[:-1], i
-                continue
-            lines.append(line)
-            numbers.append(i)
-        if pending is not None:
-            lines.append(pending)
-            numbers.append(pending_no)
-        if qp:
-            repairs.append("quoted-printable")
+        undone = unmail(text, quoted=quoted, qp=qp)
+        lines, numbers = undone.lines, undone.numbers
+        repairs.extend(undone.repairs)
     else:
         lines = raw
         numbers = list(range(1, len(raw) + 1))

@@ -27,6 +27,7 @@ import pyparsing as pp
 from .errors import Diagnostics, InputError
 from .formats import InputFormat, ParseOptions
 from .model import NONPAGED, RowTable, Snapshot, TimeOrigin
+from .pasted import unmail
 from .textio import TextSource
 
 FORMAT_NAME = "slabinfo"
@@ -307,6 +308,10 @@ def parse_text(source: TextSource, diag: Diagnostics) -> list[Snapshot]:
     pending_totals: dict[str, int] = {}
     pending_time: datetime | None = None
     in_rows = False
+    # Slab data sent by mail: quoting and quoted-printable undone first, line numbers kept.
+    undone = unmail(source.text)
+    lines, numbers = undone.lines, undone.numbers
+    position = 0
 
     def start(kind: str, lineno: int) -> _Frame:
         nonlocal pending_totals, pending_time
@@ -317,12 +322,20 @@ def parse_text(source: TextSource, diag: Diagnostics) -> list[Snapshot]:
         frames.append(new)
         return new
 
-    for lineno, raw in enumerate(source.text.split("\n"), 1):
-        line = raw.rstrip()
+    while position < len(lines):
+        line = lines[position].rstrip()
+        lineno = numbers[position]
+        position += 1
         if not line.strip():
+            continue
+        if in_rows and frame is not None and _ELISION_RE.match(line):
+            frame.extra["partial"] = True
+            diag.note(source.name, lineno, f"elision {line.strip()!r}: cache rows were cut out here; "
+                      "this snapshot is partial", strict=False)
             continue
         if in_rows and frame is not None and frame.kind == "slabinfo" and not _SPECIAL_RE.match(line):
             # The common case, a cache row: skip the chain of header / meminfo / marker checks.
+            line, position = _join_wrapped(line, lines, position, frame, diag, source.name, lineno)
             _slabinfo_row(line, lineno, frame, source, diag)
             continue
         m = _VERSION_RE.match(line)
@@ -334,7 +347,12 @@ def parse_text(source: TextSource, diag: Diagnostics) -> list[Snapshot]:
             continue
         m = _HEADER_RE.match(line)
         if m and frame is not None and frame.kind == "slabinfo":
-            layout = layout_from_header(m.group(1))
+            header = m.group(1)
+            # A mailer may have wrapped the long header: its tail starts with "<", ":" or a section word.
+            while position < len(lines) and re.match(r"^\s*(?:<|:|(?:tunables|slabdata)\b)", lines[position]):
+                header += " " + lines[position].strip()
+                position += 1
+            layout = layout_from_header(header)
             if layout is None or "active_objs" not in layout.lead or "objsize" not in layout.lead:
                 diag.note(source.name, lineno, "slabinfo header names no <active_objs>/<objsize>; "
                           "reading columns in the 2.1 order", strict=False)
@@ -372,17 +390,77 @@ def parse_text(source: TextSource, diag: Diagnostics) -> list[Snapshot]:
             in_rows = False
             continue
         if frame is None or not in_rows:
-            if any(ch.isdigit() for ch in line) and frame is not None:
+            if _numeric(line) and frame is not None:
                 diag.skip(source.name, lineno, "not a slabinfo row", line.strip())
             continue
+        if frame.kind == "slabtop" and not _numeric(line):
+            in_rows = False  # prose after the table (mail text, a caption): the screen has ended
+            continue
         if frame.kind == "slabtop":
+            if not _SLABTOP_ROW_RE.match(line) and position < len(lines):
+                # A mailer wrapped the row before its cache name (or inside the numbers).
+                joined = line + " " + lines[position].strip()
+                if _SLABTOP_ROW_RE.match(joined):
+                    line, position = joined, position + 1
+                    _note_wrap(frame, diag, source.name, lineno)
             _slabtop_row(line, lineno, frame, source, diag)
         else:
+            line, position = _join_wrapped(line, lines, position, frame, diag, source.name, lineno)
             _slabinfo_row(line, lineno, frame, source, diag)
 
     if not frames:
         raise InputError(source.name, "no slabinfo or slabtop output found (expected 'slabinfo - version:')")
+    if not any(f.names for f in frames) and not any(f.totals for f in frames):
+        first = next((w for w in diag.skipped if w.source == source.name), None)
+        where = f"; first unreadable line {first.line}: {first.message}" if first else ""
+        raise InputError(source.name, f"slab output with no cache row that could be read{where}")
     return [_snapshot(f, i, source, diag) for i, f in enumerate(frames)]
+
+
+_ELISION_RE = re.compile(r"^\s*(?:\.{3,}|…|\[\s*(?:snip|\.\.\.|…)\s*\]|<\s*snip\s*>)\s*$", re.IGNORECASE)
+_CONTINUES_RE = re.compile(r"^\s*(?:\d|:|(?:tunables|slabdata|globalstat|cpustat)\b)")
+
+
+def _numeric(line: str) -> bool:
+    """A line with three or more numbers: data, not prose, when it cannot be read."""
+    return sum(tok.rstrip("%K").replace(".", "", 1).isdigit() for tok in line.split()) >= 3
+
+
+def _row_complete(line: str, layout: Layout) -> bool:
+    """Whether a slabinfo row carries every number its layout names (a mailer may have cut it)."""
+    split = split_row_fast(line)
+    if split is None:
+        return False
+    _, lead, sections = split
+    if len(lead) < len(layout.lead):
+        return False
+    if len(sections) < len(layout.sections):
+        return False
+    return all(len(values) >= len(names) for (_, values), (_, names) in zip(sections, layout.sections,
+                                                                            strict=False))
+
+
+def _join_wrapped(line: str, lines: list[str], position: int, frame: _Frame, diag: Diagnostics,
+                  source: str, lineno: int) -> tuple[str, int]:
+    """Join the continuation lines a mailer's hard wrap split off this row; returns (row, next position)."""
+    layout = frame.layout
+    joined = line
+    pos = position
+    for _ in range(3):
+        if _row_complete(joined, layout) or pos >= len(lines) or not _CONTINUES_RE.match(lines[pos]):
+            break
+        joined = joined.rstrip() + " " + lines[pos].strip()
+        pos += 1
+    if pos == position or not _row_complete(joined, layout):
+        return line, position
+    _note_wrap(frame, diag, source, lineno)
+    return joined, pos
+
+
+def _note_wrap(frame: _Frame, diag: Diagnostics, source: str, lineno: int) -> None:
+    if not frame.extra.get("_wrapped"):
+        frame.extra["_wrapped"] = True
+        diag.note(source, lineno, "rows wrapped onto the next line (mail) were joined back", strict=False)
 
 
 def _slabinfo_row(line: str, lineno: int, frame: _Frame, source: TextSource, diag: Diagnostics) -> None:
@@ -460,7 +538,7 @@ def _snapshot(frame: _Frame, index: int, source: TextSource, diag: Diagnostics) 
     if frame.version:
         extra["slabinfo_version"] = frame.version
     if frame.extra:
-        extra.update(frame.extra)
+        extra.update({k: v for k, v in frame.extra.items() if not k.startswith("_")})
     return Snapshot(
         source=source.name,
         index=index,
@@ -476,11 +554,12 @@ def _snapshot(frame: _Frame, index: int, source: TextSource, diag: Diagnostics) 
 
 
 def sniff(head: str) -> float:
-    if _VERSION_RE.search(head) or re.search(r"(?mi)^\s*slabinfo\s*-\s*version:", head):
+    # Mail quoting (``> ``) may stand before any of these lines.
+    if _VERSION_RE.search(head) or re.search(r"(?mi)^[\s>]*slabinfo\s*-\s*version:", head):
         return 0.95
-    if re.search(r"(?m)^\s*OBJS\s+ACTIVE\s+USE\s+OBJ\s*SIZE\s+SLABS", head):
+    if re.search(r"(?m)^[\s>]*OBJS\s+ACTIVE\s+USE\s+OBJ\s*SIZE\s+SLABS", head):
         return 0.9
-    if re.search(r"(?m)^\s*Active\s*/\s*Total\s+Objects\s*\(% used\)", head):
+    if re.search(r"(?m)^[\s>]*Active\s*/\s*Total\s+Objects\s*\(% used\)", head):
         return 0.8
     return 0.0
 
