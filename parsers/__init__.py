@@ -11,6 +11,7 @@ The one entry point is :func:`parse`::
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -27,7 +28,7 @@ from .errors import (
 )
 from .formats import SNIFF_CHARS, InputFormat, ParseOptions, detect, format_names, get_format
 from .model import MISSING, NONPAGED, PAGED, POOLS, Row, RowTable, Snapshot, TimeOrigin
-from .textio import TextSource, read_inputs, text_source
+from .textio import StreamedSource, TextSource, read_inputs, text_source
 
 __all__ = [
     "MISSING",
@@ -121,19 +122,99 @@ def parse_sources(
     options = ParseOptions(interval=interval)
     forced = get_format(input_format) if input_format else None
     result = ParseResult()
+    failed: list[InputError] = []
     for source in sources:
-        fmt = forced or detect(source)
-        if not source.head(SNIFF_CHARS).strip():
-            raise InputError(source.name, "empty input: no text to read")
-        snaps = fmt.parse(source, diag, options)
+        try:
+            fmt = forced or detect(source)
+            if not source.head(SNIFF_CHARS).strip():
+                raise InputError(source.name, "empty input: no text to read")
+            segments = [] if forced or isinstance(source, StreamedSource) else _segments(source.text)
+            if segments:
+                parts = _parse_segments(source, segments, diag, options)
+                fmt = parts[0][0]
+                snaps = [s for _, part in parts for s in part]
+                for i, snap in enumerate(snaps):
+                    snap.index = i
+            else:
+                snaps = fmt.parse(source, diag, options)
+        except InputError as exc:
+            if isinstance(exc, ParseError) or diag.level is ErrorLevel.RAISE:
+                raise
+            # An attachment's stray notes.txt, readme or empty file: read the rest, say what was left out.
+            failed.append(exc)
+            diag.note(source.name, exc.line, f"left out: {exc.message}", strict=False)
+            continue
         _never_silently_empty(source.name, snaps, diag)
         result.sources.append(SourceInfo(source.name, fmt.name, source.encoding, len(snaps)))
         result.snapshots.extend(snaps)
+    if failed and not result.sources:
+        if len(failed) == 1:
+            raise failed[0]
+        raise InputError(failed[0].source, f"nothing usable in {len(failed)} files; first: {failed[0].message}",
+                         failed[0].line)
     from .timeline import order_snapshots
 
     result.snapshots = order_snapshots(result.snapshots, result.sources, options, diag)
     result.warnings = diag.warnings()
     return result
+
+
+#: Lines only one family writes, by family group (a debugger log holds !poolused tables: one group).
+_ANCHORS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("poolmon", re.compile(r"^[ \t>]*Tag\s+Type\s+Allocs\b")),
+    ("debugger", re.compile(
+        r"^[ \t>]*(?:(?:\d+:\s?)?(?:l?kd|\d+:\d+)>\s*\S|Tag\s+Allocs\s+(?:Frees\s+Diff\s+)?Used\b)")),
+    ("slab", re.compile(r"^[ \t>]*(?:slabinfo\s*-\s*version:|OBJS\s+ACTIVE\s+USE\b)", re.IGNORECASE)),
+)
+#: Lines above an anchor that belong to the family starting there (PoolMon's header, a debugger banner).
+_LEAD_IN = re.compile(r"^\s*(?:Memory:|Commit:|\S.*pool information\s*$|Microsoft \(R\)|Copyright|Loading Dump|"
+                      r"Debug session time|Sorting by|NonPaged\s+Paged\s*$|\*\*\*)", re.IGNORECASE)
+_MAX_SEGMENTED = 4 << 20  # big logs are one tool's output; scanning them line by line would cost too much
+
+
+def _segments(text: str) -> list[tuple[int, str]]:
+    """(first line, family) where the family of the text changes; one entry for a one-family text."""
+    if len(text) > _MAX_SEGMENTED:
+        return []
+    lines = text.split("\n")
+    out: list[tuple[int, str]] = []
+    for i, line in enumerate(lines):
+        if not line or line[0] not in " \t>TOosS0123456789lk":
+            continue
+        for family, pattern in _ANCHORS:
+            if pattern.match(line):
+                if not out or out[-1][1] != family:
+                    start = i
+                    while start > 0 and (_LEAD_IN.match(lines[start - 1]) or _few_numbers(lines[start - 1])):
+                        start -= 1
+                    if out and start <= out[-1][0]:
+                        start = i
+                    out.append((start + 1, family))
+                break
+    return out if len(out) > 1 else []
+
+
+def _few_numbers(line: str) -> bool:
+    """Blank lines, prose and banners (under three numbers): not data rows of the family above."""
+    return sum(tok.strip("(),%K").isdigit() for tok in line.split()) < 3
+
+
+def _parse_segments(source: TextSource, segments: list[tuple[int, str]], diag: Diagnostics,
+                    options: ParseOptions) -> list[tuple[InputFormat, list[Snapshot]]]:
+    """Each part of a file that holds several families, read by its own format (line numbers kept)."""
+    lines = source.text.split("\n")
+    bounds = [start for start, _ in segments] + [len(lines) + 1]
+    out = []
+    for (start, _family), end in zip(segments, bounds[1:], strict=True):
+        part = "\n" * (start - 1) + "\n".join(lines[start - 1 : end - 1])
+        piece = TextSource(source.name, part, source.encoding, source.mtime, source.path)
+        fmt = detect(piece)
+        snaps = fmt.parse(piece, diag, options)
+        if out:
+            diag.note(source.name, start, f"a second format starts here: {fmt.name} ({fmt.description})",
+                      strict=False)
+        out.append((fmt, snaps))
+    return out
 
 
 def _never_silently_empty(name: str, snaps: Sequence[Snapshot], diag: Diagnostics) -> None:

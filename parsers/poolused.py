@@ -45,6 +45,8 @@ _SORT_RE = re.compile(r"^\s*Sorting\s+by\s+(?P<key>.+?)\s*$")
 _SESSION_RE = re.compile(r"^\s*(?:Session\s*(?:Id)?\s*[:=]?\s*(?P<id>\d+)\b|(?P<all>All\s+sessions)\b)", re.I)
 _BINARY_RE = re.compile(r"^(?P<text>.*?)\s*,?\s*Binary\s*:\s*(?P<binary>\S+)\s*$")
 _UNKNOWN_RE = re.compile(r"UNKNOWN pooltag", re.IGNORECASE)
+#: Where a person cut rows out of a pasted table: `` ...``, ``...``, ``[snip]``, ``[...]``, ``<snip>``.
+ELISION_RE = re.compile(r"^[ \t>]*(?:\.{3,5}|…|\[\s*(?:snip|\.\.\.|…)\s*\]|<\s*snip\s*>)[ \t]*$", re.IGNORECASE)
 #: ``!session -s N`` makes session N current for the session-pool commands that follow.
 SESSION_COMMAND_RE = re.compile(r"^\s*!session\s+-s\s+(?:0x)?(?P<id>[0-9a-fA-F]+)\b", re.IGNORECASE)
 
@@ -268,6 +270,7 @@ class _Table:
     total: tuple[int, ...] | None = None
     pool_used_title: bool = False
     wrapped: bool = False
+    elided: bool = False
 
 
 def _scope_for(command: PoolusedCommand, seen: str | None, hint: str | None) -> str:
@@ -370,6 +373,12 @@ def read_tables(
                 diag.note(source, lineno, "!poolused rows without a column header; columns assumed", strict=False)
                 cur.rows.append(row)
             continue  # noise before the table: progress dots, cache messages
+        if ELISION_RE.match(line):
+            # Not a wrapped description: rows were cut out here, so the table is not the whole pool.
+            cur.elided = True
+            diag.note(source, lineno, f"elision {stripped!r} in the !poolused table: rows were cut out; "
+                      "the table is partial", strict=False)
+            continue
         wrapped_above = offset > 0 and len(lines[offset - 1]) >= 60  # mail wraps at about 72 columns
         if cur.rows and cur.rows[-1].description and wrapped_above and _is_wrapped_text(line):
             # Mail wraps long lines: a line of words under a described row continues its description.
@@ -445,8 +454,10 @@ def table_snapshot(
     }
     if table.sort:
         extra["sort"] = table.sort
-    if not table.command.complete:
-        extra["partial"] = True  # filtered or top-N: tags missing here are not gone from the pool
+    if not table.command.complete or table.elided:
+        extra["partial"] = True  # filtered, top-N or cut: tags missing here are not gone from the pool
+    if table.elided:
+        extra["elided"] = True
     if table.command.tag_filter:
         extra["tag_filter"] = table.command.tag_filter
     if table.command.top is not None:
@@ -460,7 +471,7 @@ def table_snapshot(
             totals["paged_kb"] = p_used // 1024
             listed_np = sum(u for u, p in zip(used, pools, strict=True) if p == NONPAGED)
             listed_p = sum(u for u, p in zip(used, pools, strict=True) if p == PAGED)
-            if listed_np < np_used or listed_p < p_used:
+            if (listed_np < np_used or listed_p < p_used) and not table.elided:
                 diag.note(
                     source,
                     table.line,
@@ -502,6 +513,50 @@ def parse_lines(
     ]
 
 
+def merge_views(snapshots: list[Snapshot]) -> list[Snapshot]:
+    """Tables of one moment printed twice (``!poolused 2`` then ``!poolused 4``, a ``/t N`` view, a cut copy)
+    become one snapshot holding every row either printed.
+
+    Two neighbouring tables are views of one moment when they share a scope and a time, and
+    every row they both list has the same numbers (a live session's next sample differs).
+    """
+    out: list[Snapshot] = []
+    for snap in snapshots:
+        prev = out[-1] if out else None
+        if prev is not None and _same_moment(prev, snap):
+            out[-1] = _union(prev, snap)
+            continue
+        out.append(snap)
+    for i, snap in enumerate(out):
+        snap.index = i
+    return out
+
+
+def _same_moment(a: Snapshot, b: Snapshot) -> bool:
+    if a.scope != b.scope or a.timestamp != b.timestamp or a.format != b.format:
+        return False
+    common = [r.key for r in b.rows if a.rows.index_of(r.tag, r.pool) is not None]
+    if not common or len(common) < min(len(a.rows), len(b.rows)) // 2:
+        return False
+    return all(a.rows.get(*k) == b.rows.get(*k) for k in common)
+
+
+def _union(a: Snapshot, b: Snapshot) -> Snapshot:
+    extra_rows = [r for r in b.rows if a.rows.index_of(r.tag, r.pool) is None]
+    rows = RowTable.from_rows([*a.rows, *extra_rows]) if extra_rows else a.rows
+    extra = dict(a.extra)
+    extra.setdefault("also_printed_by", []).append(b.extra.get("command"))
+    extra["descriptions"] = {**b.extra.get("descriptions", {}), **a.extra.get("descriptions", {})}
+    extra["binaries"] = {**b.extra.get("binaries", {}), **a.extra.get("binaries", {})}
+    if not (a.extra.get("partial") and b.extra.get("partial")):
+        extra.pop("partial", None)  # one complete view: the union is complete
+    totals = dict(a.totals) or dict(b.totals)
+    if "table_total" not in extra and "table_total" in b.extra:
+        extra["table_total"] = b.extra["table_total"]
+    return Snapshot(source=a.source, index=a.index, format=a.format, rows=rows, timestamp=a.timestamp,
+                    time_origin=a.time_origin, scope=a.scope, totals=totals, line=a.line, extra=extra)
+
+
 def _parse(source: TextSource, diag: Diagnostics, options: ParseOptions) -> list[Snapshot]:
     lines = source.text.split("\n")
     stamp = None
@@ -517,7 +572,11 @@ def _parse(source: TextSource, diag: Diagnostics, options: ParseOptions) -> list
         raise ParseError(source.name, f"cannot read !poolused output: {exc}") from exc
     if not snaps:
         raise ParseError(source.name, "no !poolused table found (expected a 'Tag  Allocs  Used' header)")
-    return snaps
+    merged = merge_views(snaps)
+    if len(merged) < len(snaps):
+        diag.note(source.name, None, f"{len(snaps)} !poolused tables are {len(merged)} moment(s): views of the "
+                  "same moment (other sort orders, top-N, cut copies) were merged", strict=False)
+    return merged
 
 
 def sniff(head: str) -> float:

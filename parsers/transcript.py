@@ -16,11 +16,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-import numpy as np
-
 from . import poolused
-from .debugger.analyze import BugCheck, read_analyze
-from .debugger.blocks import CommandBlock, split_commands
+from .debugger.analyze import BugCheck, read_analyze, read_fatal
+from .debugger.blocks import CommandBlock, shape_of, split_commands
 from .debugger.common import PROMPT_RE, session_time, unquote
 from .debugger.modules import Module, ModuleMap, read_modules
 from .debugger.pool import OwnerNote, PoolAllocation, read_pool
@@ -29,7 +27,7 @@ from .debugger.verifier import VerifierReport, read_verifier
 from .debugger.vm import VmInfo, read_vm
 from .errors import Diagnostics, ErrorLevel, InputError
 from .formats import InputFormat, ParseOptions
-from .model import NUMERIC_COLUMNS, RowTable, Snapshot, TimeOrigin
+from .model import Snapshot, TimeOrigin
 from .textio import TextSource, read_inputs
 
 FORMAT_NAME = "transcript"
@@ -262,6 +260,9 @@ def read_text(text: str, name: str, diag: Diagnostics | None = None) -> Transcri
         # Raw text is kept where no reader took the output; the big tables live on as snapshots.
         text = block.text if kind in ("raw", "search", "analyze") else ""
         if kind == "raw":
+            fatal = read_fatal(block.output, block.line)
+            if fatal is not None and (transcript.bugcheck is None or transcript.bugcheck.code != fatal.code):
+                transcript.bugcheck = _merge_bugcheck(transcript.bugcheck, fatal)
             for line in block.output[:20]:
                 stamp = session_time(line)
                 if stamp:
@@ -269,48 +270,13 @@ def read_text(text: str, name: str, diag: Diagnostics | None = None) -> Transcri
                     break
         transcript.commands.append(CommandRecord(block.command, block.line, kind, text))
 
-    transcript.snapshots = _merge_same_tables(transcript.snapshots)
+    transcript.snapshots = poolused.merge_views(transcript.snapshots)
     _attach_vm(transcript.snapshots, vm_positions)
     for snap in transcript.snapshots:
         if snap.timestamp is not None:
             snap.time_origin = TimeOrigin.SOURCE
     transcript.warnings = diag.warnings()
     return transcript
-
-
-def _merge_same_tables(snapshots: list[Snapshot]) -> list[Snapshot]:
-    """One moment printed twice (``!poolused 2`` then ``!poolused 4`` on a dump) is one snapshot.
-
-    Only tables with exactly the same rows are merged, so a live session's later,
-    different table stays a snapshot of its own.
-    """
-    out: list[Snapshot] = []
-    for snap in snapshots:
-        prev = out[-1] if out else None
-        if (prev is not None and prev.scope == snap.scope and prev.timestamp == snap.timestamp
-                and _same_rows(prev.rows, snap.rows)):
-            prev.extra.setdefault("also_printed_by", []).append(snap.extra.get("command"))
-            for key, value in snap.extra.get("descriptions", {}).items():
-                prev.extra["descriptions"].setdefault(key, value)
-            continue
-        out.append(snap)
-    for i, snap in enumerate(out):
-        snap.index = i
-    return out
-
-
-def _same_rows(a: RowTable, b: RowTable) -> bool:
-    """RowTable equality on the columns, without building a Row per line (tables run to thousands)."""
-    if len(a) != len(b):
-        return False
-    order_a = sorted(range(len(a)), key=lambda i: (a.tags[i], a.pool_codes[i]))
-    order_b = sorted(range(len(b)), key=lambda i: (b.tags[i], b.pool_codes[i]))
-    if [a.tags[i] for i in order_a] != [b.tags[i] for i in order_b]:
-        return False
-    ia, ib = np.asarray(order_a, dtype=np.intp), np.asarray(order_b, dtype=np.intp)
-    if not np.array_equal(a.pool_codes[ia], b.pool_codes[ib]):
-        return False
-    return all(np.array_equal(a.column(c)[ia], b.column(c)[ib]) for c in NUMERIC_COLUMNS)
 
 
 def _merge_bugcheck(old: BugCheck | None, new: BugCheck) -> BugCheck:
@@ -394,7 +360,13 @@ def sniff(head: str) -> float:
         if m and m.group("command").strip():
             commands.append(m.group("command").strip())
     if not commands:
-        return 0.5 if re.search(r"^BUGCHECK_CODE:|^\*+\s*Bugcheck Analysis", head, re.MULTILINE) else 0.0
+        # Output pasted without its prompt lines: recognised by the shapes only debugger commands print.
+        shapes = {shape_of(line) for line in head.split("\n")[:4000]} - {None}
+        if shapes - {"!poolused"}:
+            return 0.92 if len(shapes) > 1 else 0.7
+        if re.search(r"^BUGCHECK_CODE:|^\*+\s*Bugcheck Analysis|Fatal System Error:", head, re.MULTILINE):
+            return 0.5
+        return 0.0
     if any(not poolused.parse_command(c) for c in commands):
         return 0.95  # more than !poolused happened in this session (.time, !vm, lm, ...)
     return 0.85 if any(_KNOWN.match(c) for c in commands) else 0.4

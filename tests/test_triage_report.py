@@ -71,7 +71,10 @@ def test_unload_leak_points_at_the_driver_and_verifier() -> None:
     report = triage(str(sample("windbg_transcript_all.txt")))
     assert report.category == "leak-at-unload"
     assert report.suspects == ["abcfilt.sys"]
-    assert report.next_commands[0].startswith("!verifier 3 abcfilt.sys")
+    # The log already holds `!verifier 3` with the leaked allocations and `lm` with the unloaded
+    # modules: neither is suggested again.
+    assert not any(c.startswith(("!verifier 3", "lm")) for c in report.next_commands)
+    assert report.next_commands[0].startswith("dt nt!_UNICODE_STRING")
     assert "unloaded module: oldfilt.sys" in report.findings
 
 
@@ -95,7 +98,8 @@ def test_corruption_says_trend_will_not_help_and_asks_for_special_pool() -> None
     assert report.category == "corruption"
     assert "trend analysis will not help" in report.summary
     assert report.suspects == ["qrstdrv.sys"]
-    assert report.next_commands[1] == "!pool 0xffffa2052f0e8000"
+    assert report.next_commands[0] == "!pool 0xffffa2052f0e8000"
+    assert "!analyze -v" not in report.next_commands  # the log holds it already
     assert "verifier /flags 0x1 /driver qrstdrv.sys   (Special Pool, then reboot and reproduce)" in report.next_commands
 
 

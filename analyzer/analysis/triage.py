@@ -265,14 +265,54 @@ def _exhausted_pool(transcript: Transcript, bug: BugCheck | None, pools: Sequenc
     if vm is not None:
         for warning in vm.warnings:
             w = warning.lower()
-            if "excessive" in w and "nonpaged" in w:
-                return NONPAGED
-            if "excessive" in w and "paged" in w:
-                return PAGED
+            pool = NONPAGED if "nonpaged" in w else PAGED if "paged" in w else None
+            if "excessive" not in w or pool is None or _vm_usage_untrusted(vm, pool):
+                continue  # !vm computed its warning from the figure it printed: no better than that figure
+            return pool
     for state in pools:
         if state.percent is not None and state.percent >= 90.0:
             return state.pool
     return None
+
+
+def _vm_usage_untrusted(vm: Any, pool: str) -> bool:
+    keys = ("nonpaged_usage_kb", "nonpaged_nx_usage_kb") if pool == NONPAGED else ("paged_usage_kb",)
+    return any(k in vm.untrusted for k in keys)
+
+
+def _unloaded_holding_pool(transcript: Transcript) -> list[Any]:
+    """Drivers ``!verifier`` shows as unloaded that still hold pool allocations."""
+    return [d for v in transcript.verifier for d in v.drivers if d.unloaded and d.holds_pool]
+
+
+def _ran(transcript: Transcript, kind: str) -> bool:
+    return any(c.kind == kind for c in transcript.commands)
+
+
+def _pool_evidence(report: TriageReport, transcript: Transcript) -> None:
+    """What !poolfind, !pool and the memory searches showed, for tags no !poolused table ranked."""
+    ranked = {c.tag for c in report.consumers}
+    by_tag = transcript.allocations_by_tag()
+    hits = transcript.tag_hits()
+    notes: dict[str, list[str]] = {}
+    for note in transcript.owner_notes:
+        notes.setdefault(note.tag, []).append(" - ".join(p for p in (note.binary, note.description) if p))
+    for tag in sorted(set(by_tag) | set(hits) | set(notes)):
+        if tag in ranked:
+            continue
+        parts = []
+        found = by_tag.get(tag, [])
+        if found:
+            total = sum(a.size for a in found)
+            parts.append(f"{len(found)} allocated block{'s' if len(found) != 1 else ''} "
+                         f"({total:,} bytes) listed by !poolfind/!pool")
+        if tag in notes:
+            parts.append("!pool names " + "; ".join(x for x in notes[tag] if x))
+        if tag in hits:
+            parts.append("tag found in " + ", ".join(f"{m} ({n} hit{'s' if n != 1 else ''})"
+                                                     for m, n in hits[tag].items()))
+        if parts:
+            report.findings.append(f"evidence for tag {tag.rstrip()!r}: " + "; ".join(parts))
 
 
 def triage_transcript(transcript: Transcript, *, owners: OwnerLookup | None = None, top: int = 5) -> TriageReport:
@@ -300,6 +340,10 @@ def triage_transcript(transcript: Transcript, *, owners: OwnerLookup | None = No
     if exhausted is not None and report.category in (NONE, OTHER, EXHAUSTION):
         report.category = EXHAUSTION
         report.exhausted_pool = exhausted
+    if report.category in (NONE, OTHER) and _unloaded_holding_pool(transcript):
+        # No crash needed: !verifier already shows a driver gone with its pool still allocated.
+        report.category = UNLOAD_LEAK
+        report.meaning = report.meaning or "a driver was unloaded without freeing its pool allocations"
     if not snap:
         report.findings.append("no !poolused output in this log: top consumers unknown")
     {
@@ -308,6 +352,15 @@ def triage_transcript(transcript: Transcript, *, owners: OwnerLookup | None = No
         UNLOAD_LEAK: _unload_leak,
         SESSION_LEAK: _session_leak,
     }.get(report.category, _other)(report, transcript)
+    _pool_evidence(report, transcript)
+    vm = transcript.latest_vm()
+    if vm is not None and report.category != EXHAUSTION:
+        ignored = [w for w in vm.warnings if "excessive" in w.lower()]
+        if ignored and vm.untrusted:
+            report.findings.append(f"!vm says {ignored[0]!r}, but from a figure that is not believable: ignored")
+    if _ran(transcript, "analyze"):
+        # The log already holds the analysis: do not send the reader to run it again.
+        report.next_commands = [c for c in report.next_commands if not c.startswith("!analyze")]
     report.suspects = list(dict.fromkeys(s for s in report.suspects if s))
     return report
 
@@ -386,8 +439,11 @@ def _corruption(report: TriageReport, transcript: Transcript) -> None:
     report.findings.append("corruption is not growth: pool usage trends and leak verdicts say nothing about it")
     report.findings.append("the driver named by !analyze is often the victim, not the culprit: catch the writer "
                            "in the act with Special Pool / Driver Verifier")
-    damaged = next((a for a in transcript.allocations if a.current and a.command and a.command.startswith("!pool ")),
-                   None)
+    shown = [a for a in transcript.allocations
+             if a.current and a.command and a.command.split()[0].lower() == "!pool"]
+    # 0x19/0xC2 name the damaged block's address in parameter 2: the !pool row at that address is it.
+    damaged = next((a for a in shown if bug.param(2) is not None and a.address == bug.param(2)),
+                   shown[0] if shown else None)
     tag = damaged.tag if damaged is not None else None
     if damaged is not None and tag:
         owner = next((c.owner for c in report.consumers if c.tag == tag and c.owner), None)
@@ -399,10 +455,15 @@ def _corruption(report: TriageReport, transcript: Transcript) -> None:
     target = suspect or "SUSPECT.sys"
     report.next_commands = [
         "!analyze -v",
-        f"!pool {bug.param(2):#x}" if bug.code == 0x19 and bug.param(2) else "!pool <address from the bug check>",
+        *([] if damaged is not None and damaged.address == bug.param(2) else
+          [f"!pool {bug.param(2):#x}" if bug.code == 0x19 and bug.param(2) else "!pool <address from the bug check>"]),
         f"verifier /flags 0x1 /driver {target}   (Special Pool, then reboot and reproduce)",
         f"verifier /standard /driver {target}   (Driver Verifier standard checks)",
     ]
+    if damaged is not None and damaged.state == "free" and tag:
+        report.findings.append(f"the damaged block is free: tag {tag.rstrip()!r} is whatever was there last, "
+                               "so Special Pool for that tag would catch nothing")
+        tag = None
     if tag:
         value = int.from_bytes(tag.encode("latin-1"), "little")
         report.next_commands += [
@@ -415,12 +476,14 @@ def _corruption(report: TriageReport, transcript: Transcript) -> None:
 
 def _unload_leak(report: TriageReport, transcript: Transcript) -> None:
     bug = report.bugcheck
-    assert bug is not None
-    leaking = [d for v in transcript.verifier for d in v.drivers if d.unloaded and d.holds_pool]
-    driver = bug.image or (leaking[0].name if leaking else None)
+    leaking = _unloaded_holding_pool(transcript)
+    driver = (bug.image if bug is not None else None) or (leaking[0].name if leaking else None)
     _add_suspect(report, driver)
     report.suspects.extend(d.name for d in leaking)
-    count = bug.param(4)
+    count = bug.param(4) if bug is not None else None
+    if count is None and leaking:
+        c = leaking[0].counters
+        count = (c.get("current_nonpaged_allocations", 0) + c.get("current_paged_allocations", 0)) or None
     left = f": {count:#x} ({count}) allocations not freed" if count else ""
     report.summary = f"{driver or 'a driver'} was unloaded without freeing its pool{left}"
     for d in leaking:
@@ -436,10 +499,13 @@ def _unload_leak(report: TriageReport, transcript: Transcript) -> None:
             report.findings.append(f"leaked tags: {', '.join(tags)}")
     for mod in transcript.unloaded_modules:
         report.findings.append(f"unloaded module: {mod.image or mod.name}")
+    listed = any(d.allocations for d in leaking)
     report.next_commands = [
-        f"!verifier 3 {driver or '<driver.sys>'}   (lists the leaked allocations with their callers)",
-        f"dt nt!_UNICODE_STRING {bug.param(2):#x}   (the driver's name)" if bug.param(2) else "lm",
-        "lm   (see Unloaded modules)",
+        *([] if listed else
+          [f"!verifier 3 {driver or '<driver.sys>'}   (lists the leaked allocations with their callers)"]),
+        *([f"dt nt!_UNICODE_STRING {bug.param(2):#x}   (the driver's name)"] if bug is not None and bug.param(2)
+          else []),
+        *([] if transcript.unloaded_modules else ["lm   (see Unloaded modules)"]),
         "fix the driver's unload routine to free what it allocated",
     ]
 

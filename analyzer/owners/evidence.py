@@ -47,7 +47,12 @@ def parse_mapped_driver(text: str) -> list[tuple[str | None, str]]:
     text = text.strip()
     if not text or text.lower() == "unknown driver":
         return []
-    groups = _BRACKETS.findall(text) or [text]
+    groups = _BRACKETS.findall(text)
+    tail = text.rsplit("]", 1)[-1]
+    if "[" in tail:
+        # Cut by the console width: the last bracket never closes; its text is still a claim.
+        groups.append(tail.split("[", 1)[1])
+    groups = groups or [text]
     out: list[tuple[str | None, str]] = []
     for group in groups:
         group = group.strip()

@@ -13,6 +13,10 @@ _HEADLINE = re.compile(r"^(?P<name>[A-Z][A-Z0-9_]{3,})\s+\((?P<code>[0-9a-fA-F]{
 _ARG = re.compile(r"^Arg(?P<n>[1-4]):\s*(?P<value>[0-9a-fA-F`]+)\s*(?:,\s*(?P<desc>.*?))?\s*$")
 _BUGCHECK = re.compile(r"BugCheck\s+(?P<code>[0-9a-fA-F]+),\s*\{(?P<args>[^}]*)\}", re.IGNORECASE)
 _CAUSE = re.compile(r"^Probably caused by\s*:\s*(?P<cause>.+?)\s*$", re.IGNORECASE)
+# kd's own notice when the target stops: "*** Fatal System Error: 0x00000019" with "(a,b,c,d)" after it
+# on the same line or the next one.
+_FATAL = re.compile(r"Fatal System Error:\s*(?:0x)?(?P<code>[0-9a-fA-F]+)\s*(?:\((?P<args>[^)]*)\))?", re.IGNORECASE)
+_ARGS_LINE = re.compile(r"^\s*\((?P<args>[^)]*)\)\s*$")
 
 
 @dataclass
@@ -51,6 +55,14 @@ class BugCheck:
         }
 
 
+def read_fatal(lines: Sequence[str], first_line: int = 1) -> BugCheck | None:
+    """The bug check kd announces when the target stops (``*** Fatal System Error: 0x...``), or None."""
+    if not any("Fatal System Error" in x for x in lines):
+        return None
+    return read_analyze([x for i, x in enumerate(lines) if "Fatal System Error" in x
+                         or (i and "Fatal System Error" in lines[i - 1])], first_line)
+
+
 def read_analyze(lines: Sequence[str], first_line: int = 1) -> BugCheck | None:
     """The bug check in ``!analyze`` output (either style), or None when there is none."""
     code: int | None = None
@@ -59,8 +71,20 @@ def read_analyze(lines: Sequence[str], first_line: int = 1) -> BugCheck | None:
     notes: dict[int, str | None] = {}
     keys: dict[str, str] = {}
     cause = None
-    for line in lines:
+    for i, line in enumerate(lines):
         s = line.strip()
+        m = _FATAL.search(s)
+        if m and code is None:
+            code = int(m.group("code"), 16)
+            args = m.group("args")
+            if args is None and i + 1 < len(lines):
+                nxt = _ARGS_LINE.match(lines[i + 1])
+                args = nxt.group("args") if nxt else None
+            for n, tok in enumerate((args or "").split(","), start=1):
+                v = parse_hex(tok)
+                if v is not None and n <= 4:
+                    params.setdefault(n, v)
+            continue
         m = _HEADLINE.match(s)
         if m and name is None and not s.startswith(("BUGCHECK", "ARG")):
             name, code = m.group("name"), code if code is not None else int(m.group("code"), 16)

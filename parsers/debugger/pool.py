@@ -24,7 +24,14 @@ _OLD = re.compile(
     rf"^\s*(?P<mark>\*)?(?P<addr>{_ADDR})\s+size:\s*(?P<size>[0-9a-fA-F]+)\s+previous size:\s*[0-9a-fA-F]+\s+"
     r"\((?P<state>[A-Za-z ]+?)\s*\)\s*(?P<tagmark>\*)?(?P<tag>\S.{0,3})?(?P<rest>.*)$"
 )
-_REGION = re.compile(r"^\s*Pool page\s+(?P<addr>\S+)\s+region is\s+(?P<pool>.+?)\s+pool\b", re.IGNORECASE)
+# "Pool page ffff... region is Nonpaged pool" (or "... region is Unknown": no pool can be named)
+_REGION = re.compile(r"^\s*Pool page\s+(?P<addr>\S+)\s+region is\s+(?P<pool>.+?)\s*(?:pool\b.*)?$", re.IGNORECASE)
+# "*ffffb30c5a200000 : large page allocation, tag is Lkq7, size is 0x2000 bytes"
+_LARGE = re.compile(
+    rf"^\s*(?P<mark>\*)?(?P<addr>{_ADDR})\s*:\s*large page allocation,\s*tag\s+is\s+(?P<tag>.{{1,4}}?),"
+    r"\s*size\s+is\s+(?P<size>(?:0x)?[0-9a-fA-F]+)",
+    re.IGNORECASE,
+)
 _SEARCHING = re.compile(r"Searching\s+(?P<pool>.+?)\s+pool\b", re.IGNORECASE)
 _OWNER = re.compile(r"^\s*Pooltag\s+(?P<tag>.{1,4}?)\s*:\s*(?P<desc>.*?)(?:,\s*Binary\s*:\s*(?P<binary>\S+))?\s*$")
 _OWNING = re.compile(r"^\s*Owning component\s*:\s*(?P<what>.+?)\s*$")
@@ -96,6 +103,19 @@ def read_pool(lines: Sequence[str], command: str | None = None, first_line: int 
         m = _REGION.match(line)
         if m:
             region = _pool_name(m.group("pool"))
+            continue
+        m = _LARGE.match(line)
+        if m:
+            report.allocations.append(
+                PoolAllocation(
+                    address=parse_hex(m.group("addr")) or 0,
+                    tag=m.group("tag").ljust(4),
+                    size=parse_hex(m.group("size")) or 0,
+                    pool=region,
+                    current=bool(m.group("mark")) or (command or "").lower().startswith("!pool "),
+                    command=command,
+                )
+            )
             continue
         m = _SEARCHING.search(line)
         if m:

@@ -32,8 +32,13 @@ _FOR_BYTES = re.compile(
     re.IGNORECASE,
 )
 _ALLOC = re.compile(
-    rf"^\s*(?P<addr>{_ADDR})\s+(?P<size>(?:0x)?[0-9a-fA-F]+)\s+(?P<tag>\S.{{0,3}}?)"
-    rf"\s+(?P<caller>{_ADDR})(?:\s+(?P<symbol>\S+))?\s*$"
+    rf"^\s*(?:0x)?(?P<addr>{_ADDR})\s+(?P<size>(?:0x)?[0-9a-fA-F]+)\s+(?P<tag>\S.{{0,3}}?)"
+    rf"\s+(?:0x)?(?P<caller>{_ADDR})(?:\s+(?P<symbol>\S+))?\s*$"
+)
+# Per-driver block of current builds: "nt!_VF_TARGET_DRIVER 0xffffc30a1b2c3d40: abcfilt.sys (Loaded and Unloaded)"
+_TARGET = re.compile(
+    r"^\s*(?:\w+!)?_VF_TARGET_DRIVER\s+(?:0x)?[0-9a-fA-F`]+\s*:\s*(?P<name>\S+)(?:\s*\((?P<state>[^)]*)\))?",
+    re.IGNORECASE,
 )
 _ORDER = re.compile(r"(?P<first>NonPagedPool|PagedPool)\b.*?\b(?P<second>NonPagedPool|PagedPool)\b", re.IGNORECASE)
 _PAIRED = {
@@ -84,7 +89,8 @@ class VerifiedDriver:
 
     @property
     def unloaded(self) -> bool:
-        return bool(self.unloads) or (self.state or "").lower() == "unloaded"
+        # "Unloaded", or "Loaded and Unloaded" (loaded once, gone now) in the per-driver block.
+        return bool(self.unloads) or "unloaded" in (self.state or "").lower()
 
     @property
     def holds_pool(self) -> bool:
@@ -136,6 +142,12 @@ def read_verifier(lines: Sequence[str]) -> VerifierReport:
         m = _ORDER.search(line)
         if m and m.group("first").lower() != m.group("second").lower():
             nonpaged_first = m.group("first").lower().startswith("non")
+            continue
+        m = _TARGET.match(line)
+        if m:
+            cur = driver(m.group("name"))
+            if m.group("state"):
+                cur.state = " ".join(m.group("state").split())
             continue
         m = _MODULE.match(line)
         if m:

@@ -203,6 +203,7 @@ def build_report(
     report.extra["pool_totals"] = list(trend.pool_totals) if trend is not None else []
     report.level, report.verdict = _verdict(report)
     report.next_steps = _next_steps(report, resolver)
+    _crash_triage(report, result)
     if opts.progress:
         opts.progress("analyse", 3, 3, "done")
     return report
@@ -338,6 +339,48 @@ def _span_text(report: Report) -> str:
 def _who(s: Suspect, linux: bool = False) -> str:
     where = "slab cache" if linux else s.pool
     return f"{s.tag.rstrip()} ({where}{', ' + s.owner if s.owner else ''})"
+
+
+#: Triage categories that explain a crash by pool: the report leads with them.
+_CRASH_CATEGORIES = ("exhaustion", "corruption", "leak-at-unload", "session-leak")
+
+
+def _crash_triage(report: Report, result: ParseResult) -> None:
+    """A crash transcript's report leads with its triage, not with advice to capture for hours.
+
+    Only debugger logs named by path are re-read for it (a zip member or stdin keeps the plain report).
+    """
+    from analyzer.analysis.triage import triage_transcript
+    from parsers.transcript import read_transcript
+
+    for info in result.sources:
+        if info.format != "transcript" or not os.path.isfile(info.name):
+            continue
+        try:
+            case = triage_transcript(read_transcript(info.name))
+        except (OSError, ValueError):
+            continue
+        if case.category not in _CRASH_CATEGORIES:
+            continue
+        report.extra["triage"] = case.to_dict()
+        report.level = "triage"
+        report.verdict = f"Debugger-log triage of {info.name} ({case.category}): {case.summary}."
+        report.next_steps = [_triage_step(c) for c in case.next_commands]
+        return
+
+
+def _triage_step(line: str) -> NextStep:
+    """A triage next command (``cmd   (why)``) as a report step."""
+    command, _, why = line.partition("   (")
+    why = why.rstrip(")").strip()
+    where = "windows" if command.startswith(("verifier", "reg ")) else "windbg"
+    if why:
+        text = why[0].upper() + why[1:] + "."
+    else:
+        text = "Run it in the debugger." if where == "windbg" else "Run it on the machine."
+    if not command.startswith(("!", "verifier", "reg ", "dt ", "lm", ".")):
+        return NextStep(line[0].upper() + line[1:] + ".", None, "windows")  # advice, not a command
+    return NextStep(text, command.strip(), where)
 
 
 def _verdict(report: Report) -> tuple[str, str]:

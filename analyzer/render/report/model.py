@@ -150,7 +150,7 @@ class Report:
     end: datetime | None
     timed: bool
     warnings: list[ParseWarning]
-    level: str  # "leak", "suspect", "clean", "insufficient-data"
+    level: str  # "leak", "suspect", "clean", "insufficient-data", "triage" (a debugger log explains the case)
     verdict: str  # one sentence
     suspects: list[Suspect]
     trend_rows: list[Any]  # every TrendRow, most suspicious first
