@@ -39,13 +39,19 @@ def _tag_from_value(value: str) -> str | None:
 
 
 def _groupings(cells: list[str], count: int) -> Iterator[list[int]]:
-    """Every way to read ``cells`` as ``count`` numbers, each a head cell plus 3-digit group cells."""
+    """Every way to read ``cells`` as ``count`` numbers (a head cell plus 3-digit group cells each)
+    for which Diff = Allocs - Frees holds in each pool (Allocs Frees Diff Usage, twice).
+
+    The identity is checked as soon as a pool's Diff is formed, which prunes the search from
+    every composition of the cells down to a handful.
+    """
     digits = [re.sub(r"\D", "", c) for c in cells]
 
-    def walk(start: int, left: int) -> Iterator[list[int]]:
+    def walk(start: int, prefix: list[int]) -> Iterator[list[int]]:
+        left = count - len(prefix)
         if left == 0:
             if start == len(cells):
-                yield []
+                yield list(prefix)
             return
         end_max = len(cells) - (left - 1)
         for end in range(start + 1, end_max + 1):
@@ -54,10 +60,13 @@ def _groupings(cells: list[str], count: int) -> Iterator[list[int]]:
                          or any(len(g) != 3 for g in rest)):
                 break
             value = int(head + "".join(rest)) if head else 0
-            for tail in walk(end, left - 1):
-                yield [value, *tail]
+            prefix.append(value)
+            k = len(prefix)
+            if not (k % 4 == 3 and prefix[k - 3] - prefix[k - 2] != prefix[k - 1]):
+                yield from walk(end, prefix)
+            prefix.pop()
 
-    yield from walk(0, count)
+    yield from walk(0, [])
 
 
 def _plausible(numbers: list[int]) -> tuple[bool, bool]:

@@ -45,3 +45,15 @@ def test_mapped_driver_cut_by_the_console_keeps_no_bracket():
 
     assert parse_mapped_driver("[ntfs.sys  -  General Allo") == [("ntfs.sys", "General Allo")]
     assert parse_mapped_driver("[abc][abc.sys - que") == [("abc.sys", "que"), ("abc", "")]
+
+
+def test_tab_inside_a_tag_and_rows_indented_unlike_their_table():
+    from parsers import parse_text
+
+    text = (" Tag  Type     Allocs            Frees            Diff   Bytes       Per Alloc\n\n"
+            " Abcd Nonp     1520331 (  12)    1519870 (  10)      461   147520 (   640)    320\n"
+            "Io\tNonp       88120 (   0)      87993 (   0)      127    40640 (     0)    320\n"
+            "   Efgh Paged        731 (   0)        700 (   0)       31     9920 (     0)    320\n")
+    [snap] = parse_text(text).snapshots
+    assert snap.rows.keys() == [("Abcd", "nonpaged"), ("Io  ", "nonpaged"), ("Efgh", "paged")]
+    assert snap.rows.get("Io  ", "nonpaged").outstanding == 127
