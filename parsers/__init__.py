@@ -181,6 +181,9 @@ def _segments(text: str) -> list[tuple[int, str]]:
     for i, line in enumerate(lines):
         if not line or line[0] not in " \t>TOosS0123456789lk":
             continue
+        # Substring tests first: nearly every line of a big log is a data row that no anchor matches.
+        if "Tag" not in line and ">" not in line and "slabinfo" not in line and "OBJS" not in line:
+            continue
         for family, pattern in _ANCHORS:
             if pattern.match(line):
                 if not out or out[-1][1] != family:
