@@ -34,6 +34,7 @@ COMMANDS: dict[str, str] = {
     "tags": "analyzer.cli.tags_cmd:tags_group",
     "capture": "analyzer.cli.capture_cmd:capture_command",
     "top": "analyzer.cli.top_cmd:top_command",
+    "fleet": "analyzer.cli.fleet_cmd:fleet_group",
 }
 
 

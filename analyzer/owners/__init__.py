@@ -96,6 +96,20 @@ class OwnerResolver:
                 return Ownership(owner, candidate.source, tuple(c.to_dict() for c in candidates))
         return Ownership(None, None, tuple(c.to_dict() for c in candidates))
 
+    def with_inputs(self, snapshots: Sequence[Snapshot]) -> OwnerResolver:
+        """This resolver's tag files plus the owner evidence of ``snapshots`` (read once, used per host)."""
+        db = self._db.copy()
+        for candidate in input_candidates(snapshots):
+            db.add(candidate)
+        return OwnerResolver(db, self.warnings, self.sources)
+
+    def binary(self, tag: str) -> str | None:
+        """The driver binary of the most trusted candidate that names one (``abc.sys``, ``nt!ps``)."""
+        for candidate in self._db.candidates(tag):
+            if candidate.informative and candidate.binary and candidate.binary not in PLACEHOLDERS:
+                return candidate.binary
+        return None
+
     def annotate(self, tag: str) -> dict[str, Any]:
         """The JSON fields a row carries: ``owner`` and ``owner_candidates`` with provenance."""
         return self.ownership(tag).to_dict()

@@ -69,6 +69,14 @@ class OwnerDatabase:
     def __len__(self) -> int:
         return self._order
 
+    def copy(self) -> OwnerDatabase:
+        """An independent database with the same candidates (one host's evidence added to shared files)."""
+        other = OwnerDatabase()
+        other._exact = {k: list(v) for k, v in self._exact.items()}
+        other._wild = list(self._wild)
+        other._order = self._order
+        return other
+
     def add(self, candidate: OwnerCandidate) -> None:
         self._cache.clear()
         self._order += 1

@@ -74,6 +74,7 @@ def parse_mapped_driver(text: str) -> list[tuple[str | None, str]]:
 def input_candidates(snapshots: Sequence[Snapshot]) -> Iterator[OwnerCandidate]:
     """Candidates from `!poolused` descriptions and Mapped_Driver columns, one per distinct claim."""
     seen: set[tuple[str, str | None, str]] = set()
+    cells_read: set[tuple[str, str]] = set()
     for snap in snapshots:
         descriptions = snap.extra.get("descriptions") or {}
         for tag, text in descriptions.items():
@@ -92,8 +93,10 @@ def input_candidates(snapshots: Sequence[Snapshot]) -> Iterator[OwnerCandidate]:
         if mapped is None:
             continue
         for tag, cell in zip(snap.rows.tags, mapped, strict=True):
-            if not cell:
+            # A log repeats the same cell for a tag in every snapshot: read each pair once.
+            if not cell or (tag, cell) in cells_read:
                 continue
+            cells_read.add((tag, cell))
             for binary, description in parse_mapped_driver(cell):
                 key = (pad_tag(tag), binary, description)
                 if key in seen:
