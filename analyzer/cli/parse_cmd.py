@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 import click
 
 from analyzer.cli.options import InputOptions, input_options, load, output_format_option, owners_for
 from analyzer.render.dataset import write_parquet
 from analyzer.render.parse_output import iter_csv, iter_json, to_table
+from parsers import ParseResult
 
 
 @click.command("parse")
@@ -30,16 +32,36 @@ def parse_command(paths: tuple[str, ...], output_format: str, output: str | None
     if output_format == "parquet" and output is None and sys.stdout.isatty():
         raise click.UsageError("--format parquet writes binary data: give -o FILE or redirect standard output")
     result = load(paths, inputs)
-    with click.open_file(output or "-", "wb" if output_format == "parquet" else "w", encoding=None
-                         if output_format == "parquet" else "utf-8", atomic=output is not None) as out:
-        if output_format == "table":
-            out.write(to_table(result))
-            return
-        owners = owners_for(result.snapshots, inputs)
-        if output_format == "parquet":
-            write_parquet(result, out, owners)
-            return
-        # The resolver is the rows' owner callable, and in JSON also gives the top-level candidates.
-        pieces = iter_json(result, owners) if output_format == "json" else iter_csv(result, owners.best)
-        for piece in pieces:
-            out.write(piece)
+    if output is not None:
+        # A file, written under a temporary name and renamed at the end: no half file on failure.
+        mode = "wb" if output_format == "parquet" else "w"
+        with click.open_file(output, mode, encoding=None if mode == "wb" else "utf-8", atomic=True) as out:
+            _write(result, output_format, inputs, out)
+        return
+    if output_format == "parquet":
+        # Binary: past the command line's text layer (analyzer.render.safe), straight to the descriptor.
+        _write(result, output_format, inputs, sys.__stdout__.buffer)
+        return
+    _write(result, output_format, inputs, None)
+
+
+def _write(result: ParseResult, output_format: str, inputs: InputOptions, out: Any) -> None:
+    """Write to ``out``, or echo to standard output (``None``) so terminal escaping applies."""
+
+    def emit(text: str) -> None:
+        if out is None:
+            click.echo(text, nl=False)
+        else:
+            out.write(text)
+
+    if output_format == "table":
+        emit(to_table(result))
+        return
+    owners = owners_for(result.snapshots, inputs)
+    if output_format == "parquet":
+        write_parquet(result, out, owners)
+        return
+    # The resolver is the rows' owner callable, and in JSON also gives the top-level candidates.
+    pieces = iter_json(result, owners) if output_format == "json" else iter_csv(result, owners.best)
+    for piece in pieces:
+        emit(piece)

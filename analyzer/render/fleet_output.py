@@ -14,6 +14,7 @@ from typing import Any
 
 from analyzer.analysis.fleet import GROUPINGS, FleetResult, FleetRow
 from analyzer.render.dataset import IngestResult
+from analyzer.render.safe import markdown_text
 from analyzer.render.tables import Column, render_csv, render_json, render_markdown, render_table
 from analyzer.units import format_size
 
@@ -95,7 +96,8 @@ def render_fleet(result: FleetResult, fmt: str = "table", width: int | None = No
     cols = columns_for(result.by)
     failures = "".join(f"failed: {f}\n" for f in result.failures)
     if fmt == "markdown":
-        return f"**{escape(_headline(result))}**\n\n" + render_markdown(rows, cols) + failures
+        return f"**{_headline(result)}**\n\n" + render_markdown(rows, cols) + "".join(
+            f"failed: {markdown_text(str(f))}\n" for f in result.failures)
     if fmt == "html":
         return render_html(result)
     if not rows:
