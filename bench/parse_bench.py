@@ -13,6 +13,16 @@ that size is already there, then, in the same run:
 * prints MB/s, the ratio to awk, and peak RSS against the columnar size.
 
 Targets (issue 2): parse time <= 3x awk (goal 2x); peak RSS < 2x the columnar data.
+
+With ``--output`` it also times, in the same run, what a user runs end to end (interpreter
+start-up included) against one awk pass printing the same fields of every row as CSV:
+
+* ``awk`` printing tag, type, allocs, frees, diff, bytes and per-alloc of every row line;
+* ``poolscope parse --format csv FILE -o OUT.csv`` (and the same with pyarrow hidden, the plain
+  writer), and ``--format json``;
+* ``poolscope parse --format parquet FILE -o OUT.parquet``;
+
+each with its peak RSS (the CLI process), and prints the ratio to the awk pass (target 1.5x).
 Not part of the test suite.
 """
 
@@ -133,6 +143,52 @@ print(json.dumps({
 """
 
 
+AWK_CSV = ('$2 == "Nonp" || $2 == "Paged" { gsub(/[()]/, ""); '
+           'print FILENAME "," $1 "," $2 "," $3 "," $5 "," $7 "," $8 "," $10 }')
+
+_NO_ARROW = "import sys; sys.modules['pyarrow'] = None; sys.modules['pyarrow.compute'] = None; "
+
+
+def _timed(cmd: list[str], out: Path | None = None) -> tuple[float, float, int]:
+    """Wall seconds, CPU seconds and peak RSS (the child's own, from wait4) of one command."""
+    start = time.perf_counter()
+    with open(out or os.devnull, "wb") as sink:
+        proc = subprocess.Popen(cmd, stdout=sink, stderr=subprocess.DEVNULL, cwd=ROOT)
+        _pid, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - start
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"{' '.join(cmd)} failed")
+    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss * 1024
+
+
+def output_runs(path: Path, mb: float) -> None:
+    """awk printing the fields against parse --format csv/json/parquet, in one run."""
+    out = OUT / "out"
+    out.mkdir(parents=True, exist_ok=True)
+    cli = [sys.executable, "-m", "analyzer.cli", "parse", str(path)]
+    awk, awk_cpu, awk_rss = _timed(["awk", AWK_CSV, str(path)], out / "awk.csv")
+    print(f"awk printing CSV            {awk:6.2f} s  ({mb / awk:4.0f} MB/s)  {awk_cpu:6.2f} s CPU  "
+          f"peak RSS {awk_rss / 1e6:5.0f} MB")
+    runs = [
+        ("parse --format csv", [*cli, "--format", "csv", "-o", str(out / "out.csv")]),
+        ("  plain writer (no pyarrow)", [sys.executable, "-c", _NO_ARROW + "from analyzer.cli import main; main()",
+                                         "parse", str(path), "--format", "csv", "-o", str(out / "plain.csv")]),
+        ("parse --format json", [*cli, "--format", "json", "-o", str(out / "out.json")]),
+        ("parse --format parquet", [*cli, "--format", "parquet", "-o", str(out / "out.parquet")]),
+        ("parse (table only)", [*cli]),
+    ]
+    for name, cmd in runs:
+        secs, cpu, rss = _timed(cmd)
+        size = ""
+        target = Path(cmd[-1]) if "-o" in cmd else None
+        if target is not None and target.exists():
+            size = f", wrote {target.stat().st_size / 1e6:.0f} MB"
+        print(f"{name:<28}{secs:6.2f} s  ({mb / secs:4.0f} MB/s)  {cpu:6.2f} s CPU  = {secs / awk:4.2f}x awk "
+              f"(CPU {cpu / awk_cpu:4.2f}x)  peak RSS {rss / 1e6:5.0f} MB{size}")
+    same = (out / "out.csv").read_bytes() == (out / "plain.csv").read_bytes()
+    print(f"columnar and plain CSV identical: {same}")
+
+
 def _parse_run(path: Path) -> dict[str, object]:
     out = subprocess.run(
         [sys.executable, "-c", _CHILD, str(path)], check=True, capture_output=True, text=True, cwd=ROOT
@@ -146,6 +202,7 @@ def main() -> None:
     ap.add_argument("--tags", type=int, default=2500)
     ap.add_argument("--repeat", type=int, default=1, help="runs of each side; the best is reported")
     ap.add_argument("--file", type=Path, default=None, help="parse this file instead of the generated log")
+    ap.add_argument("--output", action="store_true", help="also time parse --format csv/json/parquet against awk")
     args = ap.parse_args()
 
     path = args.file or OUT / f"poolmon_appended_{args.size_mb}mb_{args.tags}tags.log"
@@ -179,6 +236,8 @@ def main() -> None:
     )
     if best["warnings"]:
         print("warnings:", *best["warnings"], sep="\n  ")  # type: ignore[arg-type]
+    if args.output:
+        output_runs(path, mb)
 
 
 if __name__ == "__main__":
