@@ -1,12 +1,18 @@
-"""Scenario benchmark: precision, recall and detection latency of ``trend`` verdicts, and its speed.
+"""Scenario benchmark: precision, recall, false leaks and speed of ``trend`` verdicts on two generators.
 
-Generates labelled PoolMon logs (:mod:`bench.scenarios`), parses them back with
-:func:`parsers.parse` exactly as ``poolscope trend`` does, runs
+Generates labelled logs with both generators — :mod:`bench.scenarios` (level + AR(1) shapes)
+and the independent :mod:`bench.kernel_scenarios` (operations, sizes and kernel behaviours) —
+parses them back with :func:`parsers.parse` exactly as ``poolscope trend`` does, runs
 :func:`analyzer.analysis.trend.analyze` and only then opens the labels to score the verdicts.
 
-    .venv/bin/python bench/run_scenarios.py                 # evaluation seeds
-    .venv/bin/python bench/run_scenarios.py --seeds 1       # the development seed
-    .venv/bin/python bench/run_scenarios.py --timing        # also 1440 snapshots × 3000 tags
+Thresholds were tuned on the development seed family only (``--suite dev``); the figures in
+docs/analysis.md come from ``--suite heldout``, seeds never used while tuning.
+
+    .venv/bin/python bench/run_scenarios.py --suite heldout         # both generators, held-out seeds
+    .venv/bin/python bench/run_scenarios.py --suite dev             # the tuning seeds
+    .venv/bin/python bench/run_scenarios.py --stable-only           # 3000 tags × 1440 snapshots, no leaks
+    .venv/bin/python bench/run_scenarios.py --timing                # 1440 × 3000: time and peak memory
+    .venv/bin/python bench/run_scenarios.py --seeds 101 --latency   # the legacy generator alone, with latency
 
 A positive is a ``leak`` verdict; ``suspect`` is reported separately (it is not a claim of a leak).
 Latency is how long after a leak's onset the growing prefix of the log first gives it a
@@ -26,11 +32,17 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from analyzer.analysis.trend import analyze
+from bench.kernel_scenarios import LEAK_KINDS as KERNEL_LEAKS
+from bench.kernel_scenarios import KernelConfig, write_run
 from bench.scenarios import LEAK_KINDS, ScenarioConfig, write_scenario
 from parsers import parse
 
-DEV_SEEDS = (1,)
-EVAL_SEEDS = (101, 202, 303)
+DEV_SEEDS = (1, 2)
+EVAL_SEEDS = (101, 202, 303, 404, 505)
+#: Seed families of the kernel generator: long captures, short test windows, 1440 × 2000 runs.
+KERNEL_DEV = {"capture": (11, 12), "window": (11, 12, 13, 14), "big": (11,)}
+KERNEL_HELDOUT = {"capture": (1001, 1002, 1003, 1004, 1005), "window": tuple(range(1001, 1011)),
+                  "big": (1001, 1002)}
 
 
 def _verdicts(snapshots: list) -> dict[tuple[str, str], str]:
@@ -143,66 +155,178 @@ def timing(folder: Path, snapshots: int = 1440, tags: int = 3000, parse_text: bo
             "parse_s": t1 - t0, "analyze_s": t3 - t2, "analyze_cpu_s": c3 - c2}
 
 
+def _kernel_cfg(family: str, seed: int) -> KernelConfig:
+    rng_pick = seed % 3
+    if family == "window":
+        return KernelConfig(seed=seed, snapshots=4 + rng_pick, interval_s=600.0, tags=400, per_kind=5,
+                            reboots=0, test_window=True)
+    if family == "big":
+        return KernelConfig(seed=seed, snapshots=1440, tags=2000, per_kind=4, reboots=1,
+                            leak_mb_per_hour=(0.5, 2.0))
+    return KernelConfig(seed=seed, snapshots=480, tags=1000, per_kind=5, reboots=rng_pick)
+
+
+def run_kernel(family: str, seed: int, folder: Path) -> dict:
+    log, labels_path = write_run(_kernel_cfg(family, seed), folder, f"kernel_{family}_{seed}")
+    t0 = time.perf_counter()
+    parsed = parse([log])
+    t1 = time.perf_counter()
+    verdicts = _verdicts(parsed.snapshots)
+    t2 = time.perf_counter()
+    labels = json.loads(labels_path.read_text())  # opened only after the analysis
+    result = score(verdicts, labels)
+    result.update(parse_s=t1 - t0, analyze_s=t2 - t1, snapshots=len(parsed.snapshots),
+                  series=len(verdicts))
+    return result
+
+
+class Tally:
+    """Counts over many runs: confusion, leak calls per kind, stable series called leak."""
+
+    def __init__(self) -> None:
+        self.tp = self.fp = self.fn = 0
+        self.kinds: Counter = Counter()
+        self.calls: Counter = Counter()
+        self.sus: Counter = Counter()
+
+    def add(self, r: dict) -> None:
+        self.tp, self.fp, self.fn = self.tp + r["tp"], self.fp + r["fp"], self.fn + r["fn"]
+        self.kinds.update(r["per_kind"])
+        self.calls.update(r["leak_calls"])
+        self.sus.update(r["suspects"])
+
+    def report(self, title: str, leak_kinds: tuple[str, ...]) -> None:
+        precision = self.tp / (self.tp + self.fp) if self.tp + self.fp else float("nan")
+        recall = self.tp / (self.tp + self.fn) if self.tp + self.fn else float("nan")
+        negatives = sum(v for k, v in self.kinds.items() if k not in leak_kinds)
+        print(f"\n== {title}: precision {precision:.3f}  recall {recall:.3f}  (tp {self.tp}, fp {self.fp}, "
+              f"fn {self.fn}); false leak {self.fp} of {negatives} non-leak series "
+              f"= {1e4 * self.fp / max(negatives, 1):.2f} per 10,000")
+        for kind in sorted(self.kinds):
+            mark = "*" if kind in leak_kinds else " "
+            label = "leak" if kind in leak_kinds else "not a leak"
+            print(f"  {mark}{kind:<11} {label:<10} leak {self.calls[kind]:>4} / {self.kinds[kind]:<6} "
+                  f"suspect {self.sus[kind]}")
+
+
+def _print_run(name: str, r: dict) -> None:
+    print(f"{name}: {r.get('snapshots', '?')} snapshots, {r.get('series', r.get('rows', '?'))} series/rows, "
+          f"parse {r['parse_s']:.1f} s, analyze {r['analyze_s']:.2f} s; tp {r['tp']} fp {r['fp']} fn {r['fn']}")
+    for m in r["misses"]:
+        print(f"   missed {m[0]} {m[1]!r}: {m[2]}")
+    for f in r["false_alarms"]:
+        print(f"   false alarm {f[0]} {f[1]!r}")
+
+
+def stable_only(folder: Path, seed: int = 4242) -> dict:
+    """3000 stable tags (and every non-leak behaviour) × 1440 snapshots: every leak verdict is false."""
+    cfg = KernelConfig(seed=seed, snapshots=1440, tags=3000, per_kind=5, reboots=1, leaks=False)
+    log, labels_path = write_run(cfg, folder, "stable_only")
+    parsed = parse([log])
+    t0 = time.perf_counter()
+    result = analyze(parsed.snapshots)
+    elapsed = time.perf_counter() - t0
+    counts = result.counts()
+    labels = json.loads(labels_path.read_text())
+    assert not any(t["leak"] for t in labels["tags"])
+    return {"snapshots": len(parsed.snapshots), "series": len(result.rows), "counts": counts, "analyze_s": elapsed}
+
+
+def timing_with_memory(folder: Path) -> dict:
+    """1440 snapshots × 3000 tags: analysis time, then its peak memory (tracemalloc) and the peak RSS."""
+    import resource
+    import tracemalloc
+
+    cfg = ScenarioConfig(seed=7, snapshots=1440, background=3000 - 60, per_kind=6)
+    log, _ = write_scenario(cfg, folder, "timing")
+    parsed = parse([log])
+    rss_parsed = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    analyze(parsed.snapshots[:10])  # warm imports (scipy) and caches outside the measurement
+    best = float("inf")
+    cpu = 0.0
+    for _ in range(3):
+        t0, c0 = time.perf_counter(), time.process_time()
+        res = analyze(parsed.snapshots)
+        t1, c1 = time.perf_counter(), time.process_time()
+        if t1 - t0 < best:
+            best, cpu = t1 - t0, c1 - c0
+    rss_after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    tracemalloc.start()
+    analyze(parsed.snapshots)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    return {"snapshots": len(parsed.snapshots), "series": res.summary["series"], "analyze_s": best,
+            "analyze_cpu_s": cpu, "rss_parsed_mb": rss_parsed, "rss_peak_mb": rss_after,
+            "analysis_peak_mb": peak / 2**20, "text_mb": log.stat().st_size / 1e6}
+
+
 def main() -> None:
-    ap = argparse.ArgumentParser(description="Precision, recall and latency of trend verdicts on labelled logs.")
-    ap.add_argument("--seeds", type=int, nargs="*", default=list(EVAL_SEEDS))
+    ap = argparse.ArgumentParser(description="Precision, recall and speed of trend verdicts on labelled logs.")
+    ap.add_argument("--suite", choices=["dev", "heldout"], default=None,
+                    help="both generators on the tuning seeds (dev) or on seeds never used for tuning (heldout)")
+    ap.add_argument("--seeds", type=int, nargs="*", default=None, help="legacy generator alone, these seeds")
     ap.add_argument("--snapshots", type=int, default=360)
     ap.add_argument("--background", type=int, default=1000)
-    ap.add_argument("--no-latency", action="store_true")
-    ap.add_argument("--no-needle", action="store_true")
-    ap.add_argument("--timing", action="store_true", help="also time 1440 snapshots × 3000 tags (slow to parse)")
+    ap.add_argument("--latency", action="store_true", help="detection latency (legacy generator; slow)")
+    ap.add_argument("--needle", action="store_true", help="1 MB/h needles among 3000 tags (legacy generator)")
+    ap.add_argument("--stable-only", action="store_true", help="3000 stable tags × 1440 snapshots: no leak allowed")
+    ap.add_argument("--timing", action="store_true", help="1440 snapshots × 3000 tags: time and memory")
     ap.add_argument("--keep", type=Path, default=None, help="write the logs here instead of a temporary folder")
     args = ap.parse_args()
+    if args.suite is None and args.seeds is None and not (args.stable_only or args.timing):
+        args.suite = "heldout"
     with tempfile.TemporaryDirectory() as tmp:
         folder = args.keep or Path(tmp)
-        tp = fp = fn = 0
-        kinds: Counter = Counter()
-        calls: Counter = Counter()
-        sus: Counter = Counter()
-        lat: list[float] = []
-        for seed in args.seeds:
-            r = run_seed(seed, folder, args.snapshots, args.background, not args.no_latency)
-            tp, fp, fn = tp + r["tp"], fp + r["fp"], fn + r["fn"]
-            kinds.update(r["per_kind"])
-            calls.update(r["leak_calls"])
-            sus.update(r["suspects"])
+        legacy_seeds = args.seeds if args.seeds is not None else (
+            list(DEV_SEEDS if args.suite == "dev" else EVAL_SEEDS) if args.suite else [])
+        legacy = Tally()
+        lat: list[tuple[str, float]] = []
+        for seed in legacy_seeds:
+            r = run_seed(seed, folder, args.snapshots, args.background, args.latency)
+            legacy.add(r)
             lat += r.get("latency_min", [])
-            print(f"seed {seed}: {r['rows']} rows, parse {r['parse_s']:.1f} s, analyze {r['analyze_s']:.2f} s; "
-                  f"tp {r['tp']} fp {r['fp']} fn {r['fn']}")
-            for m in r["misses"]:
-                print(f"   missed {m[0]} {m[1]!r}: {m[2]}")
-            for f in r["false_alarms"]:
-                print(f"   false alarm {f[0]} {f[1]!r}")
-        precision = tp / (tp + fp) if tp + fp else float("nan")
-        recall = tp / (tp + fn) if tp + fn else float("nan")
-        print(f"\nprecision {precision:.3f}  recall {recall:.3f}  (tp {tp}, fp {fp}, fn {fn}; "
-              f"{len(args.seeds)} seeds × {args.snapshots} snapshots)")
-        print("leak verdicts per kind (of tags of that kind):")
-        for kind in sorted(kinds):
-            mark = "*" if kind in LEAK_KINDS else " "
-            label = "leak" if kind in LEAK_KINDS else "not a leak"
-            print(f"  {mark}{kind:<11} {label:<10} leak {calls[kind]:>4} / {kinds[kind]:<5} suspect {sus[kind]}")
+            _print_run(f"legacy seed {seed}", r)
+        if legacy_seeds:
+            legacy.report(f"legacy generator (bench/scenarios.py), seeds {' '.join(map(str, legacy_seeds))}",
+                          LEAK_KINDS)
         if lat:
             print("detection latency after onset, minutes (15-minute steps of a growing prefix of the log):")
             for kind in [*sorted({k for k, _ in lat}), "all"]:
                 values = [v for k, v in lat if kind in (k, "all")]
                 finite = sorted(v for v in values if v != float("inf"))
-                never = len(values) - len(finite)
                 if finite:
                     print(f"  {kind:<10} median {finite[len(finite) // 2]:>4.0f}  "
                           f"90th pct {finite[int(0.9 * (len(finite) - 1))]:>4.0f}  max {finite[-1]:>4.0f}  "
-                          f"never {never}")
-        if not args.no_needle:
-            for seed in args.seeds:
+                          f"never {len(values) - len(finite)}")
+        if args.suite:
+            families = KERNEL_DEV if args.suite == "dev" else KERNEL_HELDOUT
+            overall = Tally()
+            for family, seeds in families.items():
+                tally = Tally()
+                for seed in seeds:
+                    r = run_kernel(family, seed, folder)
+                    tally.add(r)
+                    overall.add(r)
+                    _print_run(f"kernel {family} seed {seed}", r)
+                tally.report(f"kernel generator, {family}, seeds {' '.join(map(str, seeds))}", KERNEL_LEAKS)
+            overall.report("kernel generator, all families", KERNEL_LEAKS)
+        if args.needle:
+            for seed in legacy_seeds or list(EVAL_SEEDS):
                 n = needle(folder, seed + 1000)
                 print(f"needle seed {seed + 1000}: {n['found']} of {n['needles']} 1 MB/h leaks found after 120 "
                       f"one-minute snapshots among {n['per_kind']['background']} background tags; "
                       f"false alarms {n['fp']}; also found: slow leaks {n['slow'][0]}/{n['slow'][1]}, late leaks "
                       f"{n['late'][0]}/{n['late'][1]}; parse {n['parse_s']:.1f} s, analyze {n['analyze_s']:.2f} s")
+        if args.stable_only:
+            r = stable_only(folder)
+            print(f"stable-only: {r['snapshots']} snapshots × {r['series']} series, verdicts {r['counts']}, "
+                  f"analyze {r['analyze_s']:.2f} s")
         if args.timing:
-            t = timing(folder)
-            print(f"timing: {t['snapshots']} snapshots × {t['series']} series ({t['bytes'] / 1e6:.0f} MB of text): "
-                  f"parse {t['parse_s']:.1f} s, analyze {t['analyze_s']:.2f} s (CPU {t['analyze_cpu_s']:.2f} s)")
+            t = timing_with_memory(folder)
+            print(f"timing: {t['snapshots']} snapshots × {t['series']} series ({t['text_mb']:.0f} MB of text): "
+                  f"analyze {t['analyze_s']:.2f} s wall (best of 3), {t['analyze_cpu_s']:.2f} s CPU; "
+                  f"peak RSS {t['rss_peak_mb']:.0f} MB ({t['rss_parsed_mb']:.0f} MB after parsing); "
+                  f"the analysis itself peaks at {t['analysis_peak_mb']:.0f} MB (tracemalloc)")
 
 
 if __name__ == "__main__":

@@ -70,7 +70,8 @@ def test_trend_json_rows():
     wdrq = next(r for r in doc["rows"] if r["tag"] == "Wdrq")
     assert wdrq["rate_low"] <= wdrq["rate_bytes_per_hour"] <= wdrq["rate_high"]
     assert wdrq["exhaustion"]["resource"] == "available memory"
-    assert isinstance(wdrq["stats"]["mk_p"], float)
+    assert isinstance(wdrq["stats"]["p_value"], float)
+    assert 0.0 <= wdrq["q_value"] <= 0.01 and wdrq["segment"] == 1
 
 
 def test_trend_csv_has_a_header_and_one_line_per_row():

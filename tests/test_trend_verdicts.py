@@ -90,7 +90,8 @@ def test_json_rows_carry_the_contract_fields(mixed):
                 "allocs_per_hour", "freed_ratio", "onset", "exhaustion", "group", "n_points", "bytes_first",
                 "bytes_last", "stats"):
         assert key in row
-    assert {"mk_p", "mk_z", "autocorrelation_factor", "intervals_up", "signal_to_noise"} <= set(row["stats"])
+    assert {"p_value", "q_value", "autocorrelation", "effective_points", "intervals_up", "segment"} <= set(row["stats"])
+    assert row["q_value"] == row["stats"]["q_value"] and row["segment"] == 1
     assert [c.key for c in TREND_COLUMNS][:3] == ["tag", "pool", "verdict"]
 
 
@@ -131,8 +132,9 @@ def test_leak_across_a_reboot_is_stitched():
     result = analyze(snapshots_from(series, allocs=allocs, frees=frees))
     row = _row(result, "Leak")
     assert row.verdict == "leak"
-    assert row.stats["resets"] == 1
-    assert "counter reset stitched" in row.reason
+    assert row.stats.resets == 1
+    # Judged on the latest boot segment (not stitched across the reboot), and the reason says so.
+    assert "boot segment 2 of 2 (since 2026-11-21 09:30)" in row.reason
     assert row.rate_bytes_per_hour == pytest.approx(1024 * 1024, rel=0.02)
     assert result.summary["reboots"] == [(START + timedelta(minutes=90)).isoformat()]
     assert _row(result, "Calm", "paged").verdict == "stable"
@@ -244,4 +246,4 @@ def test_vanished_tag_says_when_it_was_last_seen():
     result = _analyze({("Gone", "paged"): s, ("Stay", "paged"): noisy(rng, N, 1000, 10)})
     row = _row(result, "Gone", "paged")
     assert row.reason.endswith(", not seen after 2026-11-21 10:29")
-    assert row.stats["last_seen_index"] == 149
+    assert row.stats.last_seen_index == 149

@@ -7,26 +7,21 @@ against: Theil–Sen slope with Sen's (1968) confidence interval as in
 :func:`scipy.stats.theilslopes`, and the Mann–Kendall test with Yue and Wang's
 (2004) variance correction for autocorrelation as in pymannkendall's
 ``yue_wang_modification_test``.
+
+The leak verdicts themselves rest on :func:`growth_fit` (least-squares growth whose
+uncertainty is widened for AR(1) dependence, never narrowed), :func:`benjamini_hochberg`
+(false-discovery control across every series of a run) and :func:`null_scale` (the many
+stable tags of a run as an empirical null).  SciPy is imported inside the functions that
+need it: ``import poolscope`` stays light.
 """
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
-
-
-class _ScipyStats:
-    """``scipy.stats``, imported on first use: it costs about a second, and `--help`, `diff`
-    and `show` never need it."""
-
-    def __getattr__(self, name: str) -> object:
-        from scipy import stats
-
-        return getattr(stats, name)
-
-
-sps = _ScipyStats()
 
 #: Upper bound on pair-difference elements held at once (~32 MB of float64).
 _PAIR_BUDGET = 4_000_000
@@ -146,6 +141,8 @@ def trend_tests(y: np.ndarray, x: np.ndarray | None = None, *, alpha: float = 0.
     # The interval's order statistics lie within ``half`` places of the median unless the
     # autocorrelation factor exceeds _BAND_FACTOR; keep that band of each sorted series from the
     # single sorting pass, and sort again only for the rare series that need more.
+    from scipy import stats as sps
+
     a_level = 1 - alpha if alpha > 0.5 else alpha
     zc = sps.norm.ppf(a_level / 2.0)
     half = int(np.ceil(abs(zc) * np.sqrt(max(float(np.max(var0, initial=0.0)), 0.0) * _BAND_FACTOR) / 2.0)) + 2
@@ -308,3 +305,299 @@ def time_to_exhaustion(headroom: float, rate: float, rate_low: float, rate_high:
     soonest = headroom / rate_high if np.isfinite(rate_high) and rate_high > 0 else hours
     latest = headroom / rate_low if np.isfinite(rate_low) and rate_low > 0 else float("inf")
     return {"hours": float(hours), "hours_low": float(min(soonest, hours)), "hours_high": float(max(latest, hours))}
+
+
+# -- growth with honest uncertainty -------------------------------------------------------------
+
+#: Largest lag-1 autocorrelation used: beyond it a series carries almost no independent points.
+PHI_MAX = 0.995
+#: Standard errors added to the residual autocorrelation before it sets φ (see growth_fit).
+RHO_MARGIN = 1.645
+#: Also read φ from the steps (see growth_fit).
+DIFF_PHI = True
+
+
+@dataclass
+class GrowthFit:
+    """Per-series least-squares growth of :func:`growth_fit` (arrays of length m)."""
+
+    slope: np.ndarray  # value units per x unit
+    se: np.ndarray  # standard error of the slope, widened for autocorrelation (never narrowed)
+    t: np.ndarray  # slope / se, divided by the run's null scale
+    p: np.ndarray  # one-sided p-value of growth (slope > 0), Student t with n_eff - 2 degrees of freedom
+    df: np.ndarray  # those degrees of freedom
+    phi: np.ndarray  # lag-1 autocorrelation of the residuals, bias-corrected, in [0, PHI_MAX]
+    n: np.ndarray  # points used
+    n_eff: np.ndarray  # n (1 - phi) / (1 + phi): independent points the series is worth
+    resid_sd: np.ndarray  # standard deviation of the residuals about the line
+    x_first: np.ndarray  # x of the first and last point used
+    x_last: np.ndarray
+
+    def interval(self, level: float = 0.95, scale: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+        """Two-sided confidence interval of the slope at ``level``."""
+        from scipy.special import stdtrit
+
+        with np.errstate(invalid="ignore"):
+            q = stdtrit(np.maximum(self.df, 1.0), 0.5 + level / 2)
+        half = q * self.se * scale
+        return self.slope - half, self.slope + half
+
+    def upper(self, level: float, scale: float = 1.0) -> np.ndarray:
+        """One-sided upper confidence bound of the slope at ``level``."""
+        from scipy.special import stdtrit
+
+        with np.errstate(invalid="ignore"):
+            return self.slope + stdtrit(np.maximum(self.df, 1.0), level) * self.se * scale
+
+
+@lru_cache(maxsize=256)
+def _ar1_table(n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """What AR(1) noise of coefficient φ does to a straight-line fit of ``n`` equally spaced points.
+
+    For a grid of φ: the expected lag-1 autocorrelation of the residuals (what is observed:
+    lower than φ, because the line soaks up slow wander), the variance of the slope relative
+    to independent noise (dxᵀRdx / Σdx²) and tr(HR), which sets the residuals' expected sum
+    of squares (σ² (n − tr(HR))).  Exact expectations, from the rank-2 hat matrix.
+    """
+    phis = np.concatenate([np.linspace(0.0, 0.9, 91), np.linspace(0.9025, PHI_MAX, 40)])
+    idx = np.arange(n, dtype=np.float64)
+    dx = idx - idx.mean()
+    u = np.column_stack([np.full(n, 1 / np.sqrt(n)), dx / np.sqrt((dx**2).sum())])
+    # R·U for every φ at once: R v = (forward AR filter) + (backward AR filter) − v, O(n) per φ.
+    ph = phis[:, None]
+    fwd = np.empty((n, len(phis), 2))
+    bwd = np.empty((n, len(phis), 2))
+    fwd[0] = u[0][None, :]
+    for t in range(1, n):
+        fwd[t] = u[t][None, :] + ph * fwd[t - 1]
+    bwd[n - 1] = u[n - 1][None, :]
+    for t in range(n - 2, -1, -1):
+        bwd[t] = u[t][None, :] + ph * bwd[t + 1]
+    ru = fwd + bwd - u[:, None, :]  # (n, φ, 2)
+    core = np.einsum("ti,tpj->pij", u, ru)  # UᵀRU per φ (φ, 2, 2)
+    # A = R − UUᵀR − RUUᵀ + U(UᵀRU)Uᵀ; its first sub-diagonal summed, and its trace.
+    sub_r = (n - 1) * phis
+    sub_hr = np.einsum("ti,tpi->p", u[1:], ru[:-1])  # Σ_t U[t]·(RU)[t−1]
+    sub_rh = np.einsum("tpi,ti->p", ru[1:], u[:-1])
+    sub_hrh = np.einsum("ti,pij,tj->p", u[1:], core, u[:-1])
+    tr_hr = np.trace(core, axis1=1, axis2=2)
+    trace = n - tr_hr
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rho = np.where(trace > 0, (sub_r - sub_hr - sub_rh + sub_hrh) / trace, 0.0)
+    infl = core[:, 1, 1]
+    return phis, rho, infl, tr_hr
+
+
+def _ar1_terms(rho_obs: np.ndarray, n: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(φ, slope-variance inflation, tr(HR)) for each column's observed residual autocorrelation."""
+    phi = np.zeros(len(n))
+    infl = np.ones(len(n))
+    tr_hr = np.full(len(n), 2.0)
+    # Columns share tables by their point count, rounded to about 5 % (a few distinct tables per run).
+    key = np.where(n >= 3, np.round(np.exp(np.round(np.log(np.maximum(n, 3)) / 0.05) * 0.05)), 0).astype(int)
+    for size in np.unique(key[key >= 3]):
+        cols = np.flatnonzero(key == size)
+        phis, rho, inf, trh = _ar1_table(int(size))
+        # Expected ρ rises with φ: invert it; beyond the table's top φ = PHI_MAX, below 0 → φ = 0.
+        r = np.clip(rho_obs[cols], rho[0], rho[-1])
+        order = np.argsort(rho, kind="stable")
+        phi[cols] = np.interp(r, rho[order], phis[order])
+        infl[cols] = np.interp(phi[cols], phis, inf)
+        tr_hr[cols] = np.interp(phi[cols], phis, trh)
+    return phi, infl, tr_hr
+
+
+def _expected_rho(phi: np.ndarray, n: np.ndarray) -> np.ndarray:
+    """The residual autocorrelation a line fit leaves on AR(φ) noise of n points (inverse of _ar1_terms)."""
+    out = np.zeros(len(n))
+    key = np.where(n >= 3, np.round(np.exp(np.round(np.log(np.maximum(n, 3)) / 0.05) * 0.05)), 0).astype(int)
+    for size in np.unique(key[key >= 3]):
+        cols = np.flatnonzero(key == size)
+        phis, rho, _, _ = _ar1_table(int(size))
+        out[cols] = np.interp(phi[cols], phis, rho)
+    return out
+
+
+def growth_fit(y: np.ndarray, x: np.ndarray, scale: float = 1.0, mask: np.ndarray | None = None) -> GrowthFit:
+    """Least-squares slope of each column of ``y`` against ``x`` and a one-sided test of growth.
+
+    Why not a plain t-test: pool counters wander (AR(1)-like, φ up to 0.95 per minute), so
+    neighbouring points repeat each other, and a fitted line soaks up part of that wander,
+    so the residuals look less dependent than the noise is.  φ is the AR(1) coefficient
+    whose *expected* residual autocorrelation after a line fit equals the observed one
+    (:func:`_ar1_table`); the slope's variance and the noise level then follow exactly for
+    that φ.  φ is never taken below 0, so the correction can only make p larger.  ``scale``
+    (≥ 1) widens every standard error further (the empirical null of :func:`null_scale`).
+    NaN points (and points outside ``mask``) are left out.
+    """
+    from scipy.special import stdtr
+
+    y = np.asarray(y, dtype=np.float64)
+    if y.ndim == 1:
+        y = y[:, None]
+    ok = ~np.isnan(y)
+    if mask is not None:
+        ok &= mask
+    w = ok.astype(np.float64)
+    n = w.sum(axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        xm = (x[:, None] * w).sum(axis=0) / n
+        yz = np.where(ok, y, 0.0)
+        ym = yz.sum(axis=0) / n
+        dx = (x[:, None] - xm) * w
+        dy = (yz - ym) * w
+        sxx = (dx * dx).sum(axis=0)
+        slope = (dx * dy).sum(axis=0) / sxx
+        r = dy - slope * dx  # 0 where a point is left out
+        sse = (r * r).sum(axis=0)
+        both = ok[1:] & ok[:-1]
+        c1 = (r[1:] * r[:-1] * both).sum(axis=0)
+        rho = np.where(sse > 0, c1 / sse, 0.0)
+        # An upper confidence value of the autocorrelation, not the estimate: a plug-in φ is
+        # too low half of the time, and each time the test is too sure.
+        rho_up = rho + RHO_MARGIN * np.sqrt(np.maximum(1 - rho**2, 0.0) / np.maximum(n, 1))
+        if DIFF_PHI:
+            # The steps' own lag-1 autocorrelation says φ too (ρ₁(Δe) = −(1 − φ)/2), untouched by the
+            # line: when the line soaked up a slow wander, this one does not look white.
+            d = np.diff(np.where(ok, y, np.nan), axis=0)
+            dok = ~np.isnan(d)
+            d_mean = np.where(dok, d, 0.0).sum(axis=0) / np.maximum(dok.sum(axis=0), 1)
+            dz = np.where(dok, d - d_mean, 0.0)
+            both_d = dok[1:] & dok[:-1]
+            d0 = (dz * dz).sum(axis=0)
+            rho_d = np.where(d0 > 0, (dz[1:] * dz[:-1] * both_d).sum(axis=0) / np.where(d0 > 0, d0, 1.0), -0.5)
+            phi_d = np.clip(1 + 2 * rho_d, 0.0, PHI_MAX)
+            rho_up = np.maximum(rho_up, _expected_rho(phi_d, n))
+        phi, infl, tr_hr = _ar1_terms(rho_up, n)
+        s2 = sse / np.maximum(n - tr_hr, 1.0)  # unbiased noise variance under AR(φ)
+        se = np.sqrt(s2 / sxx * infl) * max(scale, 1.0)
+        n_eff = n * (1 - phi) / (1 + phi)
+        df = np.maximum(n_eff - 2, 1.0)
+        t = np.where(se > 0, slope / se, np.where(slope > 0, np.inf, 0.0))
+        p = np.where(np.isfinite(t), stdtr(df, -np.nan_to_num(t)), np.where(t > 0, 0.0, 1.0))
+    bad = (n < 3) | ~(sxx > 0)
+    p[bad] = 1.0
+    t[bad] = 0.0
+    slope[bad & ~np.isfinite(slope)] = np.nan
+    xs = np.where(ok, x[:, None], np.nan)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        x_first = np.nanmin(xs, axis=0) if len(x) else np.zeros(y.shape[1])
+        x_last = np.nanmax(xs, axis=0) if len(x) else np.zeros(y.shape[1])
+    return GrowthFit(slope=slope, se=se, t=t, p=p, df=df, phi=phi, n=n, n_eff=n_eff,
+                     resid_sd=np.sqrt(s2), x_first=x_first, x_last=x_last)
+
+
+def drift_fit(y: np.ndarray, x: np.ndarray, scale: float = 1.0, mask: np.ndarray | None = None) -> GrowthFit:
+    """Growth as a drift: the mean step per x unit between consecutive points, and a one-sided test.
+
+    The model of a leak of 1-in-N operations: a random walk with drift (each step adds a
+    random count of leaked allocations), on which a line fit through the levels is not valid.
+    Steps are weighted by the time between points (Σ Δy / Σ Δx); the steps' lag-1
+    autocorrelation, when positive, widens the error (a stationary level has negatively
+    correlated steps, for which the plain error is already conservative).
+    """
+    from scipy.special import stdtr
+
+    y = np.asarray(y, dtype=np.float64)
+    if y.ndim == 1:
+        y = y[:, None]
+    ok = ~np.isnan(y)
+    if mask is not None:
+        ok &= mask
+    m = y.shape[1]
+    # Consecutive present points, gaps bridged: compress each column to its present points.
+    n = ok.sum(axis=0)
+    order = np.argsort(~ok, axis=0, kind="stable")  # present rows first, in time order
+    ys = np.take_along_axis(np.where(ok, y, np.nan), order, axis=0)
+    xs = np.where(np.take_along_axis(ok, order, axis=0), x[order], np.nan)
+    dy = np.diff(ys, axis=0)
+    dxs = np.diff(xs, axis=0)
+    valid = ~np.isnan(dy) & (dxs > 0)
+    dy = np.where(valid, dy, 0.0)
+    dxs = np.where(valid, dxs, 0.0)
+    steps = valid.sum(axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        total_dx = dxs.sum(axis=0)
+        mu = dy.sum(axis=0) / total_dx
+        e = np.where(valid, (dy - mu * dxs) / np.sqrt(np.where(valid, dxs, 1.0)), 0.0)
+        s2 = (e * e).sum(axis=0) / np.maximum(steps - 1, 1)
+        c1 = (e[1:] * e[:-1] * (valid[1:] & valid[:-1])).sum(axis=0)
+        rho = np.where(s2 > 0, c1 / ((e * e).sum(axis=0)), 0.0)
+        rho_up = np.clip(rho + RHO_MARGIN * np.sqrt(np.maximum(1 - rho**2, 0.0) / np.maximum(steps, 1)), 0.0,
+                         PHI_MAX)
+        inflation = (1 + rho_up) / (1 - rho_up)
+        se = np.sqrt(s2 / total_dx * inflation) * max(scale, 1.0)
+        n_eff = steps / inflation
+        df = np.maximum(n_eff - 1, 1.0)
+        t = np.where(se > 0, mu / se, np.where(mu > 0, np.inf, 0.0))
+        p = np.where(np.isfinite(t), stdtr(df, -np.nan_to_num(t)), np.where(t > 0, 0.0, 1.0))
+    bad = (steps < 3) | ~(total_dx > 0)
+    p[bad] = 1.0
+    t[bad] = 0.0
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        x_first = np.nanmin(xs, axis=0) if len(x) else np.zeros(m)
+        x_last = np.nanmax(xs, axis=0) if len(x) else np.zeros(m)
+    return GrowthFit(slope=mu, se=se, t=t, p=p, df=df, phi=rho_up, n=n.astype(np.float64), n_eff=n_eff,
+                     resid_sd=np.sqrt(s2), x_first=x_first, x_last=x_last)
+
+
+def step_noise(y: np.ndarray) -> np.ndarray:
+    """Robust point-to-point noise of each column: 1.4826 / √2 × the median absolute step (gaps skipped)."""
+    d = np.abs(np.diff(y, axis=0))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        med = np.nanmedian(d, axis=0) if d.shape[0] else np.zeros(y.shape[1])
+    return np.nan_to_num(1.4826 / np.sqrt(2) * med)
+
+
+def null_scale(t: np.ndarray, minimum_series: int = 200) -> float:
+    """How much wider than N(0, 1) the run's growth statistics spread (≥ 1).
+
+    A run of thousands of tags is mostly stable tags: the robust spread (1.4826 × MAD)
+    of their t statistics is what a miscalibrated test would show.  Only ever widens;
+    with fewer than ``minimum_series`` usable statistics the theoretical null stands.
+    """
+    t = t[np.isfinite(t) & (t != 0)]
+    if len(t) < minimum_series:
+        return 1.0
+    mad = 1.4826 * float(np.median(np.abs(t - np.median(t))))
+    return max(1.0, mad)
+
+
+def benjamini_hochberg(p: np.ndarray) -> np.ndarray:
+    """q-values of the Benjamini–Hochberg step-up procedure (NaN p stays NaN, q is monotone in p)."""
+    p = np.asarray(p, dtype=np.float64)
+    q = np.full(p.shape, np.nan)
+    ok = np.flatnonzero(np.isfinite(p))
+    if not len(ok):
+        return q
+    order = ok[np.argsort(p[ok], kind="stable")]
+    m = len(order)
+    ranked = p[order] * m / np.arange(1, m + 1)
+    q[order] = np.minimum(1.0, np.minimum.accumulate(ranked[::-1])[::-1])
+    return q
+
+
+def large_falls(y: np.ndarray, threshold: np.ndarray) -> np.ndarray:
+    """How many times each column fell by ``threshold`` from a peak, counting again only after a rise as large."""
+    n, m = y.shape
+    count = np.zeros(m, dtype=np.intp)
+    if n < 2:
+        return count
+    peak = np.where(np.isnan(y[0]), -np.inf, y[0])
+    trough = np.where(np.isnan(y[0]), np.inf, y[0])
+    armed = np.ones(m, dtype=bool)  # the first fall always counts; later ones after a rise of threshold
+    for t in range(1, n):
+        v = y[t]
+        ok = ~np.isnan(v)
+        peak = np.where(ok & (v > peak), v, peak)
+        trough = np.where(ok & (v < trough), v, trough)
+        armed |= ok & (v - trough >= threshold)
+        fell = ok & armed & (peak - v >= threshold) & (threshold > 0)
+        count += fell
+        armed &= ~fell
+        peak = np.where(fell, v, peak)
+        trough = np.where(fell, v, trough)
+    return count

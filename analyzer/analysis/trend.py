@@ -1,22 +1,26 @@
 """Leak verdicts over many snapshots: one verdict with a checkable reason per (tag, pool).
 
-The pipeline, all vectorised over the (time × series) matrices of
+Three named stages, each vectorised over the (time × series) matrices of
 :mod:`analyzer.analysis.series`:
 
-1. wraps repaired and resets stitched; long logs averaged into at most
-   ``max_points`` blocks (noise shrinks, the O(n²) statistics stay cheap);
-2. Theil–Sen slope with a confidence interval and Mann–Kendall with Yue–Wang's
-   autocorrelation correction (:mod:`analyzer.analysis.stats`);
-3. onset of growth (flat-then-linear break), whether the series is still growing
-   at the end (last third against the middle third), and the largest give-back of
-   memory after a peak ("stop the test, wait, see what was freed");
-4. a verdict by the rules in :func:`_verdicts` (documented in docs/analysis.md).
+1. :func:`segment_by_boot` — counter restarts (reboots, driver reloads) split every series
+   into boot segments; the verdict is about the latest segment with enough points (a cache
+   that refills after each boot is a warm-up per segment, not a staircase across them);
+2. :func:`compute_statistics` — per series, a :class:`SeriesStatistics` record: growth tested
+   at a few candidate onsets with an autocorrelation-honest t-test (:func:`stats.growth_fit`),
+   corrected for having looked at several onsets and two measures (bytes, outstanding
+   allocations), calibrated against the run's own stable tags (:func:`stats.null_scale`) and
+   turned into q-values across every series of the run (Benjamini–Hochberg); whether the tail
+   has levelled off; what was given back; and for short windows (a before/after test run)
+   growth in every interval against the steps of comparable tags;
+3. :func:`verdict_rules` — the verdicts, in an order that follows the evidence (docs/analysis.md).
 """
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -30,27 +34,81 @@ from parsers.model import POOLS, Snapshot
 
 VERDICTS: tuple[str, ...] = tuple(v.value for v in Verdict)
 _RANK = {v: i for i, v in enumerate(VERDICTS)}
+MODELS = ("line", "drift", "line, coarse")
+#: Share of the false-positive budget of each growth test (weighted Bonferroni; sums to 1).
+#: The whole-segment line tests carry most of it; later onsets split theirs equally.
+TEST_WEIGHTS: dict[tuple[str, str], float] = {
+    ("bytes", "line"): 0.25,
+    ("bytes", "line, coarse"): 0.25,
+    ("bytes", "drift"): 0.05,
+    ("bytes", "line, later onset"): 0.2,
+    ("bytes", "drift, later onset"): 0.1,
+    ("outstanding", "line"): 0.05,
+    ("outstanding", "line, coarse"): 0.05,
+    ("outstanding", "drift"): 0.05,
+    ("outstanding", "line, later onset"): 0.0,
+    ("outstanding", "drift, later onset"): 0.0,
+}
 
 
 @dataclass(frozen=True)
 class TrendOptions:
-    """Thresholds of the verdict rules (defaults tuned on the scenario benchmark's development seed)."""
+    """Thresholds of the verdict rules (tuned on one seed family of each benchmark generator)."""
 
-    alpha: float = 0.01  # Mann–Kendall p below this: significant growth
-    suspect_alpha: float = 0.05  # weaker evidence: at most "suspect"
-    confidence: float = 0.95  # level of the Theil–Sen interval
-    min_points: int = 5  # fewer observations: insufficient-data
+    alpha: float = 0.01  # q-value (false-discovery rate) at or below this: leak
+    suspect_alpha: float = 0.1  # q-value at or below this: at most suspect
+    confidence: float = 0.95  # level of the rate's interval
+    min_points: int = 5  # fewer snapshots in every boot segment: insufficient-data
     min_span_hours: float = 1 / 6  # a shorter window (timed logs) can say "suspect", not "leak"
     min_growth: int = 64 * 1024  # bytes a leak must have added over the window
-    still_growing: float = 0.3  # last-third gain over the middle third, as a share of slope × time
-    giveback: float = 0.5  # largest fall after a peak, as a share of the range, that means "recovers"
-    leak_giveback: float = 0.4  # a leak never fell back this much
-    recover_rise: float = 0.25  # "recovers" needs a rise of at least this share of the level it rose from
-    snr: float = 4.0  # growth over the window against the residual noise of the fit
-    onset_ratio: float = 0.5  # SSE of flat-then-linear / straight line below this: growth has an onset
-    max_points: int = 160  # longer series are averaged into this many blocks
-    mk_lag: int | None = 10  # autocorrelation lags in the Yue–Wang correction
+    short_points: int = 8  # a boot segment of at most this many snapshots takes the short-window path
+    onsets: int = 5  # candidate onsets tested: at 0, 1/6, 2/6, ... of the segment
+    flat_share: float = 0.3  # a tail whose slope is surely (99 %) below this share of the rate has levelled off
+    giveback: float = 0.5  # share of a rise that, fallen back, means "recovers" (and vetoes "leak")
+    noise_multiple: float = 4.0  # a rise or fall must exceed this many noise standard deviations
+    max_points: int = 240  # longer series are averaged into this many blocks
+    coarse_points: int = 24  # and, for the coarse line test, into this many
     lockstep: float = 0.8  # correlation of first differences that groups tags
+
+
+@dataclass
+class TrendStatistics:
+    """The numbers behind one row's verdict (every reason can be checked against these)."""
+
+    p_value: float | None  # growth, corrected for the onsets and measures tried (None: not tested)
+    q_value: float | None  # Benjamini–Hochberg over every tested series of the run
+    t_stat: float  # best growth t statistic (after the run's null scale)
+    null_scale: float  # how much wider than N(0, 1) the run's stable tags spread (≥ 1)
+    autocorrelation: float  # AR(1) φ used for the residuals of the growth fit
+    effective_points: float  # independent points the fitted window is worth
+    measure: str  # "bytes" or "outstanding": which one showed the growth
+    model: str  # the test that did: "line", "drift" or "line, coarse" (see docs/analysis.md)
+    path: str  # "long", "short" or "none"
+    segment: int  # boot segment analysed (1 = first boot in which the tag was seen)
+    segments: int  # boot segments in which the tag was seen
+    segment_points: int  # snapshots of the tag in the analysed segment
+    intervals: int
+    intervals_up: int
+    intervals_down: int
+    growth_bytes: float  # end level − start level of the growing part (or of the segment)
+    levelled_off: bool  # the tail is surely flatter than flat_share × the rate
+    level_bytes: float | None  # where it levelled off
+    tail_rate_high: float | None  # 99 % upper bound of the tail's rate
+    rate_before_tail: float | None  # the rate the tail is compared with (growing part or whole segment)
+    fell_back_bytes: float  # high of the growing part minus where it ends
+    large_falls: int  # falls of half the range (and of noise_multiple × noise) in the segment
+    rise_bytes: float  # rise to the peak of the largest give-back
+    fall_bytes: float  # that give-back
+    noise_bytes: float  # residual standard deviation of the growth fit
+    reference_tags: int  # short path: comparable tags whose steps set the null
+    smallest_step_bytes: float | None  # short path: the smallest interval growth
+    resets: int
+    wraps: int
+    points_analyzed: int
+    last_seen_index: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: _num(v) if isinstance(v, float) else v for k, v in asdict(self).items()}
 
 
 @dataclass
@@ -70,16 +128,24 @@ class TrendRow:
     n_points: int
     bytes_first: int | None
     bytes_last: int | None
-    stats: dict[str, Any] = field(default_factory=dict)
+    stats: TrendStatistics | None = None
     owner: str | None = None
     #: Every candidate owner with its provenance (OwnerCandidate.to_dict()), most trusted first.
     owner_candidates: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def q_value(self) -> float | None:
+        return self.stats.q_value if self.stats else None
+
+    @property
+    def segment(self) -> int | None:
+        return self.stats.segment if self.stats else None
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "tag": self.tag,
             "pool": self.pool,
-            "verdict": self.verdict,
+            "verdict": str(self.verdict),
             "reason": self.reason,
             "rate_bytes_per_hour": _num(self.rate_bytes_per_hour),
             "rate_low": _num(self.rate_low),
@@ -92,9 +158,11 @@ class TrendRow:
             "n_points": self.n_points,
             "bytes_first": self.bytes_first,
             "bytes_last": self.bytes_last,
+            "q_value": _num(self.q_value),
+            "segment": self.segment,
             "owner": self.owner,
             "owner_candidates": list(self.owner_candidates),
-            "stats": {k: _num(v) if isinstance(v, float) else v for k, v in self.stats.items()},
+            "stats": self.stats.to_dict() if self.stats else {},
         }
 
 
@@ -130,7 +198,7 @@ class TrendResult:
     def counts(self) -> dict[str, int]:
         out = dict.fromkeys(VERDICTS, 0)
         for row in self.rows:
-            out[row.verdict] += 1
+            out[str(row.verdict)] += 1
         return out
 
     def to_dict(self) -> dict[str, Any]:
@@ -138,7 +206,7 @@ class TrendResult:
                 "rows": [r.to_dict() for r in self.rows]}
 
 
-# -- helpers -------------------------------------------------------------------------------
+# -- matrix helpers ------------------------------------------------------------------------------
 
 
 def _blocks(n: int, max_points: int) -> np.ndarray | None:
@@ -176,6 +244,18 @@ def _fill(a: np.ndarray) -> np.ndarray:
     return np.nan_to_num(out)
 
 
+def _median3(a: np.ndarray, keep: np.ndarray) -> np.ndarray:
+    """Running median of 3 (single-snapshot spikes removed); points in ``keep`` or next to a gap stay."""
+    if a.shape[0] < 3:
+        return a
+    prev, cur, nxt = a[:-2], a[1:-1], a[2:]
+    med = np.maximum(np.minimum(prev, cur), np.minimum(np.maximum(prev, cur), nxt))
+    out = a.copy()
+    inner = ~np.isnan(med) & ~keep[1:-1] & ~keep[2:]
+    out[1:-1] = np.where(inner, med, cur)
+    return out
+
+
 def _rolling_median(a: np.ndarray, width: int = 5) -> np.ndarray:
     n = a.shape[0]
     if n < width:
@@ -194,8 +274,13 @@ def _window_delta(a: np.ndarray, resets: np.ndarray) -> np.ndarray:
         return np.nansum(np.where(d >= 0, d, np.nan), axis=0)
 
 
+def _first_last(ok: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    n = ok.shape[0]
+    return np.argmax(ok, axis=0), n - 1 - np.argmax(ok[::-1], axis=0)
+
+
 def _stamp(data: SeriesSet, hours: float) -> datetime | None:
-    if not data.timed or not data.timestamps or data.timestamps[0] is None:
+    if not data.timed or not data.timestamps or data.timestamps[0] is None or not np.isfinite(hours):
         return None
     return data.timestamps[0] + timedelta(hours=float(hours))
 
@@ -204,15 +289,503 @@ def _clock(dt: datetime | None, fallback: str) -> str:
     return dt.strftime("%Y-%m-%d %H:%M") if dt else fallback
 
 
-# -- the analysis ----------------------------------------------------------------------------
+# -- stage 1: boot segments -----------------------------------------------------------------------
+
+
+@dataclass
+class BootSegments:
+    """Each series cut at its counter restarts; the segment whose verdict counts."""
+
+    ids: np.ndarray  # (T, K) boot segment of each snapshot, per series (0 = before any restart)
+    points: np.ndarray  # (S, K) snapshots with the tag in each segment
+    analysed: np.ndarray  # (K,) latest segment with at least min_points snapshots (-1: none)
+
+    def mask(self, segment: np.ndarray) -> np.ndarray:
+        """(T, K) True where a snapshot belongs to the given segment of its series."""
+        return self.ids == segment[None, :]
+
+    def rank(self) -> tuple[np.ndarray, np.ndarray]:
+        """(position of the analysed segment among those where the tag was seen, their count), 1-based."""
+        seen = self.points > 0
+        count = seen.sum(axis=0)
+        upto = np.arange(self.points.shape[0])[:, None] <= self.analysed[None, :]
+        return (seen & upto).sum(axis=0), count
+
+
+def segment_by_boot(data: SeriesSet, min_points: int) -> BootSegments:
+    """Stage 1: boot segments from the counter restarts found in :func:`build_series`."""
+    ids = np.cumsum(data.resets, axis=0)
+    present = ~np.isnan(data.values["bytes"])
+    s_count = int(ids.max()) + 1 if ids.size else 1
+    points = np.stack([(present & (ids == s)).sum(axis=0) for s in range(s_count)]) if ids.size \
+        else np.zeros((1, ids.shape[1]), dtype=np.intp)
+    usable = points >= min_points
+    latest = s_count - 1 - np.argmax(usable[::-1], axis=0)
+    analysed = np.where(usable.any(axis=0), latest, -1)
+    return BootSegments(ids=ids, points=points, analysed=analysed)
+
+
+# -- stage 2: statistics --------------------------------------------------------------------------
+
+
+@dataclass
+class SeriesStatistics:
+    """Stage 2's result: one array entry per series (K), everything the verdict rules read."""
+
+    n_points: np.ndarray
+    segment_points: np.ndarray
+    segment: np.ndarray  # 1-based rank of the analysed segment among those the tag was seen in
+    segments: np.ndarray
+    short: np.ndarray  # took the short-window path
+    tested: np.ndarray  # has a p-value
+    p: np.ndarray
+    q: np.ndarray
+    t: np.ndarray
+    phi: np.ndarray
+    n_eff: np.ndarray
+    measure: np.ndarray  # 0 bytes, 1 outstanding
+    model: np.ndarray  # 0 line, 1 drift, 2 line at coarse resolution
+    onset_j: np.ndarray  # candidate onset that won (0: the start of the segment)
+    slope: np.ndarray  # bytes per x unit over the growing part
+    whole: tuple[np.ndarray, np.ndarray, np.ndarray]  # (slope, low, high) over the whole segment
+    low: np.ndarray
+    high: np.ndarray
+    onset_x: np.ndarray  # NaN: growth from the start of the segment
+    window_x: np.ndarray  # duration of the analysed segment (x units)
+    growth: np.ndarray  # end level − start level of the growing part
+    levelled: np.ndarray
+    each: np.ndarray  # the "grew in every boot segment" route gave the smaller p
+    level: np.ndarray
+    level_since_x: np.ndarray
+    tail_high: np.ndarray
+    ref_rate: np.ndarray  # the rate a levelled-off tail is compared with
+    fell_back: np.ndarray  # high of the growing part − end level
+    fell_back_limit: np.ndarray  # more than this fallen back vetoes a leak
+    falls: np.ndarray
+    new_high: np.ndarray
+    rise: np.ndarray
+    fall: np.ndarray
+    peak_x: np.ndarray
+    ends_above_peak: np.ndarray
+    noise: np.ndarray
+    reference: np.ndarray  # short path: comparable tags
+    smallest_step: np.ndarray
+    all_up: np.ndarray
+    intervals: np.ndarray
+    ups: np.ndarray
+    downs: np.ndarray
+    freed: np.ndarray
+    null_scale: float
+
+
+def compute_statistics(data: SeriesSet, segs: BootSegments, opts: TrendOptions) -> SeriesStatistics:
+    """Stage 2: every statistic of every series, for the analysed boot segment."""
+    k = len(data.tags)
+    x_full = data.times / 3600.0 if data.timed else data.times.astype(np.float64)
+    raw = data.values["bytes"]
+    present = ~np.isnan(raw)
+    n_points = present.sum(axis=0)
+    in_seg = segs.mask(segs.analysed) & present & (segs.analysed >= 0)[None, :]
+    seg_points = in_seg.sum(axis=0)
+    rank, count = segs.rank()
+    outstanding = None
+    if "allocs" in data.values and "frees" in data.values:
+        o = data.values["allocs"] - data.values["frees"]
+        if not np.isnan(o).all():
+            outstanding = o
+
+    # Interval counts at full resolution inside the segment ("grew in 118 of 120 intervals").
+    seg_raw = np.where(in_seg, raw, np.nan)
+    d = np.diff(seg_raw, axis=0)
+    d_valid = ~np.isnan(d)
+    ups = ((d > 0) & d_valid).sum(axis=0)
+    downs = ((d < 0) & d_valid).sum(axis=0)
+    intervals = d_valid.sum(axis=0)
+    first_i, last_i = _first_last(in_seg)
+    cols = np.arange(k)
+    window_x = np.where(seg_points > 0, x_full[last_i] - x_full[first_i], 0.0)
+
+    short = (seg_points >= opts.min_points) & (seg_points <= opts.short_points) & (segs.analysed >= 0)
+    long_ = (seg_points > opts.short_points) & (segs.analysed >= 0)
+
+    nan = np.full(k, np.nan)
+    st = SeriesStatistics(
+        n_points=n_points, segment_points=seg_points, segment=rank, segments=count, short=short,
+        tested=short | long_, p=np.ones(k), q=nan.copy(), t=np.zeros(k), phi=np.zeros(k), n_eff=nan.copy(),
+        measure=np.zeros(k, dtype=np.intp), model=np.zeros(k, dtype=np.intp), onset_j=np.zeros(k, dtype=np.intp),
+        slope=nan.copy(),
+        whole=(nan.copy(), nan.copy(), nan.copy()), low=nan.copy(), high=nan.copy(),
+        onset_x=nan.copy(), window_x=window_x, growth=np.zeros(k), levelled=np.zeros(k, bool), each=np.zeros(k, bool),
+        level=nan.copy(), level_since_x=nan.copy(), tail_high=nan.copy(), ref_rate=nan.copy(), fell_back=np.zeros(k),
+        fell_back_limit=np.zeros(k), falls=np.zeros(k, dtype=np.intp), new_high=np.ones(k, bool),
+        rise=np.zeros(k), fall=np.zeros(k), peak_x=nan.copy(), ends_above_peak=np.zeros(k, bool),
+        noise=np.zeros(k), reference=np.zeros(k, dtype=np.intp), smallest_step=nan.copy(),
+        all_up=np.zeros(k, bool), intervals=intervals, ups=ups, downs=downs, freed=nan.copy(), null_scale=1.0,
+    )
+
+    # Freed share of new allocations over the segment.
+    if outstanding is not None:
+        seg_resets = data.resets & in_seg
+        da = _window_delta(np.where(in_seg, data.values["allocs"], np.nan), seg_resets)
+        df = _window_delta(np.where(in_seg, data.values["frees"], np.nan), seg_resets)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            st.freed = np.where(da > 0, df / da, np.nan)
+
+    if long_.any():
+        _long_path(st, np.flatnonzero(long_), raw, outstanding, in_seg, data.resets, x_full, segs, opts)
+    if short.any():
+        _short_path(st, np.flatnonzero(short), seg_raw, x_full, first_i, last_i, cols)
+    st.q = stats.benjamini_hochberg(np.where(st.tested, st.p, np.nan))
+    return st
+
+
+def _long_path(st: SeriesStatistics, cols: np.ndarray, raw: np.ndarray, outstanding: np.ndarray | None,
+               in_seg: np.ndarray, resets: np.ndarray, x_full: np.ndarray, segs: BootSegments,
+               opts: TrendOptions) -> None:
+    """Growth at candidate onsets, levelling off, give-back: the statistics of segments with many points."""
+    t_count = raw.shape[0]
+    keep = resets[:, cols] | np.vstack([resets[1:, cols], np.zeros((1, len(cols)), bool)])
+    starts = _blocks(t_count, opts.max_points)
+    x = _block_mean(x_full[:, None], starts)[:, 0]
+    yb = _block_mean(_median3(np.where(in_seg[:, cols], raw[:, cols], np.nan), keep), starts)
+    coarse_starts = _blocks(t_count, opts.coarse_points)
+    x_coarse = _block_mean(x_full[:, None], coarse_starts)[:, 0]
+    filtered = _median3(np.where(in_seg[:, cols], raw[:, cols], np.nan), keep)
+    yb = _block_mean(filtered, starts)
+    measures = [(yb, _block_mean(filtered, coarse_starts))]
+    if outstanding is not None:
+        o = _median3(np.where(in_seg[:, cols], outstanding[:, cols], np.nan), keep)
+        if not np.isnan(o).all():
+            measures.append((_block_mean(o, starts), _block_mean(o, coarse_starts)))
+    ok = ~np.isnan(yb)
+    nb = len(x)
+    idx = np.arange(nb)[:, None]
+    first, last = _first_last(ok)
+
+    # The run's stable tags as an empirical null: the spread of whole-segment t statistics.
+    scale = stats.null_scale(stats.growth_fit(yb, x).t)
+    st.null_scale = scale
+
+    # Weighted Bonferroni over every test looked at (the best of several tests is not one test):
+    # p = min over tests of p_i / w_i, the weights fixed in advance and summing to 1 (TEST_WEIGHTS).
+    has_o = np.zeros(len(cols), bool)
+    if len(measures) > 1:
+        has_o = (~np.isnan(measures[1][0])).sum(axis=0) >= 6
+    total_w = np.where(has_o, 1.0, 1.0 - sum(w for (m, _), w in TEST_WEIGHTS.items() if m == "outstanding"))
+    best_p = np.full(len(cols), np.inf)
+    best_j = np.zeros(len(cols), dtype=np.intp)
+    best_m = np.zeros(len(cols), dtype=np.intp)
+    best_model = np.zeros(len(cols), dtype=np.intp)
+    best_fit: dict[str, np.ndarray] = {"t": np.zeros(len(cols)), "phi": np.zeros(len(cols)),
+                                       "n_eff": np.full(len(cols), np.nan)}
+
+    def consider(g: stats.GrowthFit, weight: float, j: int, m_i: int, model: int, usable: np.ndarray) -> None:
+        if weight <= 0:
+            return
+        adj = np.where(usable & (g.n >= 6) & (g.slope > 0), g.p / (weight / total_w), np.inf)
+        better = adj < best_p
+        best_p[better] = adj[better]
+        best_j[better], best_m[better], best_model[better] = j, m_i, model
+        for name in best_fit:
+            best_fit[name][better] = getattr(g, name)[better]
+
+    fits: list[stats.GrowthFit] = []
+    cand_start = []
+    later = opts.onsets - 1
+    for j in range(opts.onsets):
+        start = first + np.floor(j / (opts.onsets + 1) * (last - first)).astype(np.intp)
+        cand_start.append(start)
+        mask = idx >= start[None, :]
+        fb = stats.growth_fit(yb, x, scale, mask)
+        fits.append(fb)
+        # Two models of growth (a line through stationary noise, at full and at coarse resolution;
+        # the drift of a random walk) on two measures (bytes; outstanding allocations, steadier
+        # for busy tags of mixed sizes).
+        for m_i, (y, y_coarse) in enumerate(measures):
+            name = "bytes" if m_i == 0 else "outstanding"
+            usable = np.ones(len(cols), bool) if m_i == 0 else has_o
+            share = 1.0 if j == 0 else 1.0 / later
+            line = fb if m_i == 0 else stats.growth_fit(y, x, scale, mask)
+            consider(line, TEST_WEIGHTS[(name, "line" if j == 0 else "line, later onset")] * share, j, m_i, 0,
+                     usable)
+            drift = stats.drift_fit(y, x, scale, mask)
+            consider(drift, TEST_WEIGHTS[(name, "drift" if j == 0 else "drift, later onset")] * share, j, m_i, 1,
+                     usable)
+            if j == 0:
+                coarse = stats.growth_fit(y_coarse, x_coarse, scale)
+                consider(coarse, TEST_WEIGHTS[(name, "line, coarse")], j, m_i, 2, usable)
+    p_growth = np.minimum(1.0, best_p)
+    c = np.arange(len(cols))
+    slope = np.choose(best_j, [f.slope for f in fits])
+    se = np.choose(best_j, [f.se for f in fits])
+    df = np.choose(best_j, [f.df for f in fits])
+    from scipy.special import stdtrit
+
+    half = stdtrit(df, 0.5 + opts.confidence / 2) * se
+    start_b = np.choose(best_j, cand_start)
+    st.t[cols], st.phi[cols], st.n_eff[cols] = best_fit["t"], best_fit["phi"], best_fit["n_eff"]
+    st.measure[cols] = best_m
+    st.model[cols] = best_model
+    st.onset_j[cols] = best_j
+    st.slope[cols], st.low[cols], st.high[cols] = slope, slope - half, slope + half
+    w_low, w_high = fits[0].interval(opts.confidence)
+    st.whole[0][cols], st.whole[1][cols], st.whole[2][cols] = fits[0].slope, w_low, w_high
+    noise = np.choose(best_j, [f.resid_sd for f in fits])  # level noise about the growth line
+    # Point-to-point noise of the unfiltered series: what a rise or fall must stand out from.
+    steps = stats.step_noise(_block_mean(np.where(in_seg[:, cols], raw[:, cols], np.nan), starts))
+    st.noise[cols] = steps
+    st.p[cols] = p_growth
+
+    # Onset: a later candidate won; place it at the break of the best flat-then-linear fit before it.
+    late = np.flatnonzero(best_j > 0)
+    if len(late):
+        sub = np.where(idx >= first[late][None, :], yb[:, late], np.nan)
+        brk, ratio, _ = stats.hinge_onset(_fill(sub), x)
+        lo_lim = np.choose(best_j - 1, cand_start, mode="clip")[late]
+        brk = np.clip(brk, lo_lim, start_b[late])
+        # Only a clear flat-then-growing shape has an onset worth naming.
+        clear = ratio < 0.5
+        st.onset_x[cols[late[clear]]] = x[brk[clear]]
+
+    # Level of the growing part at its start and end (3 blocks), its high, what it gave back by the end.
+    smooth = _rolling_median(_fill(np.where(ok, yb, np.nan)), 3)
+    smooth = np.where(ok, smooth, np.nan)
+    grow_part = idx >= start_b[None, :]
+    seg_part = ok
+    end_level = _edge_mean(yb, ok, last, -1)
+    start_level = _edge_mean(yb, ok & grow_part, start_b, +1)
+    with np.errstate(invalid="ignore"):
+        high = np.nanmax(np.where(grow_part, smooth, np.nan), axis=0)
+        before = np.where(~grow_part & seg_part, smooth, -np.inf).max(axis=0)
+    growth = end_level - start_level
+    st.growth[cols] = growth
+    fell = high - end_level
+    st.fell_back[cols] = fell
+    st.fell_back_limit[cols] = np.maximum(opts.giveback * (high - start_level), opts.noise_multiple * noise)
+    # Large falls counted inside every boot segment (a reboot's drop is no fall), and the highest
+    # level reached before the growing part, earlier boots included (a cache that refills after a
+    # reboot reaches the same height again; only a new high is growth beyond its cycles).
+    if len(segs.points) > 1:
+        ends = np.minimum((np.append(starts[1:], t_count) - 1) if starts is not None else np.arange(t_count),
+                          t_count - 1)
+        blk_ids = segs.ids[ends][:, cols]
+        every = _block_mean(_median3(raw[:, cols], keep), starts)
+        smooth_all = _rolling_median(_fill(every), 3)
+        smooth_all = np.where(np.isnan(every), np.nan, smooth_all)
+        falls = np.zeros(len(cols), dtype=np.intp)
+        for s_id in range(len(segs.points)):
+            part = np.where(blk_ids == s_id, smooth_all, np.nan)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)
+                span = np.nanmax(part, axis=0) - np.nanmin(part, axis=0)
+            falls += stats.large_falls(part, np.nan_to_num(np.maximum(0.5 * span, opts.noise_multiple * steps)))
+        st.falls[cols] = falls
+        before = np.fmax(before, np.where(idx < start_b[None, :], np.nan_to_num(smooth_all, nan=-np.inf),
+                                          -np.inf).max(axis=0))
+    else:
+        rng = np.nanmax(smooth, axis=0) - np.nanmin(smooth, axis=0)
+        st.falls[cols] = stats.large_falls(smooth, np.maximum(0.5 * rng, opts.noise_multiple * steps))
+    st.new_high[cols] = end_level - before >= 0.25 * np.maximum(growth, 0)
+
+    # Levelled off: a tail whose rate is surely (99 %) below flat_share × the rate of the rise before it.
+    seg_start_level = _edge_mean(yb, ok, first, +1)
+    levelled = np.zeros(len(cols), bool)
+    ref_rate = np.full(len(cols), np.nan)
+    with np.errstate(invalid="ignore"):
+        rise_steps = np.diff(yb, axis=0)
+        span_y = np.nanmax(yb, axis=0) - np.nanmin(yb, axis=0)
+        jumps = rise_steps > np.maximum(6 * steps, 0.05 * span_y)[None, :]  # (nb - 1, m): step up after block i
+    for share in (0.8, 0.65, 0.5):
+        t0 = first + np.floor(share * (last - first)).astype(np.intp)
+        in_tail = idx >= t0[None, :]
+        tail = stats.growth_fit(yb, x, scale, in_tail)
+        head = stats.growth_fit(yb, x, scale, ~in_tail)
+        up = tail.upper(0.99)
+        # A pause no longer than the pauses between the steps before it is no plateau (a staircase).
+        long_pause = x[last] - x[np.minimum(t0, nb - 1)] > 1.5 * _longest_pause(jumps, x, t0)
+        flat = (tail.n >= 5) & (head.slope > 0) & (up < opts.flat_share * head.slope) & long_pause
+        levelled |= flat
+        ref_rate = np.where(flat | np.isnan(ref_rate), head.slope, ref_rate)
+        st.level[cols] = np.where(flat, np.nanmean(np.where(in_tail, yb, np.nan), axis=0), st.level[cols])
+        st.level_since_x[cols] = np.where(flat, x[np.minimum(t0, nb - 1)], st.level_since_x[cols])
+        st.tail_high[cols] = np.where(flat | np.isnan(st.tail_high[cols]), up, st.tail_high[cols])
+    st.levelled[cols] = levelled
+    st.ref_rate[cols] = ref_rate
+    st.growth[cols] = np.where(levelled, end_level - seg_start_level, growth)
+
+    # Largest give-back of the segment: a rise to a peak, then a fall from it.
+    fall, peak_i, _ = stats.drawdown(smooth)
+    running_min = np.fmin.accumulate(np.where(ok, smooth, np.nan), axis=0)
+    rise = smooth[peak_i, c] - running_min[peak_i, c]
+    st.rise[cols], st.fall[cols] = np.nan_to_num(rise), np.nan_to_num(fall)
+    st.peak_x[cols] = x[peak_i]
+    st.ends_above_peak[cols] = end_level > smooth[peak_i, c] + np.maximum(opts.noise_multiple * steps, 0.1 * rise)
+
+    if len(segs.points) > 1:
+        _each_segment(st, cols, raw, x_full, segs, opts, scale)
+
+
+def _longest_pause(jumps: np.ndarray, x: np.ndarray, before: np.ndarray) -> np.ndarray:
+    """Longest time between consecutive upward jumps before index ``before`` (0 with fewer than 2 jumps)."""
+    out = np.zeros(jumps.shape[1])
+    counts = jumps.sum(axis=0)
+    for c in np.flatnonzero(counts >= 2):
+        at = np.flatnonzero(jumps[:, c]) + 1
+        at = at[at <= before[c]]
+        if len(at) >= 2:
+            out[c] = float(np.max(np.diff(x[at])))
+    return out
+
+
+def _edge_mean(y: np.ndarray, ok: np.ndarray, at: np.ndarray, direction: int, width: int = 3) -> np.ndarray:
+    """Mean of the first ``width`` present points from index ``at`` on (direction +1) or back (−1)."""
+    idx = np.arange(y.shape[0])[:, None]
+    side = ok & ((idx >= at[None, :]) if direction > 0 else (idx <= at[None, :]))
+    cnt = np.cumsum(side, axis=0) if direction > 0 else np.cumsum(side[::-1], axis=0)[::-1]
+    sel = side & (cnt <= width)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(sel, y, 0.0).sum(axis=0) / sel.sum(axis=0)
+
+
+def _each_segment(st: SeriesStatistics, cols: np.ndarray, raw: np.ndarray, x_full: np.ndarray,
+                  segs: BootSegments, opts: TrendOptions, scale: float) -> None:
+    """"Keeps growing in each boot segment": one slope common to every usable segment, a second route.
+
+    Each segment keeps its own level: a reboot restarts it, and joining the segments end to end
+    would read the restart's random step as growth.  The segments' slopes are pooled by inverse
+    variance (at full and at coarse resolution, half the budget each).  Every earlier segment
+    must have grown to its end (a cache that refills after each boot levels off in each); the
+    latest may have just begun.
+    """
+    from scipy.special import stdtr
+
+    usable = segs.points[:, cols] > opts.short_points
+    multi = usable.sum(axis=0) >= 2
+    if not multi.any():
+        return
+    sub = cols[multi]
+    t_count = raw.shape[0]
+    scales = []
+    for n_blocks in (opts.max_points, opts.coarse_points):
+        starts = _blocks(t_count, n_blocks)
+        scales.append((starts, _block_mean(x_full[:, None], starts)[:, 0]))
+    weight_sum = [np.zeros(len(sub)), np.zeros(len(sub))]
+    weighted = [np.zeros(len(sub)), np.zeros(len(sub))]
+    dof = [np.zeros(len(sub)), np.zeros(len(sub))]
+    all_grow = np.ones(len(sub), bool)
+    for s in range(segs.points.shape[0]):
+        use = usable[s, multi]
+        if not use.any():
+            continue
+        part = np.where(segs.ids[:, sub] == s, raw[:, sub], np.nan)
+        for k, (starts, x) in enumerate(scales):
+            y = _block_mean(part, starts)
+            g = stats.growth_fit(y, x, scale)
+            ok = use & np.isfinite(g.se) & (g.se > 0) & (g.n >= 5)
+            w = np.where(ok, 1.0 / np.where(ok, g.se, 1.0) ** 2, 0.0)
+            weight_sum[k] += w
+            weighted[k] += w * np.nan_to_num(g.slope)
+            dof[k] += np.where(ok, g.df, 0.0)
+            if k == 0:
+                first, last = _first_last(~np.isnan(y))
+                mid = first + (last - first) // 2
+                tail = stats.growth_fit(y, x, scale, np.arange(len(x))[:, None] >= mid[None, :])
+                latest = s == segs.analysed[sub]
+                grows = (g.slope > 0) & (latest | ~(tail.upper(0.99) < opts.flat_share * g.slope))
+                all_grow &= ~use | grows
+    p_each = np.ones(len(sub))
+    for k in range(2):
+        with np.errstate(invalid="ignore", divide="ignore"):
+            t = np.where(weight_sum[k] > 0, weighted[k] / np.sqrt(weight_sum[k]), 0.0)
+        p_k = np.where(weight_sum[k] > 0, stdtr(np.maximum(dof[k], 1.0), -t), 1.0)
+        p_each = np.minimum(p_each, 2 * p_k)
+    p_each = np.where(all_grow, np.minimum(p_each, 1.0), 1.0)
+    # Two routes to "leak" (latest segment, every segment): half the budget each.
+    st.each[sub] = p_each < st.p[sub]
+    st.p[sub] = np.minimum(1.0, 2 * np.minimum(st.p[sub], p_each))
+
+
+def _short_path(st: SeriesStatistics, cols: np.ndarray, seg_raw: np.ndarray, x_full: np.ndarray,
+                first_i: np.ndarray, last_i: np.ndarray, all_cols: np.ndarray) -> None:
+    """A before/after test run: growth in every interval, each step against the steps of comparable tags.
+
+    p = P(one step of a comparable tag ≥ this tag's smallest step) ^ (steps), from the pooled
+    steps of other short-window tags of similar size (within ×4; all of them if fewer than 20).
+    Without 5 comparable tags only the sign test is left: p = 0.5 ^ steps.
+    """
+    y = seg_raw[:, cols]
+    d = np.diff(y, axis=0)
+    # Steps between consecutive present points (gaps bridged).
+    steps = [np.diff(y[~np.isnan(y[:, i]), i]) for i in range(len(cols))]
+    level = np.array([np.nanmedian(y[:, i]) for i in range(len(cols))])
+    moving = np.array([bool(len(s)) and bool(np.any(s != 0)) for s in steps])
+    del d
+    log_level = np.log(np.maximum(level, 1.0))
+    for i, c in enumerate(cols):
+        s = steps[i]
+        if not len(s):
+            continue
+        smallest = float(s.min())
+        st.smallest_step[c] = smallest
+        st.all_up[c] = smallest > 0
+        first, last = first_i[c], last_i[c]
+        st.growth[c] = float(seg_raw[last, c] - seg_raw[first, c])
+        span = float(x_full[last] - x_full[first])
+        st.slope[c] = st.growth[c] / span if span > 0 else np.nan
+        others = moving.copy()
+        others[i] = False
+        near = others & (np.abs(log_level - log_level[i]) <= np.log(4))
+        ref_set = near if near.sum() >= 20 else others
+        st.reference[c] = int(ref_set.sum())
+        if smallest <= 0:
+            st.p[c] = 1.0
+        elif ref_set.sum() >= 5:
+            pooled = np.concatenate([steps[j] for j in np.flatnonzero(ref_set)])
+            p1 = (1 + np.count_nonzero(pooled >= smallest)) / (1 + len(pooled))
+            st.p[c] = p1 ** len(s)
+        else:
+            st.p[c] = 0.5 ** len(s)
+        st.new_high[c] = True
+# -- stage 3: verdict rules -----------------------------------------------------------------------
+
+
+def verdict_rules(st: SeriesStatistics, opts: TrendOptions, timed: bool) -> np.ndarray:
+    """Stage 3: the verdicts, first match wins (docs/analysis.md lists the rules)."""
+    k = len(st.n_points)
+    out = np.full(k, Verdict.STABLE, dtype=object)
+    span_h = st.window_x if timed else np.full(k, np.inf)
+    grows = st.tested & (st.slope > 0)
+    growing_part = np.where(np.isnan(st.onset_x), st.window_x, st.window_x - st.onset_x)
+    big = (st.growth >= opts.min_growth) | (np.nan_to_num(st.slope) * np.maximum(growing_part, 0) >= opts.min_growth)
+    # A cycling tag (two or more large falls) whose growth starts late in the segment is its latest
+    # refill unless it has climbed above everything before.
+    cyclic = (st.falls >= 2) & (st.onset_j > 0) & ~st.each
+    kept = (st.fell_back <= st.fell_back_limit) & (~cyclic | st.new_high)
+    unbounded = ~st.levelled
+    shape_ok = np.where(st.short, st.all_up, kept & (unbounded | st.each))
+    long_enough = span_h >= opts.min_span_hours if timed else np.ones(k, bool)
+    q = np.nan_to_num(st.q, nan=1.0)
+    leak = grows & big & shape_ok & (q <= opts.alpha) & long_enough
+    # Recovers: a real rise to a peak, at least ``giveback`` of it returned, and not since risen above it.
+    real = np.maximum(opts.noise_multiple * st.noise, opts.min_growth / 2)
+    recovers = (st.tested & ~st.short & ~leak & (st.rise >= opts.min_growth) & (st.rise > real)
+                & (st.fall > real) & (st.fall >= opts.giveback * st.rise) & ~st.ends_above_peak)
+    suspect = ~leak & ~recovers & grows & big & shape_ok & (q <= opts.suspect_alpha)
+    out[leak] = Verdict.LEAK
+    out[recovers] = Verdict.RECOVERS
+    out[suspect] = Verdict.SUSPECT
+    out[~st.tested] = Verdict.INSUFFICIENT_DATA
+    return out
+
+
+# -- the analysis ----------------------------------------------------------------------------------
 
 
 def _sort_rate(row: TrendRow) -> float:
     """The rate, or the growth when there is none; a rate of 0.0 is a rate, not a missing one."""
     if row.rate_bytes_per_hour is not None:
         return row.rate_bytes_per_hour
-    growth = row.stats.get("growth_bytes")
-    return 0.0 if growth is None else float(growth)
+    return float(row.stats.growth_bytes) if row.stats else 0.0
 
 
 def analyze(snapshots: Sequence[Snapshot], options: TrendOptions | None = None) -> TrendResult:
@@ -228,154 +801,110 @@ def analyze(snapshots: Sequence[Snapshot], options: TrendOptions | None = None) 
         summary["verdicts"] = dict.fromkeys(VERDICTS, 0)
         return TrendResult([], summary, None, data, totals)
 
-    unit = "/h" if data.timed else "/snapshot"
-    full = data.stitched("bytes")
-    present = ~np.isnan(full)
-    n_points = present.sum(axis=0)
+    segs = segment_by_boot(data, opts.min_points)
+    st = compute_statistics(data, segs, opts)
+    verdict = verdict_rules(st, opts, data.timed)
+    # Rows that are not growing report the rate of their whole segment, not of the best-looking onset.
+    calm = (verdict != Verdict.LEAK) & (verdict != Verdict.SUSPECT) & ~st.short
+    st.slope = np.where(calm, st.whole[0], st.slope)
+    st.low = np.where(calm, st.whole[1], st.low)
+    st.high = np.where(calm, st.whole[2], st.high)
+    st.onset_x = np.where(calm, np.nan, st.onset_x)
+
+    raw = data.values["bytes"]
+    present = ~np.isnan(raw)
     first_i = np.argmax(present, axis=0)
     last_i = t_count - 1 - np.argmax(present[::-1], axis=0)
     cols = np.arange(k)
-    raw = data.values["bytes"]
     bytes_first = raw[first_i, cols]
     bytes_last = raw[last_i, cols]
 
-    # Interval counts at full resolution ("grew in 118 of 120 intervals").
-    d = np.diff(full, axis=0)
-    d_valid = ~np.isnan(d) & ~data.resets[1:]
-    ups = ((d > 0) & d_valid).sum(axis=0)
-    downs = ((d < 0) & d_valid).sum(axis=0)
-    intervals = d_valid.sum(axis=0)
-
-    starts = _blocks(t_count, opts.max_points)
-    y = _block_mean(full, starts)
-    x = _block_mean(hours[:, None], starts)[:, 0]
-    n = len(x)
-    ts = stats.trend_tests(y, x, alpha=opts.confidence, lag=opts.mk_lag)
-    slope, low, high, pval = ts.slope.copy(), ts.low.copy(), ts.high.copy(), ts.p.copy()
-
-    filled = _fill(y)
-    onset_idx, onset_ratio, resid_sd = stats.hinge_onset(filled, x)
-    # Onset only when the flat-then-linear fit is much better, the break is not at the very start,
-    # and there is a real rise after it.
-    has_onset = (onset_ratio < opts.onset_ratio) & (onset_idx >= max(2, n // 10)) & (slope > 0) & (n >= 12)
-    # Series with an onset: the rate and the tests describe the part after it (one call, NaN before).
-    on = np.flatnonzero(has_onset)
-    if len(on):
-        seg = y[:, on].copy()
-        seg[np.arange(n)[:, None] < onset_idx[on][None, :]] = np.nan
-        sub = stats.trend_tests(seg, x, alpha=opts.confidence, lag=opts.mk_lag)
-        good = (sub.n >= 6) & (sub.slope > 0)
-        cols_ok = on[good]
-        slope[cols_ok], low[cols_ok], high[cols_ok], pval[cols_ok] = (
-            sub.slope[good], sub.low[good], sub.high[good], sub.p[good])
-        has_onset[on[~good]] = False
-
-    # Still growing at the end: median of the last third over the middle third, against slope × time.
-    third = max(1, n // 3)
-    tail = np.nanmedian(filled[n - third :], axis=0)
-    middle = np.nanmedian(filled[n - 2 * third : n - third], axis=0) if n >= 3 else tail
-    dt_mid = float(np.median(x[n - third :]) - np.median(x[n - 2 * third : n - third])) if n >= 3 else 0.0
-    gain = tail - middle
-    with np.errstate(invalid="ignore", divide="ignore"):
-        still = np.where((slope > 0) & (dt_mid > 0), gain / (slope * dt_mid), 0.0)
-
-    # Give-back: the largest fall from a peak (smoothed), as a share of the whole range.
-    smooth = _rolling_median(filled, 5)
-    fall, peak_i, _trough_i = stats.drawdown(smooth)
-    span_range = smooth.max(axis=0) - smooth.min(axis=0) if n else np.zeros(k)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        giveback = np.where(span_range > 0, fall / span_range, 0.0)
-    # The rise that led to that peak, and the point-to-point noise a real rise and fall must exceed.
-    lowest_before = np.minimum.accumulate(smooth, axis=0)[peak_i, cols] if n else np.zeros(k)
-    rise = smooth[peak_i, cols] - lowest_before if n else np.zeros(k)
-    step_noise = (1.4826 / np.sqrt(2)) * np.median(np.abs(np.diff(filled, axis=0)), axis=0) if n > 2 \
-        else np.zeros(k)
-    growth = filled[-1] - filled[0]
-    # Signal to noise: growth the slope explains over the growing part, against the residual of the fit.
-    active = np.where(has_onset, x[-1] - x[onset_idx], x[-1] - x[0]) if n else np.zeros(k)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        snr = np.where(resid_sd > 0, slope * active / resid_sd, np.where(slope > 0, np.inf, 0.0))
-
-    # Allocation counters: freed share of new allocations over the window.
-    freed = np.full(k, np.nan)
-    if "allocs" in data.values and "frees" in data.values:
-        da = _window_delta(data.values["allocs"], data.resets)
-        df = _window_delta(data.values["frees"], data.resets)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            freed = np.where(da > 0, df / da, np.nan)
-
-    span = float(hours[-1] - hours[0]) if t_count > 1 else 0.0
-    verdict = _verdicts(opts, n_points, pval, low, slope, still, giveback, rise, lowest_before, fall, step_noise, snr,
-                        growth, span, data.timed)
-
-    suspicious = np.flatnonzero((verdict == "leak") | (verdict == "suspect"))
+    suspicious = np.flatnonzero((verdict == Verdict.LEAK) | (verdict == Verdict.SUSPECT))
     groups = np.zeros(k, dtype=np.intp)
     if len(suspicious) >= 2:
-        groups[suspicious] = stats.lockstep_groups(np.diff(filled[:, suspicious], axis=0), opts.lockstep)
+        starts = _blocks(t_count, opts.max_points)
+        filled = _fill(_block_mean(data.stitched("bytes")[:, suspicious], starts))
+        groups[suspicious] = stats.lockstep_groups(np.diff(filled, axis=0), opts.lockstep)
 
-    # Allocations per hour for the leak and suspect rows: one Theil-Sen call over Allocs - Frees.
+    # Allocations per hour for the leak and suspect rows: the slope of Allocs − Frees in the analysed segment.
     allocs_rate = np.full(k, np.nan)
     outstanding = _outstanding(data, suspicious)
     if outstanding is not None and data.timed and len(suspicious):
-        o = _block_mean(outstanding, starts)
-        rates = stats.trend_tests(o, x, correct=False).slope
+        in_seg = segs.mask(segs.analysed)[:, suspicious]
+        o = np.where(in_seg, outstanding, np.nan)
+        rates = stats.growth_fit(o, hours).slope
         enough_o = (~np.isnan(o)).sum(axis=0) >= 3
         allocs_rate[suspicious[enough_o]] = rates[enough_o]
     headroom = _headroom(data)
     n_resets, n_wraps = data.resets.sum(axis=0), data.wraps.sum(axis=0)
-    n_analyzed = (~np.isnan(y)).sum(axis=0)
+    measures = ("bytes", "outstanding")
     rows: list[TrendRow] = []
     for c in range(k):
-        v = str(verdict[c])
-        onset_dt = _stamp(data, x[onset_idx[c]]) if has_onset[c] else None
+        v = verdict[c]
+        tested = bool(st.tested[c])
+        onset_dt = _stamp(data, st.onset_x[c]) if tested and np.isfinite(st.onset_x[c]) else None
         apr = None if np.isnan(allocs_rate[c]) else float(allocs_rate[c])
         exh = None
-        if v in ("leak", "suspect") and data.timed:
-            exh = _row_exhaustion(headroom, POOLS[data.pool_codes[c]], slope[c], low[c], high[c], data)
-        st = {
-            "mk_p": float(pval[c]),
-            "mk_z": float(ts.z[c]),
-            "mk_s": float(ts.s[c]),
-            "autocorrelation_factor": float(ts.n_ns[c]),
-            "intervals": int(intervals[c]),
-            "intervals_up": int(ups[c]),
-            "intervals_down": int(downs[c]),
-            "growth_bytes": float(growth[c]),
-            "still_growing": float(still[c]),
-            "giveback": float(giveback[c]),
-            "signal_to_noise": float(snr[c]),
-            "rise_bytes": float(rise[c]),
-            "onset_fit_ratio": float(onset_ratio[c]),
-            "resets": int(n_resets[c]),
-            "wraps": int(n_wraps[c]),
-            "points_analyzed": int(n_analyzed[c]),
-            "last_seen_index": int(last_i[c]),
-        }
-        rate_ok = v != "insufficient-data" and np.isfinite(slope[c])
+        if v in (Verdict.LEAK, Verdict.SUSPECT) and data.timed and np.isfinite(st.low[c]):
+            exh = _row_exhaustion(headroom, POOLS[data.pool_codes[c]], st.slope[c], st.low[c], st.high[c], data)
+        record = TrendStatistics(
+            p_value=float(st.p[c]) if tested else None,
+            q_value=float(st.q[c]) if tested and np.isfinite(st.q[c]) else None,
+            t_stat=float(st.t[c]),
+            null_scale=float(st.null_scale),
+            autocorrelation=float(st.phi[c]),
+            effective_points=float(st.n_eff[c]),
+            measure=measures[int(st.measure[c])],
+            model=MODELS[int(st.model[c])],
+            path="short" if st.short[c] else ("long" if tested else "none"),
+            segment=int(st.segment[c]),
+            segments=int(st.segments[c]),
+            segment_points=int(st.segment_points[c]),
+            intervals=int(st.intervals[c]),
+            intervals_up=int(st.ups[c]),
+            intervals_down=int(st.downs[c]),
+            growth_bytes=float(st.growth[c]),
+            levelled_off=bool(st.levelled[c]),
+            level_bytes=float(st.level[c]) if st.levelled[c] else None,
+            tail_rate_high=float(st.tail_high[c]) if np.isfinite(st.tail_high[c]) else None,
+            rate_before_tail=float(st.ref_rate[c]) if np.isfinite(st.ref_rate[c]) else None,
+            fell_back_bytes=float(st.fell_back[c]),
+            large_falls=int(st.falls[c]),
+            rise_bytes=float(st.rise[c]),
+            fall_bytes=float(st.fall[c]),
+            noise_bytes=float(st.noise[c]),
+            reference_tags=int(st.reference[c]),
+            smallest_step_bytes=float(st.smallest_step[c]) if np.isfinite(st.smallest_step[c]) else None,
+            resets=int(n_resets[c]),
+            wraps=int(n_wraps[c]),
+            points_analyzed=int(st.segment_points[c]),
+            last_seen_index=int(last_i[c]),
+        )
+        rate_ok = tested and np.isfinite(st.slope[c])
         rows.append(
             TrendRow(
                 tag=data.tags[c],
                 pool=POOLS[data.pool_codes[c]],
                 verdict=v,
                 reason="",
-                rate_bytes_per_hour=float(slope[c]) if rate_ok and data.timed else None,
-                rate_low=float(low[c]) if rate_ok and data.timed else None,
-                rate_high=float(high[c]) if rate_ok and data.timed else None,
+                rate_bytes_per_hour=float(st.slope[c]) if rate_ok and data.timed else None,
+                rate_low=float(st.low[c]) if rate_ok and data.timed and np.isfinite(st.low[c]) else None,
+                rate_high=float(st.high[c]) if rate_ok and data.timed and np.isfinite(st.high[c]) else None,
                 allocs_per_hour=apr,
-                freed_ratio=None if np.isnan(freed[c]) else float(freed[c]),
+                freed_ratio=None if np.isnan(st.freed[c]) else float(st.freed[c]),
                 onset=onset_dt,
                 exhaustion=exh,
                 group=int(groups[c]) or None,
-                n_points=int(n_points[c]),
+                n_points=int(st.n_points[c]),
                 bytes_first=None if np.isnan(bytes_first[c]) else int(bytes_first[c]),
                 bytes_last=None if np.isnan(bytes_last[c]) else int(bytes_last[c]),
-                stats=st,
+                stats=record,
             )
         )
-        rows[-1].reason = _reason(rows[-1], slope[c], low[c], high[c], unit, float(fall[c]), peak_i[c],
-                                  x, data, opts)
-    rows.sort(key=lambda r: (_RANK[r.verdict], -_sort_rate(r), r.tag, r.pool))
+        rows[-1].reason = _reason(rows[-1], st, c, data, segs, opts)
+    rows.sort(key=lambda r: (_RANK[str(r.verdict)], -_sort_rate(r), r.tag, r.pool))
     summary["verdicts"] = {v: sum(1 for r in rows if r.verdict == v) for v in VERDICTS}
+    summary["null_scale"] = _num(st.null_scale)
     return TrendResult(rows, summary, _system_exhaustion(data, hours, opts), data, totals)
 
 
@@ -394,8 +923,10 @@ def _pool_total_trends(data: SeriesSet, hours: np.ndarray, opts: TrendOptions) -
         entry: dict[str, Any] = {"pool": pool, "points": n, "bytes_first": int(y[0]), "bytes_last": int(y[-1]),
                                  "rate_bytes_per_hour": None, "p_value": None, "verdict": "insufficient-data"}
         if n >= opts.min_points and data.timed:
-            ts = stats.trend_tests(y[:, None], hours[ok], alpha=opts.confidence, lag=opts.mk_lag)
-            slope, p = float(ts.slope[0]), float(ts.p[0])
+            fit = stats.growth_fit(y[:, None], hours[ok])
+            slope = float(fit.slope[0])
+            # One-sided p of the direction the slope points to (growth_fit tests growth; -y tests shrinking).
+            p = float(fit.p[0]) if slope >= 0 else float(stats.growth_fit(-y[:, None], hours[ok]).p[0])
             entry["rate_bytes_per_hour"] = _num(slope)
             entry["p_value"] = _num(p)
             # Growth must be significant and matter: at least 1 % of the pool over the span.
@@ -407,85 +938,101 @@ def _pool_total_trends(data: SeriesSet, hours: np.ndarray, opts: TrendOptions) -
     return out
 
 
-def _verdicts(opts: TrendOptions, n_points: np.ndarray, p: np.ndarray, low: np.ndarray, slope: np.ndarray,
-              still: np.ndarray, giveback: np.ndarray, rise: np.ndarray, base: np.ndarray, fall: np.ndarray,
-              noise: np.ndarray, snr: np.ndarray, growth: np.ndarray, span: float, timed: bool) -> np.ndarray:
-    """The verdict rules, first match wins (docs/analysis.md lists them)."""
-    k = len(n_points)
-    out = np.full(k, "stable", dtype=object)
-    enough = n_points >= opts.min_points
-    grows = (low > 0) & (slope > 0)
-    big = (growth >= opts.min_growth) | (slope * span >= opts.min_growth)
-    kept = giveback < opts.leak_giveback
-    still_ok = still >= opts.still_growing
-    clear = snr >= opts.snr
-    long_enough = span >= opts.min_span_hours if timed else True
-    leak = enough & grows & (p < opts.alpha) & big & kept & still_ok & clear & long_enough
-    # Recovers: a real rise to a peak, then at least ``giveback`` of that rise returned.
-    real = np.maximum(3 * noise, opts.min_growth / 2)
-    recovers = (enough & ~leak & (rise >= opts.min_growth) & (rise > real) & (fall > real)
-                & (rise >= opts.recover_rise * np.maximum(base, 1.0)) & (fall >= opts.giveback * rise))
-    suspect = (enough & ~leak & ~recovers & grows & (p < opts.suspect_alpha) & still_ok & big
-               & (snr >= opts.snr / 2))
-    out[leak] = "leak"
-    out[recovers] = "recovers"
-    out[suspect] = "suspect"
-    out[~enough] = "insufficient-data"
-    return out
-
-
 def _pct(v: float | None) -> str:
     return "-" if v is None else f"{100 * v:.1f} %"
 
 
-def _reason(row: TrendRow, slope: float, low: float, high: float, unit: str, fall: float, peak: int,
-            x: np.ndarray, data: SeriesSet, opts: TrendOptions) -> str:
-    st = row.stats
-    if row.verdict == "insufficient-data":
+def _q(v: float | None) -> str:
+    if v is None:
+        return "q=-"
+    return "q<1e-300" if v < 1e-300 else f"q={v:.2g}"
+
+
+def _reason(row: TrendRow, st: SeriesStatistics, c: int, data: SeriesSet, segs: BootSegments,
+            opts: TrendOptions) -> str:
+    rec = row.stats
+    assert rec is not None
+    unit = "/h" if data.timed else "/snapshot"
+    seg_note = ""
+    if rec.segments > 1 and rec.segment >= 1:
+        first_t = int(np.argmax((segs.ids[:, c] == segs.analysed[c]) & ~np.isnan(data.values["bytes"][:, c])))
+        when = _clock(data.timestamps[first_t] if data.timed else None, f"snapshot {first_t}")
+        seg_note = f", boot segment {rec.segment} of {rec.segments} (since {when})"
+    extra = ""
+    if rec.wraps:
+        extra += f", {rec.wraps} 32-bit wrap{'s' if rec.wraps > 1 else ''} unwrapped"
+    if rec.last_seen_index < len(data.times) - 1:
+        seen = rec.last_seen_index
+        stamp = data.timestamps[seen] if data.timed else None
+        extra += f", not seen after {_clock(stamp, f'snapshot {seen}')}"
+    if row.verdict == Verdict.INSUFFICIENT_DATA:
         noun = "snapshot" if row.n_points == 1 else "snapshots"
         change = ""
         if row.n_points > 1 and row.bytes_first is not None and row.bytes_last is not None:
             delta = row.bytes_last - row.bytes_first
             change = f"; {format_size(delta, signed=True) if delta else 'no change'} from first to last"
-        return f"only {row.n_points} {noun} with this tag (need {opts.min_points}){change}"
+        where = ""
+        if rec.segments > 1 and row.n_points >= opts.min_points:
+            where = f" in any of its {rec.segments} boot segments"
+        return f"only {row.n_points} {noun} with this tag{where} (need {opts.min_points}){change}"
+    freed = f", {_pct(row.freed_ratio)} freed" if row.freed_ratio is not None else ""
+    slope, low, high = st.slope[c], st.low[c], st.high[c]
+    if rec.path == "short":
+        span = st.window_x[c]
+        over = format_duration(timedelta(hours=float(span))) if data.timed else f"{rec.segment_points - 1} intervals"
+        step = format_size(rec.smallest_step_bytes, signed=True)
+        if rec.reference_tags >= 5:
+            against = f"smallest step {step} against the steps of {rec.reference_tags} comparable tags"
+        else:
+            against = f"smallest step {step}, no comparable tags to measure the noise (sign test only)"
+        head = (f"grew in {rec.intervals_up} of {rec.intervals} intervals, "
+                f"{format_size(rec.growth_bytes, signed=True)} over {over}; {against}, {_q(rec.q_value)}")
+        if row.verdict == Verdict.LEAK:
+            return f"{head}{freed}{seg_note}{extra}"
+        if row.verdict == Verdict.SUSPECT:
+            why = _weaker(rec, data, st, c, opts)
+            return f"{head}{freed}, weaker evidence ({why}){seg_note}{extra}"
+        if not st.all_up[c]:
+            return (f"short window: grew in {rec.intervals_up} of {rec.intervals} intervals, net "
+                    f"{format_size(rec.growth_bytes, signed=True)}{freed}{seg_note}{extra}")
+        return f"{head}, not enough for a leak{freed}{seg_note}{extra}"
     lo, hi = format_size(low, signed=True), format_size(high, signed=True)
     rate = f"{format_size(slope, signed=True)}{unit} [{lo}, {hi}]"
-    grew = f"grew in {st['intervals_up']} of {st['intervals']} intervals"
-    freed = f", {_pct(row.freed_ratio)} freed" if row.freed_ratio is not None else ""
-    extra = ""
-    if st["resets"]:
-        extra += f", {st['resets']} counter reset{'s' if st['resets'] > 1 else ''} stitched"
-    if st["wraps"]:
-        extra += f", {st['wraps']} 32-bit wrap{'s' if st['wraps'] > 1 else ''} unwrapped"
-    if st["last_seen_index"] < len(data.times) - 1:
-        seen = st["last_seen_index"]
-        stamp = data.timestamps[seen] if data.timed else None
-        extra += f", not seen after {_clock(stamp, f'snapshot {seen}')}"
+    grew = f"grew in {rec.intervals_up} of {rec.intervals} intervals"
     since = f" since {_clock(row.onset, '')}" if row.onset else ""
-    if row.verdict == "leak":
-        return f"{grew}, {rate}{since}{freed}, no recovery, still growing at the end{extra}"
-    if row.verdict == "suspect":
-        why = []
-        if st["mk_p"] >= opts.alpha:
-            why.append(f"trend p={st['mk_p']:.3f}")
-        if st["giveback"] >= opts.leak_giveback:
-            why.append(f"fell {100 * st['giveback']:.0f} % of its range once")
-        if st["signal_to_noise"] < opts.snr:
-            why.append(f"growth only {st['signal_to_noise']:.1f}× the noise")
-        if data.timed and len(data.times) > 1 and data.times[-1] - data.times[0] < opts.min_span_hours * 3600:
-            why.append(f"only {format_duration(timedelta(seconds=float(data.times[-1] - data.times[0])))} observed")
-        return f"{grew}, {rate}{since}{freed}, weaker evidence ({', '.join(why) or 'borderline'}){extra}"
-    if row.verdict == "recovers":
-        when = _clock(_stamp(data, x[peak]), f"point {peak}")
-        share = fall / max(st["rise_bytes"], 1.0)
+    measure = " (outstanding allocations)" if rec.measure == "outstanding" else ""
+    if row.verdict == Verdict.LEAK:
+        return (f"{grew}, {rate}{since}, {_q(rec.q_value)}{measure}{freed}, no recovery, still growing at the end"
+                f"{seg_note}{extra}")
+    if row.verdict == Verdict.SUSPECT:
+        why = _weaker(rec, data, st, c, opts)
+        return f"{grew}, {rate}{since}, {_q(rec.q_value)}{freed}, weaker evidence ({why}){seg_note}{extra}"
+    if row.verdict == Verdict.RECOVERS:
+        when = _clock(_stamp(data, st.peak_x[c]), f"point {st.peak_x[c]:.0f}")
+        share = rec.fall_bytes / max(rec.rise_bytes, 1.0)
         back = "below where the rise began" if share > 1.0 else f"{100 * share:.0f} % of the rise"
-        return (f"rose {format_size(st['rise_bytes'])} to a peak at {when}, then fell {format_size(fall)} "
-                f"({back}){freed}{extra}")
+        return (f"rose {format_size(rec.rise_bytes)} to a peak at {when}, then fell {format_size(rec.fall_bytes)} "
+                f"({back}){freed}{seg_note}{extra}")
     # stable
-    if st["growth_bytes"] > 0 and st["still_growing"] < opts.still_growing and st["mk_p"] < opts.alpha and low > 0:
-        return f"grew {format_size(st['growth_bytes'], signed=True)} early, then levelled off{freed}{extra}"
-    net = format_size(st["growth_bytes"], signed=True)
-    return f"no sustained growth: {rate}, trend p={st['mk_p']:.2f}, net {net}{freed}{extra}"
+    if rec.levelled_off and rec.rate_before_tail:
+        since_lvl = _clock(_stamp(data, st.level_since_x[c]), f"point {st.level_since_x[c]:.0f}")
+        return (f"grew {format_size(rec.growth_bytes, signed=True)}, then levelled off at "
+                f"{format_size(rec.level_bytes)} since {since_lvl} (tail rate at most "
+                f"{format_size(rec.tail_rate_high, signed=True)}{unit} against "
+                f"{format_size(rec.rate_before_tail, signed=True)}{unit} before)"
+                f"{freed}{seg_note}{extra}")
+    net = format_size(rec.growth_bytes, signed=True)
+    return f"no sustained growth: {rate}, {_q(rec.q_value)}, net {net}{freed}{seg_note}{extra}"
+
+
+def _weaker(rec: TrendStatistics, data: SeriesSet, st: SeriesStatistics, c: int, opts: TrendOptions) -> str:
+    """What a suspect row lacks for a leak."""
+    why = []
+    if rec.q_value is None or rec.q_value > opts.alpha:
+        why.append(_q(rec.q_value))
+    if data.timed and st.window_x[c] < opts.min_span_hours:
+        why.append(f"only {format_duration(timedelta(hours=float(st.window_x[c])))} observed")
+    return ", ".join(why) or "borderline"
 
 
 def _one_scope(snaps: list[Snapshot]) -> list[Snapshot]:
@@ -583,10 +1130,12 @@ def _system_exhaustion(data: SeriesSet, hours: np.ndarray, opts: TrendOptions) -
         ok = ~np.isnan(values)
         if ok.sum() < opts.min_points:
             continue
-        ts = stats.trend_tests(values[ok][:, None], hours[ok], alpha=opts.confidence, lag=opts.mk_lag)
+        fit = stats.growth_fit(values[ok][:, None], hours[ok])
+        low, high = fit.interval(opts.confidence)
         # Headroom shrinking: the consumption rate is minus its slope (low/high swap sides).
-        iv = stats.time_to_exhaustion(float(values[ok][-1]), -ts.slope[0], -ts.high[0], -ts.low[0])
-        if iv is not None and ts.p[0] < opts.alpha:
-            out[name] = {"headroom_bytes": int(values[ok][-1]), "rate_bytes_per_hour": _num(-ts.slope[0]),
+        iv = stats.time_to_exhaustion(float(values[ok][-1]), -fit.slope[0], -high[0], -low[0])
+        shrinking = stats.growth_fit(-values[ok][:, None], hours[ok]).p[0]
+        if iv is not None and shrinking < opts.alpha:
+            out[name] = {"headroom_bytes": int(values[ok][-1]), "rate_bytes_per_hour": _num(-fit.slope[0]),
                          **_dated(iv, data)}
     return out or None
