@@ -61,7 +61,7 @@ class TrendOptions:
     min_points: int = 5  # fewer snapshots in every boot segment: insufficient-data
     min_span_hours: float = 1 / 6  # a shorter window (timed logs) can say "suspect", not "leak"
     min_growth: int = 64 * 1024  # bytes a leak must have added over the window
-    short_points: int = 8  # a boot segment of at most this many snapshots takes the short-window path
+    short_points: int = 24  # a boot segment of at most this many snapshots takes the test-window path
     onsets: int = 5  # candidate onsets tested: at 0, 1/6, 2/6, ... of the segment
     flat_share: float = 0.3  # a tail whose slope is surely (99 %) below this share of the rate has levelled off
     giveback: float = 0.5  # share of a rise that, fallen back, means "recovers" (and vetoes "leak")
@@ -101,7 +101,8 @@ class TrendStatistics:
     fall_bytes: float  # that give-back
     noise_bytes: float  # residual standard deviation of the growth fit
     reference_tags: int  # short path: comparable tags whose steps set the null
-    smallest_step_bytes: float | None  # short path: the smallest interval growth
+    smallest_step_bytes: float | None  # short path: the smallest of the steps that carried the evidence
+    top_steps: int  # short path: how many of the tag's largest steps carried it
     resets: int
     wraps: int
     points_analyzed: int
@@ -371,6 +372,7 @@ class SeriesStatistics:
     reference: np.ndarray  # short path: comparable tags
     smallest_step: np.ndarray
     all_up: np.ndarray
+    top_steps: np.ndarray  # short path: how many of the largest steps carried the evidence
     intervals: np.ndarray
     ups: np.ndarray
     downs: np.ndarray
@@ -402,7 +404,6 @@ def compute_statistics(data: SeriesSet, segs: BootSegments, opts: TrendOptions) 
     downs = ((d < 0) & d_valid).sum(axis=0)
     intervals = d_valid.sum(axis=0)
     first_i, last_i = _first_last(in_seg)
-    cols = np.arange(k)
     window_x = np.where(seg_points > 0, x_full[last_i] - x_full[first_i], 0.0)
 
     short = (seg_points >= opts.min_points) & (seg_points <= opts.short_points) & (segs.analysed >= 0)
@@ -420,7 +421,8 @@ def compute_statistics(data: SeriesSet, segs: BootSegments, opts: TrendOptions) 
         fell_back_limit=np.zeros(k), falls=np.zeros(k, dtype=np.intp), new_high=np.ones(k, bool),
         rise=np.zeros(k), fall=np.zeros(k), peak_x=nan.copy(), ends_above_peak=np.zeros(k, bool),
         noise=np.zeros(k), reference=np.zeros(k, dtype=np.intp), smallest_step=nan.copy(),
-        all_up=np.zeros(k, bool), intervals=intervals, ups=ups, downs=downs, freed=nan.copy(), null_scale=1.0,
+        all_up=np.zeros(k, bool), top_steps=np.zeros(k, dtype=np.intp),
+        intervals=intervals, ups=ups, downs=downs, freed=nan.copy(), null_scale=1.0,
     )
 
     # Freed share of new allocations over the segment.
@@ -434,7 +436,7 @@ def compute_statistics(data: SeriesSet, segs: BootSegments, opts: TrendOptions) 
     if long_.any():
         _long_path(st, np.flatnonzero(long_), raw, outstanding, in_seg, data.resets, x_full, segs, opts)
     if short.any():
-        _short_path(st, np.flatnonzero(short), seg_raw, x_full, first_i, last_i, cols)
+        _short_path(st, np.flatnonzero(short), seg_raw, x_full, first_i, last_i)
     st.q = stats.benjamini_hochberg(np.where(st.tested, st.p, np.nan))
     return st
 
@@ -706,46 +708,63 @@ def _each_segment(st: SeriesStatistics, cols: np.ndarray, raw: np.ndarray, x_ful
 
 
 def _short_path(st: SeriesStatistics, cols: np.ndarray, seg_raw: np.ndarray, x_full: np.ndarray,
-                first_i: np.ndarray, last_i: np.ndarray, all_cols: np.ndarray) -> None:
-    """A before/after test run: growth in every interval, each step against the steps of comparable tags.
+                first_i: np.ndarray, last_i: np.ndarray) -> None:
+    """A test window (a few snapshots): the tag's largest steps against the steps of comparable tags.
 
-    p = P(one step of a comparable tag ≥ this tag's smallest step) ^ (steps), from the pooled
-    steps of other short-window tags of similar size (within ×4; all of them if fewer than 20).
-    Without 5 comparable tags only the sign test is left: p = 0.5 ^ steps.
+    For each k, p1 = P(a step of a comparable tag ≥ the tag's k-th largest step), from the pooled
+    steps of the other tags of the window of similar size (within ×4; all moving tags if fewer
+    than 20); the chance that k or more of the tag's n steps reach it is the binomial tail
+    P(Bin(n, p1) ≥ k).  p is the smallest tail over k, times n (Bonferroni over k).  Growth in
+    every interval is k = n: p1 ^ n.  Without 5 comparable tags only the sign test is left.
     """
+    from scipy.stats import binom
+
     y = seg_raw[:, cols]
-    d = np.diff(y, axis=0)
     # Steps between consecutive present points (gaps bridged).
     steps = [np.diff(y[~np.isnan(y[:, i]), i]) for i in range(len(cols))]
-    level = np.array([np.nanmedian(y[:, i]) for i in range(len(cols))])
+    level = np.array([np.nanmedian(y[:, i]) if (~np.isnan(y[:, i])).any() else 0.0 for i in range(len(cols))])
     moving = np.array([bool(len(s)) and bool(np.any(s != 0)) for s in steps])
-    del d
     log_level = np.log(np.maximum(level, 1.0))
     for i, c in enumerate(cols):
         s = steps[i]
         if not len(s):
             continue
-        smallest = float(s.min())
-        st.smallest_step[c] = smallest
-        st.all_up[c] = smallest > 0
         first, last = first_i[c], last_i[c]
-        st.growth[c] = float(seg_raw[last, c] - seg_raw[first, c])
+        values = y[~np.isnan(y[:, i]), i]
+        growth = float(values[-1] - values[0])
+        st.growth[c] = growth
         span = float(x_full[last] - x_full[first])
-        st.slope[c] = st.growth[c] / span if span > 0 else np.nan
+        st.slope[c] = growth / span if span > 0 else np.nan
+        st.all_up[c] = bool(np.all(s > 0))
+        # What came back by the end (the settle period): at most half of the high above the start.
+        st.fell_back[c] = float(values.max() - values[-1])
+        st.fell_back_limit[c] = 0.5 * float(values.max() - values[0])
         others = moving.copy()
         others[i] = False
         near = others & (np.abs(log_level - log_level[i]) <= np.log(4))
         ref_set = near if near.sum() >= 20 else others
         st.reference[c] = int(ref_set.sum())
-        if smallest <= 0:
+        top = np.sort(s)[::-1]
+        n_steps = len(s)
+        if top[0] <= 0 or growth <= 0:
             st.p[c] = 1.0
-        elif ref_set.sum() >= 5:
-            pooled = np.concatenate([steps[j] for j in np.flatnonzero(ref_set)])
-            p1 = (1 + np.count_nonzero(pooled >= smallest)) / (1 + len(pooled))
-            st.p[c] = p1 ** len(s)
+            st.smallest_step[c] = float(top[0])
+            continue
+        if ref_set.sum() >= 5:
+            pooled = np.sort(np.concatenate([steps[j] for j in np.flatnonzero(ref_set)]))
+            ups = top[top > 0]
+            above = len(pooled) - np.searchsorted(pooled, ups, side="left")
+            p1 = (1 + above) / (1 + len(pooled))
+            tails = binom.sf(np.arange(len(ups)), n_steps, p1)  # P(Bin ≥ k), k = 1..len(ups)
         else:
-            st.p[c] = 0.5 ** len(s)
-        st.new_high[c] = True
+            ups = top[top > 0]
+            tails = binom.sf(np.arange(len(ups)), n_steps, 0.5)
+        best = int(np.argmin(tails))
+        st.p[c] = float(min(1.0, tails[best] * n_steps))
+        st.smallest_step[c] = float(ups[best])
+        st.top_steps[c] = best + 1
+
+
 # -- stage 3: verdict rules -----------------------------------------------------------------------
 
 
@@ -762,7 +781,7 @@ def verdict_rules(st: SeriesStatistics, opts: TrendOptions, timed: bool) -> np.n
     cyclic = (st.falls >= 2) & (st.onset_j > 0) & ~st.each
     kept = (st.fell_back <= st.fell_back_limit) & (~cyclic | st.new_high)
     unbounded = ~st.levelled
-    shape_ok = np.where(st.short, st.all_up, kept & (unbounded | st.each))
+    shape_ok = np.where(st.short, st.fell_back <= st.fell_back_limit, kept & (unbounded | st.each))
     long_enough = span_h >= opts.min_span_hours if timed else np.ones(k, bool)
     q = np.nan_to_num(st.q, nan=1.0)
     leak = grows & big & shape_ok & (q <= opts.alpha) & long_enough
@@ -875,6 +894,7 @@ def analyze(snapshots: Sequence[Snapshot], options: TrendOptions | None = None) 
             noise_bytes=float(st.noise[c]),
             reference_tags=int(st.reference[c]),
             smallest_step_bytes=float(st.smallest_step[c]) if np.isfinite(st.smallest_step[c]) else None,
+            top_steps=int(st.top_steps[c]),
             resets=int(n_resets[c]),
             wraps=int(n_wraps[c]),
             points_analyzed=int(st.segment_points[c]),
@@ -981,21 +1001,23 @@ def _reason(row: TrendRow, st: SeriesStatistics, c: int, data: SeriesSet, segs: 
         span = st.window_x[c]
         over = format_duration(timedelta(hours=float(span))) if data.timed else f"{rec.segment_points - 1} intervals"
         step = format_size(rec.smallest_step_bytes, signed=True)
+        which = "every step" if rec.top_steps >= rec.intervals else f"{rec.top_steps} of {rec.intervals} steps"
         if rec.reference_tags >= 5:
-            against = f"smallest step {step} against the steps of {rec.reference_tags} comparable tags"
+            against = f"{which} ≥ {step}, rare among the steps of {rec.reference_tags} comparable tags"
         else:
-            against = f"smallest step {step}, no comparable tags to measure the noise (sign test only)"
+            against = f"{which} ≥ {step}, no comparable tags to measure the noise (sign test only)"
         head = (f"grew in {rec.intervals_up} of {rec.intervals} intervals, "
                 f"{format_size(rec.growth_bytes, signed=True)} over {over}; {against}, {_q(rec.q_value)}")
         if row.verdict == Verdict.LEAK:
-            return f"{head}{freed}{seg_note}{extra}"
+            return f"{head}, kept at the end{freed}{seg_note}{extra}"
         if row.verdict == Verdict.SUSPECT:
             why = _weaker(rec, data, st, c, opts)
             return f"{head}{freed}, weaker evidence ({why}){seg_note}{extra}"
-        if not st.all_up[c]:
-            return (f"short window: grew in {rec.intervals_up} of {rec.intervals} intervals, net "
-                    f"{format_size(rec.growth_bytes, signed=True)}{freed}{seg_note}{extra}")
-        return f"{head}, not enough for a leak{freed}{seg_note}{extra}"
+        if rec.growth_bytes > 0 and rec.fell_back_bytes > st.fell_back_limit[c] and rec.q_value is not None \
+                and rec.q_value <= opts.suspect_alpha:
+            return f"{head}, but gave {format_size(rec.fell_back_bytes)} back by the end{freed}{seg_note}{extra}"
+        return (f"test window: grew in {rec.intervals_up} of {rec.intervals} intervals, net "
+                f"{format_size(rec.growth_bytes, signed=True)}, {_q(rec.q_value)}{freed}{seg_note}{extra}")
     lo, hi = format_size(low, signed=True), format_size(high, signed=True)
     rate = f"{format_size(slope, signed=True)}{unit} [{lo}, {hi}]"
     grew = f"grew in {rec.intervals_up} of {rec.intervals} intervals"
