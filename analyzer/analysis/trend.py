@@ -715,7 +715,8 @@ def _short_path(st: SeriesStatistics, cols: np.ndarray, seg_raw: np.ndarray, x_f
     steps of the other tags of the window of similar size (within ×4; all moving tags if fewer
     than 20); the chance that k or more of the tag's n steps reach it is the binomial tail
     P(Bin(n, p1) ≥ k).  p is the smallest tail over k, times n (Bonferroni over k).  Growth in
-    every interval is k = n: p1 ^ n.  Without 5 comparable tags only the sign test is left.
+    every interval is k = n: p1 ^ n.  Without 5 comparable tags: the sign test, or a drift t-test
+    on the tag's own steps.
     """
     from scipy.stats import binom
 
@@ -757,8 +758,12 @@ def _short_path(st: SeriesStatistics, cols: np.ndarray, seg_raw: np.ndarray, x_f
             p1 = (1 + above) / (1 + len(pooled))
             tails = binom.sf(np.arange(len(ups)), n_steps, p1)  # P(Bin ≥ k), k = 1..len(ups)
         else:
+            # Too few comparable tags: the sign test, or the tag's own steps as the noise (a drift
+            # t-test on them), whichever says more, with the budget split between the two.
             ups = top[top > 0]
             tails = binom.sf(np.arange(len(ups)), n_steps, 0.5)
+            own = stats.drift_fit(values[:, None], x_full[~np.isnan(y[:, i])]).p[0]
+            tails = np.minimum(tails * 2, 2 * own / max(n_steps, 1))
         best = int(np.argmin(tails))
         st.p[c] = float(min(1.0, tails[best] * n_steps))
         st.smallest_step[c] = float(ups[best])
@@ -1005,7 +1010,7 @@ def _reason(row: TrendRow, st: SeriesStatistics, c: int, data: SeriesSet, segs: 
         if rec.reference_tags >= 5:
             against = f"{which} ≥ {step}, rare among the steps of {rec.reference_tags} comparable tags"
         else:
-            against = f"{which} ≥ {step}, no comparable tags to measure the noise (sign test only)"
+            against = f"{which} ≥ {step}, measured against its own steps (fewer than 5 comparable tags)"
         head = (f"grew in {rec.intervals_up} of {rec.intervals} intervals, "
                 f"{format_size(rec.growth_bytes, signed=True)} over {over}; {against}, {_q(rec.q_value)}")
         if row.verdict == Verdict.LEAK:
