@@ -126,9 +126,10 @@ def parse_sources(
     for source in sources:
         try:
             fmt = forced or detect(source)
-            if not source.head(SNIFF_CHARS).strip():
+            binary = getattr(source, "binary_format", None) is not None
+            if not binary and not source.head(SNIFF_CHARS).strip():
                 raise InputError(source.name, "empty input: no text to read")
-            segments = [] if forced or isinstance(source, StreamedSource) else _segments(source.text)
+            segments = [] if forced or binary or isinstance(source, StreamedSource) else _segments(source.text)
             if segments:
                 parts = _parse_segments(source, segments, diag, options)
                 fmt = parts[0][0]

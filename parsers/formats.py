@@ -57,6 +57,8 @@ _MODULES: dict[str, str] = {
     "pooltracker": "parsers.volatility:TRACKER_FORMAT",
     "bigpools": "parsers.volatility:BIGPOOLS_FORMAT",
     "perfcounter": "parsers.perfcounter",
+    "etl": "parsers.etw:ETL_FORMAT",
+    "wpa": "parsers.etw:WPA_FORMAT",
 }
 
 _loaded: dict[str, InputFormat] = {}
@@ -91,6 +93,9 @@ def available_formats() -> list[InputFormat]:
 
 def detect(source: TextSource) -> InputFormat:
     """The format whose sniffer is most confident about the head of ``source``."""
+    binary_format = getattr(source, "binary_format", None)
+    if binary_format is not None:
+        return get_format(binary_format)
     head = source.head(SNIFF_CHARS)
     if not head.strip():
         raise InputError(source.name, "empty input: no text to read")

@@ -224,6 +224,12 @@ def _unpack(data: bytes, name: str, mtime: datetime | None, path: Path | None) -
             member_time = datetime(*info.date_time) if info.date_time[0] >= 1980 else mtime
             yield from _unpack(archive.read(info), f"{name}!{info.filename}", member_time, path)
         return
+    from .binary import BinarySource, signature_format
+
+    binary_format = signature_format(data[:4096])
+    if binary_format is not None:
+        yield BinarySource(name, data, binary_format, mtime, path)
+        return
     text, encoding = decode_bytes(data, name)
     yield TextSource(name=name, text=text, encoding=encoding, mtime=mtime, path=path)
 
@@ -235,6 +241,10 @@ def read_path(path: Path, name: str | None = None) -> Iterator[TextSource]:
         stat = path.stat()
         mtime = datetime.fromtimestamp(stat.st_mtime)
         if stat.st_size > STREAM_BYTES and path.is_file():
+            mapped = _mapped_binary(path, shown, mtime)
+            if mapped is not None:
+                yield mapped
+                return
             streamed = _streamed(path, shown, mtime)
             if streamed is not None:
                 yield streamed
@@ -249,6 +259,20 @@ def read_path(path: Path, name: str | None = None) -> Iterator[TextSource]:
     except OSError as exc:
         raise InputError(shown, exc.strerror or str(exc)) from exc
     yield from _unpack(data, shown, mtime, path)
+
+
+def _mapped_binary(path: Path, name: str, mtime: datetime | None) -> TextSource | None:
+    """A large binary input (an event trace) as a read-only memory map instead of bytes in memory."""
+    import mmap
+
+    from .binary import BinarySource, signature_format
+
+    with open(path, "rb") as fh:
+        binary_format = signature_format(fh.read(4096))
+        if binary_format is None:
+            return None
+        data = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
+    return BinarySource(name, data, binary_format, mtime, path)
 
 
 def _streamed(path: Path, name: str, mtime: datetime | None) -> StreamedSource | None:

@@ -44,6 +44,7 @@ if TYPE_CHECKING:
 
     from analyzer.analysis.diff import DiffResult, DiffRow
     from analyzer.analysis.show import ShowOptions, ShowResult, ShowRow
+    from analyzer.analysis.stacks import StacksOptions, StacksResult
     from analyzer.analysis.trend import TrendOptions, TrendResult, TrendRow
     from analyzer.analysis.triage import TriageReport
     from analyzer.owners import OwnerResolver
@@ -68,6 +69,8 @@ __all__ = [
     "ShowResult",
     "ShowRow",
     "Snapshot",
+    "StacksOptions",
+    "StacksResult",
     "TrendOptions",
     "TrendResult",
     "TrendRow",
@@ -83,6 +86,7 @@ __all__ = [
     "parse_text",
     "report",
     "show",
+    "stacks",
     "trend",
     "triage",
 ]
@@ -94,6 +98,8 @@ _LAZY: dict[str, str] = {
     "ShowOptions": "analyzer.analysis.show",
     "ShowResult": "analyzer.analysis.show",
     "ShowRow": "analyzer.analysis.show",
+    "StacksOptions": "analyzer.analysis.stacks",
+    "StacksResult": "analyzer.analysis.stacks",
     "TrendOptions": "analyzer.analysis.trend",
     "TrendResult": "analyzer.analysis.trend",
     "TrendRow": "analyzer.analysis.trend",
@@ -202,6 +208,27 @@ def show(
     shown = show_snapshot(result, options or ShowOptions())
     annotate(shown.rows, resolver)
     return shown
+
+
+def stacks(
+    source: str | os.PathLike[str],
+    options: StacksOptions | None = None,
+    *,
+    errors: ErrorLevel | str = ErrorLevel.WARN,
+) -> StacksResult:
+    """Leaking call stacks of one pool trace (uncompressed ``.etl`` or a WPA pool-table CSV export).
+
+    Allocations never freed by the end of the trace, grouped by (tag, pool, stack) and largest
+    first within each tag; ``result.warnings`` says what of the file could not be used.
+    """
+    from analyzer.analysis.stacks import analyze_stacks
+    from parsers import Diagnostics
+    from parsers.etw import read_trace
+
+    diag = Diagnostics(level=ErrorLevel(errors))
+    result = analyze_stacks(read_trace(source, diag), options)
+    result.warnings = diag.warnings()
+    return result
 
 
 def triage(

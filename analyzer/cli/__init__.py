@@ -35,6 +35,7 @@ COMMANDS: dict[str, str] = {
     "capture": "analyzer.cli.capture_cmd:capture_command",
     "top": "analyzer.cli.top_cmd:top_command",
     "fleet": "analyzer.cli.fleet_cmd:fleet_group",
+    "stacks": "analyzer.cli.stacks_cmd:stacks_command",
 }
 
 
