@@ -20,7 +20,7 @@ PROMISED = {
     "PoolscopeError", "InputError", "ParseError", "UnsupportedPlatform", "ErrorLevel", "ParseWarning",
     "Snapshot", "Row", "ParseResult", "DiffResult", "DiffRow", "TrendResult", "TrendRow", "TrendOptions",
     "ShowResult", "ShowRow", "ShowOptions", "TriageReport", "Report", "ReportOptions", "OwnerResolver",
-    "Verdict", "__version__",
+    "Verdict", "__version__", "stacks", "StacksOptions", "StacksResult",
 }
 
 
