@@ -34,6 +34,8 @@ _KERNEL_TYPES = frozenset(L.KERNEL_HEADERS)
 _HEADER_LEN = np.zeros(256, dtype=np.int64)
 _TIME_AT = np.zeros(256, dtype=np.int64)
 _THREAD_AT = np.zeros(256, dtype=np.int64)
+_SIZED = np.zeros(256, dtype=bool)
+_SIZED[list(L.SIZED_HEADERS)] = True
 for _t, (_len, _thread, _time) in L.KERNEL_HEADERS.items():
     _HEADER_LEN[_t] = _len
     _TIME_AT[_t] = _time
@@ -74,7 +76,7 @@ def read_etl(data: Any, name: str, diag: Diagnostics) -> PoolTrace:
     offsets = _walk(data, buffer_size, name, diag, info)
     if not len(offsets):
         return PoolTrace(info, PoolEvents.empty(), [])
-    offs = np.frombuffer(offsets, dtype=np.int64)
+    offs = offsets
     u8 = np.frombuffer(data, dtype=np.uint8)
     w32 = np.frombuffer(data, dtype="<u4", count=size // 4)
     htype = u8[offs + 2]
@@ -200,16 +202,16 @@ def _logfile_header(data: Any, name: str, buffer_size: int, diag: Diagnostics) -
     return info, pointer_size, header_time
 
 
-def _walk(data: Any, buffer_size: int, name: str, diag: Diagnostics, info: TraceInfo) -> array:
-    """Byte offsets of every event in every buffer, found by chaining event sizes."""
+def _walk(data: Any, buffer_size: int, name: str, diag: Diagnostics, info: TraceInfo) -> np.ndarray:
+    """Byte offsets of every event in every buffer (file order), found by chaining event sizes.
+
+    All buffers are stepped through together, one event per buffer per numpy step, so the
+    per-event cost is a few array operations shared by every buffer instead of Python code.
+    """
     size = len(data)
-    offsets = array("q")
-    append = offsets.append
-    unpack_pair = _PAIR.unpack_from
-    kernel_types = _KERNEL_TYPES
-    header_length = {t: v[0] for t, v in L.KERNEL_HEADERS.items()}
-    sized_types = L.SIZED_HEADERS
     bad: list[str] = []
+    bases: list[int] = []
+    ends: list[int] = []
     buffers = 0
     for base in range(0, size, buffer_size):
         if base + L.BUFFER_HEADER_SIZE > size:
@@ -227,27 +229,39 @@ def _walk(data: Any, buffer_size: int, name: str, diag: Diagnostics, info: Trace
             if not L.BUFFER_HEADER_SIZE <= used <= buffer_size:
                 bad.append(f"buffer at byte {base} has no valid fill offset; skipped")
                 continue
-        end = min(base + used, size - size % 4)  # fields are read as aligned 32-bit words
-        p = base + L.BUFFER_HEADER_SIZE
-        while p + 16 <= end:
-            marker, packet = unpack_pair(data, p)
-            if marker == 0xFFFFFFFF:
-                break
-            header_type = (marker >> 16) & 0xFF
-            if header_type in kernel_types:
-                length = packet & 0xFFFF
-                minimum = header_length[header_type]
-            elif header_type in sized_types:
-                length = marker & 0xFFFF
-                minimum = 8
-            else:
-                bad.append(f"unknown event header type {header_type} at byte {p}; rest of its buffer skipped")
-                break
-            if length < minimum or p + length > end:
-                bad.append(f"event at byte {p} claims {length} bytes, outside its buffer; rest of the buffer skipped")
-                break
-            append(p)
-            p += (length + 7) & ~7
+        bases.append(base)
+        ends.append(min(base + used, size - size % 4))  # fields are read as aligned 32-bit words
+    w32 = np.frombuffer(data, dtype="<u4", count=size // 4)
+    pos = np.array(bases, dtype=np.int64) + L.BUFFER_HEADER_SIZE
+    end = np.array(ends, dtype=np.int64)
+    found: list[np.ndarray] = []
+    while len(pos):
+        room = pos + 16 <= end
+        if not room.all():
+            pos, end = pos[room], end[room]
+        if len(pos) < 8:  # a few long buffers left: plain Python is cheaper than numpy per step
+            tail = array("q")
+            for p, e in zip(pos.tolist(), end.tolist(), strict=True):
+                _walk_buffer(data, p, e, tail, bad)
+            found.append(np.frombuffer(tail, dtype=np.int64))
+            break
+        marker = w32[pos >> 2]
+        packet = w32[(pos >> 2) + 1]
+        header_type = (marker >> 16) & 0xFF
+        kernel_length = _HEADER_LEN[header_type]
+        length = np.where(kernel_length > 0, packet & 0xFFFF, marker & 0xFFFF).astype(np.int64)
+        known = (kernel_length > 0) | _SIZED[header_type]
+        good = known & (length >= np.where(kernel_length > 0, kernel_length, 8)) & (pos + length <= end)
+        going = good & (marker != 0xFFFFFFFF)
+        if not good.all():
+            for at, t, n in zip(pos[~good & (marker != 0xFFFFFFFF)].tolist(),
+                                header_type[~good & (marker != 0xFFFFFFFF)].tolist(),
+                                length[~good & (marker != 0xFFFFFFFF)].tolist(), strict=True):
+                bad.append(_problem(at, t, n))
+        found.append(pos[going])
+        pos = pos[going] + ((length[going] + 7) & ~7)
+        end = end[going]
+    offsets = np.sort(np.concatenate(found)) if found else np.zeros(0, dtype=np.int64)
     info.buffers = buffers
     info.events_read = len(offsets)
     if bad:
@@ -256,22 +270,67 @@ def _walk(data: Any, buffer_size: int, name: str, diag: Diagnostics, info: Trace
     return offsets
 
 
+def _problem(at: int, header_type: int, length: int) -> str:
+    if header_type not in _KERNEL_TYPES and header_type not in L.SIZED_HEADERS:
+        return f"unknown event header type {header_type} at byte {at}; rest of its buffer skipped"
+    return f"event at byte {at} claims {length} bytes, outside its buffer; rest of the buffer skipped"
+
+
+def _walk_buffer(data: Any, p: int, end: int, out: array, bad: list[str]) -> None:
+    """The events of one buffer from byte ``p`` to ``end``, one at a time."""
+    unpack_pair = _PAIR.unpack_from
+    append = out.append
+    while p + 16 <= end:
+        marker, packet = unpack_pair(data, p)
+        if marker == 0xFFFFFFFF:
+            return
+        header_type = (marker >> 16) & 0xFF
+        minimum = int(_HEADER_LEN[header_type])
+        if minimum:
+            length = packet & 0xFFFF
+        elif header_type in L.SIZED_HEADERS:
+            length, minimum = marker & 0xFFFF, 8
+        else:
+            bad.append(_problem(p, header_type, 0))
+            return
+        if length < minimum or p + length > end:
+            bad.append(_problem(p, header_type, length))
+            return
+        append(p)
+        p += (length + 7) & ~7
+
+
 def _intern_stacks(
     data: Any, starts: np.ndarray, ends: np.ndarray, processes: np.ndarray
 ) -> tuple[np.ndarray, list[bytes], list[int]]:
-    """One id per distinct frame list (its raw bytes), so a million stacks become a few hundred."""
+    """One id per distinct frame list (its raw bytes), so a million stacks become a few hundred.
+
+    Stacks of one length are compared as fixed-size byte strings with numpy, a chunk at a time.
+    """
+    u8 = np.frombuffer(data, dtype=np.uint8)
+    lengths = ends - starts
+    ids = np.empty(len(starts), dtype=np.int32)
     table: dict[bytes, int] = {}
     pids: list[int] = []
-    ids = []
-    add = ids.append
-    for a, b, pid in zip(starts.tolist(), ends.tolist(), processes.tolist(), strict=True):
-        key = bytes(data[a:b])
-        sid = table.get(key)
-        if sid is None:
-            sid = table[key] = len(table)
-            pids.append(pid)
-        add(sid)
-    return np.array(ids, dtype=np.int32), list(table), pids
+    chunk = 1 << 16
+    for length in np.unique(lengths).tolist():
+        chosen = np.flatnonzero(lengths == length)
+        span = np.arange(length, dtype=np.int64)
+        for at in range(0, len(chosen), chunk):
+            part = chosen[at : at + chunk]
+            rows = u8[starts[part, None] + span]
+            keys = rows.view(f"V{length}").ravel() if length else np.zeros(len(part), dtype="V1")
+            _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
+            local = np.empty(len(first), dtype=np.int32)
+            for j, row in enumerate(first.tolist()):
+                raw = rows[row].tobytes()
+                sid = table.get(raw)
+                if sid is None:
+                    sid = table[raw] = len(table)
+                    pids.append(int(processes[part[row]]))
+                local[j] = sid
+            ids[part] = local[inverse.ravel()]
+    return ids, list(table), pids
 
 
 def _join_stacks(events: PoolEvents, stack_time: np.ndarray, stack_thread: np.ndarray, stack_ids: np.ndarray) -> None:
