@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from analyzer.analysis.stacks import StacksResult
+from analyzer.render.safe import csv_cell, terminal_text
 from analyzer.render.tables import render_json
 from analyzer.units import format_size
 
@@ -40,7 +41,8 @@ def render_stacks_text(result: StacksResult, frames: int = 12) -> str:
     outstanding = sum(t.outstanding for t in result.tags)
     total = sum(t.bytes for t in result.tags)
     plural = "s" if len(result.tags) != 1 else ""
-    out.write(f"{result.source}: {result.pool_events:,} pool events, {result.allocations:,} allocations; "
+    out.write(f"{terminal_text(result.source)}: {result.pool_events:,} pool events, "
+              f"{result.allocations:,} allocations; "
               f"{outstanding:,} outstanding ({total:,} bytes) in {len(result.tags)} tag{plural} shown\n")
     trace = result.trace
     tick = trace.get("tick_seconds")
@@ -64,7 +66,7 @@ def render_stacks_text(result: StacksResult, frames: int = 12) -> str:
         by_tag.setdefault((row.tag, row.pool, row.session), []).append(row)
     for tag in result.tags:
         scope = f" session {tag.session}" if tag.session is not None else ""
-        out.write(f"\n{tag.tag} {tag.pool}{scope}: {tag.outstanding:,} outstanding, "
+        out.write(f"\n{terminal_text(tag.tag)} {tag.pool}{scope}: {tag.outstanding:,} outstanding, "
                   f"{tag.bytes:,} bytes ({format_size(tag.bytes)}) "
                   f"from {tag.stacks:,} stack{'s' if tag.stacks != 1 else ''} "
                   f"({tag.allocs:,} allocated, {tag.frees:,} ended during the trace)\n")
@@ -78,7 +80,7 @@ def render_stacks_text(result: StacksResult, frames: int = 12) -> str:
             if not shown:
                 out.write("      (no stack recorded)\n")
             for frame in shown:
-                out.write(f"      {frame}\n")
+                out.write(f"      {terminal_text(frame)}\n")
             if len(row.stack) > len(shown):
                 out.write(f"      ... {len(row.stack) - len(shown)} more frames\n")
     return out.getvalue()
@@ -99,7 +101,7 @@ def render_stacks_csv(result: StacksResult) -> str:
     writer.writerow(CSV_HEADER)
     for row in result.rows:
         d = row.to_dict()
-        writer.writerow([d["tag"], d["pool"], d["session"], d["rank"], d["outstanding"], d["bytes"], d["allocs"],
-                         d["frees"], d["share"], d["first_outstanding"], d["last_outstanding"],
-                         " <- ".join(row.stack)])
+        writer.writerow([csv_cell(d["tag"]), d["pool"], d["session"], d["rank"], d["outstanding"], d["bytes"],
+                         d["allocs"], d["frees"], d["share"], d["first_outstanding"], d["last_outstanding"],
+                         csv_cell(" <- ".join(row.stack))])
     return buf.getvalue()
