@@ -117,21 +117,29 @@ def measure(path: Path) -> dict:
     from parsers import Diagnostics
     from parsers.etw import pair_events, read_trace, trace_snapshots
 
-    t0 = time.perf_counter()
+    clocks = [(time.perf_counter(), time.process_time())]
+
+    def lap() -> None:
+        clocks.append((time.perf_counter(), time.process_time()))
+
     trace = read_trace(path, Diagnostics())
-    t1 = time.perf_counter()
+    lap()
     life = pair_events(trace)
-    t2 = time.perf_counter()
+    lap()
     result = analyze_stacks(trace, life=life)
-    t3 = time.perf_counter()
+    lap()
     snapshots = trace_snapshots(trace, life)
-    t4 = time.perf_counter()
-    whole = time.perf_counter()
+    lap()
     poolscope.stacks(path)  # the facade, end to end, as `poolscope stacks` runs it
-    whole = time.perf_counter() - whole
+    lap()
+    steps = ("read", "pair", "stacks", "snapshots", "facade")
+    timing = {}
+    for i, step in enumerate(steps):
+        timing[f"{step}_s"] = clocks[i + 1][0] - clocks[i][0]
+        timing[f"{step}_cpu_s"] = clocks[i + 1][1] - clocks[i][1]
     top = result.rows[0]
     return {
-        "read_s": t1 - t0, "pair_s": t2 - t1, "stacks_s": t3 - t2, "snapshots_s": t4 - t3, "facade_s": whole,
+        **timing,
         "events_read": trace.info.events_read, "pool_events": len(trace.events),
         "top": {"tag": top.tag, "bytes": top.bytes, "outstanding": top.outstanding, "stack": list(top.stack)},
         "frees_before_trace": result.frees_before_trace, "replaced": result.replaced,
@@ -146,28 +154,37 @@ def main() -> None:
     ap.add_argument("--keep-every", type=int, default=40, help="the leaking stack keeps one block in this many")
     ap.add_argument("--seed", type=int, default=16)
     ap.add_argument("--trace", type=Path, default=Path("/tmp/poolscope-etw-bench.etl"))
+    ap.add_argument("--reuse", action="store_true", help="read the trace an earlier run wrote")
     ap.add_argument("--measure", type=Path, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.measure:
         print(json.dumps(measure(args.measure)))
         return
-    t0 = time.perf_counter()
-    truth = write_trace(args.trace, args.allocations, args.keep_every, args.seed)
-    written = time.perf_counter() - t0
+    truth_file = args.trace.with_suffix(".truth.json")
+    if args.reuse and args.trace.exists() and truth_file.exists():
+        truth = json.loads(truth_file.read_text())
+        print(f"reusing {args.trace}")
+    else:
+        t0 = time.perf_counter()
+        truth = write_trace(args.trace, args.allocations, args.keep_every, args.seed)
+        truth_file.write_text(json.dumps(truth))
+        print(f"wrote {args.trace} in {time.perf_counter() - t0:.1f} s")
     size_mb = args.trace.stat().st_size / 2**20
-    print(f"wrote {args.trace} ({size_mb:.0f} MB, {truth['events']:,} events of which {truth['pool_events']:,} "
-          f"pool events) in {written:.1f} s")
+    print(f"{size_mb:.0f} MB, {truth['events']:,} events of which {truth['pool_events']:,} pool events")
     run = subprocess.run([sys.executable, __file__, "--measure", str(args.trace)], capture_output=True, text=True,
                          check=True)
     m = json.loads(run.stdout)
-    analysis = m["read_s"] + m["pair_s"] + m["stacks_s"]
-    print(f"read      {m['read_s']:.2f} s  ({m['pool_events'] / m['read_s']:,.0f} pool events/s, "
-          f"{m['events_read'] / m['read_s']:,.0f} events/s of every kind)")
-    print(f"pair      {m['pair_s']:.2f} s")
-    print(f"stacks    {m['stacks_s']:.2f} s")
-    print(f"read+pair+stacks {analysis:.2f} s = {m['pool_events'] / analysis:,.0f} pool events/s")
-    print(f"snapshots {m['snapshots_s']:.2f} s ({m['snapshots']} snapshots)")
-    print(f"poolscope.stacks end to end {m['facade_s']:.2f} s")
+    def line(label: str, step: str, extra: str = "") -> None:
+        print(f"{label:<10}{m[step + '_cpu_s']:6.2f} s CPU ({m[step + '_s']:6.2f} s wall){extra}")
+
+    line("read", "read", f"  {m['pool_events'] / m['read_cpu_s']:,.0f} pool events/s, "
+                          f"{m['events_read'] / m['read_cpu_s']:,.0f} events/s of every kind (CPU)")
+    line("pair", "pair")
+    line("stacks", "stacks")
+    analysis = m["read_cpu_s"] + m["pair_cpu_s"] + m["stacks_cpu_s"]
+    print(f"read+pair+stacks {analysis:.2f} s CPU = {m['pool_events'] / analysis:,.0f} pool events/s")
+    line("snapshots", "snapshots", f"  ({m['snapshots']} snapshots)")
+    line("end to end", "facade", "  poolscope.stacks(path)")
     print(f"peak RSS  {m['peak_rss_mb']:.0f} MB (trace file {size_mb:.0f} MB, memory-mapped)")
     top = m["top"]
     ok = (top["tag"], top["bytes"], top["outstanding"]) == ("Leak", truth["leak_bytes"], truth["leak_count"])
