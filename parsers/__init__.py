@@ -27,7 +27,7 @@ from .errors import (
     UnsupportedPlatform,
 )
 from .formats import SNIFF_CHARS, InputFormat, ParseOptions, detect, format_names, get_format
-from .model import MISSING, NONPAGED, PAGED, POOLS, Row, RowTable, Snapshot, TimeOrigin
+from .model import MISSING, NONPAGED, PAGED, POOLS, Row, RowTable, Snapshot, TimeOrigin, fits_int64
 from .textio import StreamedSource, TextSource, read_inputs, text_source
 
 __all__ = [
@@ -125,6 +125,8 @@ def parse_sources(
     failed: list[InputError] = []
     for source in sources:
         try:
+            for note in source.notes:
+                diag.note(source.name, None, note)
             fmt = forced or detect(source)
             binary = getattr(source, "binary_format", None) is not None
             if not binary and not source.head(SNIFF_CHARS).strip():
@@ -155,6 +157,13 @@ def parse_sources(
                          failed[0].line)
     from .timeline import order_snapshots
 
+    for snap in result.snapshots:
+        for key, value in list(snap.totals.items()):
+            if not fits_int64((value,)):
+                # Header figures feed float and int64 arithmetic downstream; keep them in range.
+                del snap.totals[key]
+                diag.note(snap.source, snap.line, f"header figure {key} = {value} is beyond the 64-bit range; "
+                          "left out")
     result.snapshots = order_snapshots(result.snapshots, result.sources, options, diag)
     result.warnings = diag.warnings()
     return result

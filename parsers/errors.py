@@ -35,6 +35,10 @@ class InputError(PoolscopeError):
         return f"{where}: {self.message}{shown}"
 
 
+class ResourceLimit(InputError):
+    """Input refused because reading it would exceed a limit (an archive bomb, archives nested too deep)."""
+
+
 class ParseError(InputError):
     """A line that could not be read, raised under ``ErrorLevel.RAISE`` (``--strict``)."""
 

@@ -19,6 +19,31 @@ import numpy as np
 #: Sentinel stored in an int64 column for "the source does not carry this value".
 MISSING: int = int(np.iinfo(np.int64).min)
 
+#: What a numeric column can hold (MISSING, the int64 minimum, is reserved).
+INT64_LOW, INT64_HIGH = MISSING + 1, int(np.iinfo(np.int64).max)
+#: The message every reader uses for a row with a number beyond the model's range.
+OUT_OF_RANGE = "number beyond the 64-bit range of the row model; row left out"
+
+
+def fits_int64(values: Iterable[int | None]) -> bool:
+    """Whether every value can be stored in an int64 column (None means missing and fits)."""
+    return all(v is None or INT64_LOW <= v <= INT64_HIGH for v in values)
+
+
+def local_wall_clock(when: datetime) -> datetime:
+    """A zoned time as this machine's local wall clock, zone-less; a zone-less time as it is.
+
+    Python cannot order or subtract zoned and zone-less times; PoolMon's markers are local
+    and zone-less, so zoned times (capture logs, ISO markers with an offset) move to match.
+    """
+    if when.tzinfo is None:
+        return when
+    try:
+        return when.astimezone().replace(tzinfo=None)
+    except (OverflowError, ValueError, OSError):
+        return when.replace(tzinfo=None)  # at the edge of the calendar: keep the written clock
+
+
 NONPAGED = "nonpaged"
 PAGED = "paged"
 POOLS: tuple[str, str] = (NONPAGED, PAGED)

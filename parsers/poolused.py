@@ -26,7 +26,7 @@ import pyparsing as pp
 from .debugger.common import PROMPT_RE, session_time, unquote
 from .errors import Diagnostics, ParseError
 from .formats import InputFormat, ParseOptions
-from .model import NONPAGED, PAGED, RowTable, Snapshot, TimeOrigin
+from .model import NONPAGED, OUT_OF_RANGE, PAGED, RowTable, Snapshot, TimeOrigin, fits_int64
 from .textio import TextSource
 
 FORMAT_NAME = "poolused"
@@ -307,7 +307,10 @@ def read_tables(
             # Inside a table nearly every line is a row: try that first.
             row = read_row(line, cur.width, cur.layout)
             if row is not None:
-                cur.rows.append(row)
+                if not fits_int64(row.numbers):
+                    diag.skip(source, lineno, OUT_OF_RANGE, line)
+                else:
+                    cur.rows.append(row)
                 continue
         pm = PROMPT_RE.match(line)
         if pm:
@@ -350,6 +353,10 @@ def read_tables(
         m = _TOTAL_RE.match(line)
         if m:
             nums = tuple(int(x) for x in m.group("nums").split())
+            if not fits_int64(nums):
+                diag.skip(source, lineno, OUT_OF_RANGE, line)
+                cur = None
+                continue
             if cur is None:
                 diag.skip(source, lineno, "TOTAL row without a !poolused table above it", line)
                 continue
@@ -371,7 +378,10 @@ def read_tables(
                 tables.append(cur)
                 pending_sort = pending_scope = None
                 diag.note(source, lineno, "!poolused rows without a column header; columns assumed", strict=False)
-                cur.rows.append(row)
+                if fits_int64(row.numbers):
+                    cur.rows.append(row)
+                else:
+                    diag.skip(source, lineno, OUT_OF_RANGE, line)
             continue  # noise before the table: progress dots, cache messages
         if ELISION_RE.match(line):
             # Not a wrapped description: rows were cut out here, so the table is not the whole pool.

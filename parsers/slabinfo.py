@@ -26,7 +26,7 @@ import pyparsing as pp
 
 from .errors import Diagnostics, InputError
 from .formats import InputFormat, ParseOptions
-from .model import NONPAGED, RowTable, Snapshot, TimeOrigin
+from .model import NONPAGED, OUT_OF_RANGE, RowTable, Snapshot, TimeOrigin, fits_int64
 from .pasted import unmail
 from .textio import TextSource
 
@@ -480,6 +480,9 @@ def _slabinfo_row(line: str, lineno: int, frame: _Frame, source: TextSource, dia
     if active is None or size is None:
         diag.skip(source.name, lineno, "row has no active object count or object size", line.strip())
         return
+    if not fits_int64((active, active * size)):
+        diag.skip(source.name, lineno, OUT_OF_RANGE, line.strip())
+        return
     if repair:
         diag.note(source.name, lineno, f"cache {name!r}: {repair}")
     _add(frame, name, active, active * size)
@@ -500,6 +503,9 @@ def _slabtop_row(line: str, lineno: int, frame: _Frame, source: TextSource, diag
     active = int(m.group("active"))
     # slabtop rounds the object size to 1/100 KB: bytes are as exact as slabtop lets them be.
     size = round(float(m.group("objsize")) * 1024)
+    if not fits_int64((active, active * size)):
+        diag.skip(source.name, lineno, OUT_OF_RANGE, line.strip())
+        return
     _add(frame, m.group("name"), active, active * size)
 
 
@@ -529,6 +535,10 @@ def _snapshot(frame: _Frame, index: int, source: TextSource, diag: Diagnostics) 
             merged_bytes[j] += b
     if dup:
         diag.note(source.name, frame.line, f"{dup} cache names appear twice; their counts were added up")
+        for j in reversed(range(len(merged_names))):
+            if not fits_int64((merged_active[j], merged_bytes[j])):
+                diag.note(source.name, frame.line, f"cache {merged_names[j]!r}: {OUT_OF_RANGE}")
+                del merged_names[j], merged_active[j], merged_bytes[j]
     if not merged_names:
         diag.note(source.name, frame.line, f"{frame.kind} output with no cache rows", strict=False)
     rows = RowTable.from_columns(

@@ -8,18 +8,21 @@ then UTF-8; then cp1252 (Notepad's "ANSI").  Line ends are normalised to ``\\n``
 from __future__ import annotations
 
 import codecs
+import dataclasses
 import glob
-import gzip
 import io
+import lzma
 import os
+import struct
 import sys
 import zipfile
+import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from .errors import InputError
+from .errors import InputError, ResourceLimit
 
 #: Plain files larger than this are decoded as they are read (StreamedSource).
 STREAM_BYTES = 32 * 1024 * 1024
@@ -43,6 +46,8 @@ class TextSource:
     encoding: str
     mtime: datetime | None = None
     path: Path | None = None
+    #: Partial-input warnings found while reading (a damaged archive member, cut-off gzip data).
+    notes: tuple[str, ...] = ()
 
     @property
     def basename(self) -> str:
@@ -203,26 +208,110 @@ def _normalise(text: str) -> str:
     return text
 
 
-def _unpack(data: bytes, name: str, mtime: datetime | None, path: Path | None) -> Iterator[TextSource]:
-    if data[:2] == b"\x1f\x8b":
+#: Limits on what archives may unpack to: attachments are untrusted, and a few kilobytes of
+#: zip can claim gigabytes.  Each refusal is one InputError naming the archive.
+MAX_INFLATED_BYTES = 1024 * 1024 * 1024  # all members of one input together
+MAX_RATIO = 200  # inflated / compressed; PoolMon logs compress 10-30 times
+RATIO_GRACE_BYTES = 16 * 1024 * 1024  # small members may compress better than that
+MAX_MEMBERS = 10_000
+MAX_NESTING = 3  # archive in archive in archive
+_INFLATE_PIECE = 1024 * 1024
+
+
+class _Budget:
+    """What one input may still inflate to, shared by its nested archives."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.left = MAX_INFLATED_BYTES
+
+    def take(self, n: int, where: str) -> None:
+        self.left -= n
+        if self.left < 0:
+            raise ResourceLimit(where, f"archive unpacks to more than {MAX_INFLATED_BYTES // 2**20} MiB; refused")
+
+
+def _check_ratio(inflated: int, compressed: int, where: str) -> None:
+    if inflated > RATIO_GRACE_BYTES and inflated > MAX_RATIO * max(compressed, 1):
+        raise ResourceLimit(where, f"archive member inflates more than {MAX_RATIO} times its size "
+                                "(an archive bomb?); refused")
+
+
+def _gunzip(data: bytes, name: str, budget: _Budget) -> tuple[bytes, str | None]:
+    """Inflate gzip data piece by piece under the limits; returns (data, damage note or None)."""
+    out: list[bytes] = []
+    total = 0
+    consumed = 0
+    pending = data
+    note = None
+    while pending:
+        inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        chunk = pending
         try:
-            data = gzip.decompress(data)
-        except (OSError, EOFError) as exc:
-            raise InputError(name, f"damaged gzip data: {exc}") from exc
+            while True:
+                piece = inflater.decompress(chunk, _INFLATE_PIECE)
+                chunk = inflater.unconsumed_tail
+                total += len(piece)
+                budget.take(len(piece), name)
+                _check_ratio(total, consumed + len(pending) - len(chunk), name)
+                out.append(piece)
+                if inflater.eof or (not chunk and not piece):
+                    break
+            piece = inflater.flush()
+            budget.take(len(piece), name)
+            out.append(piece)
+        except zlib.error as exc:
+            if not out or total == 0:
+                raise InputError(name, f"damaged gzip data: {exc}") from exc
+            note = f"damaged gzip data after {total} bytes ({exc}); read what came before"
+            break
+        if not inflater.eof:
+            if total == 0:
+                raise InputError(name, "damaged gzip data: cut off before any text")
+            note = f"gzip data cut off after {total} bytes; read what came before"
+            break
+        consumed += len(pending) - len(inflater.unused_data)
+        pending = inflater.unused_data  # gzip allows members one after another
+        if pending and pending[:2] != b"\x1f\x8b":
+            break  # trailing junk after the last member, as some tools append
+    return b"".join(out), note
+
+
+def _unzip_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, where: str, budget: _Budget) -> bytes:
+    out: list[bytes] = []
+    total = 0
+    with archive.open(info) as fh:
+        while True:
+            piece = fh.read(_INFLATE_PIECE)
+            if not piece:
+                break
+            total += len(piece)
+            budget.take(len(piece), where)
+            _check_ratio(total, info.compress_size, where)
+            out.append(piece)
+    return b"".join(out)
+
+
+#: What a damaged zip member raises, from zipfile and the codecs behind it.
+_ZIP_MEMBER_ERRORS = (zipfile.BadZipFile, zlib.error, NotImplementedError, RuntimeError, ValueError, EOFError,
+                      OSError, lzma.LZMAError, struct.error, IndexError, KeyError)
+
+
+def _unpack(data: bytes, name: str, mtime: datetime | None, path: Path | None,
+            budget: _Budget | None = None, depth: int = 0) -> Iterator[TextSource]:
+    budget = budget or _Budget(name)
+    if (data[:2] == b"\x1f\x8b" or data[:4] == b"PK\x03\x04") and depth >= MAX_NESTING:
+        raise ResourceLimit(name, f"archives nested more than {MAX_NESTING} deep; refused")
+    if data[:2] == b"\x1f\x8b":
+        data, note = _gunzip(data, name, budget)
         inner = name[:-3] if name.endswith(".gz") else name
-        yield from _unpack(data, inner, mtime, path)
+        sources = list(_unpack(data, inner, mtime, path, budget, depth + 1))
+        if note and sources:
+            sources[-1] = dataclasses.replace(sources[-1], notes=(*sources[-1].notes, note))
+        yield from sources
         return
     if data[:4] == b"PK\x03\x04":
-        try:
-            archive = zipfile.ZipFile(io.BytesIO(data))
-        except zipfile.BadZipFile as exc:
-            raise InputError(name, f"damaged zip archive: {exc}") from exc
-        members = sorted((i for i in archive.infolist() if not i.is_dir()), key=lambda i: i.filename)
-        if not members:
-            raise InputError(name, "zip archive holds no files")
-        for info in members:
-            member_time = datetime(*info.date_time) if info.date_time[0] >= 1980 else mtime
-            yield from _unpack(archive.read(info), f"{name}!{info.filename}", member_time, path)
+        yield from _unpack_zip(data, name, mtime, path, budget, depth)
         return
     from .binary import BinarySource, signature_format
 
@@ -232,6 +321,53 @@ def _unpack(data: bytes, name: str, mtime: datetime | None, path: Path | None) -
         return
     text, encoding = decode_bytes(data, name)
     yield TextSource(name=name, text=text, encoding=encoding, mtime=mtime, path=path)
+
+
+def _unpack_zip(data: bytes, name: str, mtime: datetime | None, path: Path | None,
+                budget: _Budget, depth: int) -> Iterator[TextSource]:
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+        infos = archive.infolist()
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError, struct.error, EOFError,
+            NotImplementedError, IndexError, KeyError) as exc:
+        raise InputError(name, f"damaged zip archive: {exc}") from exc
+    if len(infos) > MAX_MEMBERS:
+        raise ResourceLimit(name, f"zip archive holds {len(infos)} entries, more than {MAX_MEMBERS}; refused")
+    members = sorted((i for i in infos if not i.is_dir()), key=lambda i: i.filename)
+    if not members:
+        raise InputError(name, "zip archive holds no files")
+    sources: list[TextSource] = []
+    damaged: list[str] = []
+    first_error: InputError | None = None
+    for info in members:
+        where = f"{name}!{info.filename}"
+        if info.file_size > budget.left:
+            raise ResourceLimit(where, f"archive unpacks to more than {MAX_INFLATED_BYTES // 2**20} MiB; refused")
+        try:
+            member = _unzip_member(archive, info, where, budget)
+        except ResourceLimit:
+            raise
+        except _ZIP_MEMBER_ERRORS as exc:
+            damaged.append(f"damaged zip member {info.filename!r} left out: {exc}")
+            first_error = first_error or InputError(where, f"damaged zip member: {exc}")
+            continue
+        try:
+            date = datetime(*info.date_time) if info.date_time[0] >= 1980 else mtime
+        except ValueError:
+            date = mtime  # an impossible date in the member header
+        try:
+            sources.extend(_unpack(member, where, date, path, budget, depth + 1))
+        except ResourceLimit:
+            raise
+        except InputError as exc:
+            damaged.append(f"zip member {info.filename!r} left out: {exc.message}")
+            first_error = first_error or exc
+    if not sources:
+        assert first_error is not None
+        raise first_error
+    if damaged:
+        sources[0] = dataclasses.replace(sources[0], notes=(*sources[0].notes, *damaged))
+    yield from sources
 
 
 def read_path(path: Path, name: str | None = None) -> Iterator[TextSource]:

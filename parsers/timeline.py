@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 
 from .errors import Diagnostics
 from .formats import ParseOptions
-from .model import Snapshot, TimeOrigin
+from .model import Snapshot, TimeOrigin, local_wall_clock
 from .timestamps import timestamp_from_filename
 
 
@@ -99,7 +99,7 @@ def _one_time_basis(snapshots: Sequence[Snapshot], diag: Diagnostics) -> None:
     if not zoned or len(zoned) == sum(1 for s in snapshots if s.timestamp is not None):
         return
     for snap in zoned:
-        snap.timestamp = snap.timestamp.astimezone().replace(tzinfo=None)  # type: ignore[union-attr]
+        snap.timestamp = local_wall_clock(snap.timestamp)  # type: ignore[arg-type]
     sources = sorted({s.source for s in zoned})
     diag.note(
         sources[0],

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from analyzer.analysis.align import Alignment, align
-from parsers.model import MISSING, POOLS, Snapshot
+from parsers.model import MISSING, POOLS, Snapshot, local_wall_clock
 
 #: ``churn``: allocations and frees moved but bytes and outstanding allocations did not (a 0 B
 #: change is not "changed"); ``same``: nothing moved at all.
@@ -159,6 +159,6 @@ def diff_snapshots(before: Snapshot, after: Snapshot, *, min_change: int = 0) ->
     rows.sort(key=lambda r: (-(r.bytes_change if r.bytes_change is not None else -np.inf), r.tag, r.pool))
     interval = None
     if before.timestamp and after.timestamp:
-        interval = (after.timestamp - before.timestamp).total_seconds()
+        interval = (local_wall_clock(after.timestamp) - local_wall_clock(before.timestamp)).total_seconds()
     return DiffResult(before.label, after.label, rows, totals, interval, counts, before.timestamp, after.timestamp,
                       hidden=hidden, min_change=min_change)
