@@ -10,7 +10,7 @@ import random
 from collections import Counter
 
 import pytest
-from fuzz_helpers import COMMANDS, fuzz, mutate, seeds
+from fuzz_helpers import COMMANDS, SAMPLES, fuzz, mutate, seeds
 
 from parsers import InputError, format_names, parse_sources
 from parsers.textio import text_source
@@ -49,3 +49,26 @@ def test_every_reader_survives_mutated_text() -> None:
             outcomes["read" if result.snapshots else "empty"] += 1
     # Anything but rows, warnings or an InputError would have failed above; both outcomes occur.
     assert outcomes["read"] > 0 and outcomes["refused"] > 0, outcomes
+
+
+def test_tag_file_reader_survives_mutated_text() -> None:
+    """pooltag.txt / localtag.txt are inputs too: entries and warnings, never an exception."""
+    from parsers.pooltag import parse_pooltag_string
+
+    rng = random.Random(11)
+    base = (SAMPLES / "pooltag_sample.txt").read_bytes()
+    texts = [base, *(d for d in seeds().values() if d[:2] != b"\x1f\x8b" and d[:4] != b"PK\x03\x04")]
+    entries = 0
+    for _i in range(300):
+        data = mutate(rng, base, texts)
+        try:
+            text = data.decode("utf-8", "replace")
+        except UnicodeDecodeError:  # pragma: no cover - "replace" never raises
+            continue
+        try:
+            found = parse_pooltag_string(text, "pooltag.txt")
+        except InputError as exc:
+            assert "\n" not in str(exc)
+            continue
+        entries += len(found.entries)
+    assert entries > 0
