@@ -72,3 +72,20 @@ def test_tag_file_reader_survives_mutated_text() -> None:
             continue
         entries += len(found.entries)
     assert entries > 0
+
+
+def test_times_at_the_ends_of_the_calendar_make_a_report(tmp_path) -> None:
+    """Found by the long fuzz run: a marker in year 9999 next to one in year 1 broke the HTML charts."""
+    from pathlib import Path
+
+    from fuzz_helpers import run_one
+
+    head = " Tag  Type     Allocs            Frees            Diff   Bytes       Per Alloc\n\n"
+    log = (f"===== 9999-12-31 23:59:59 =====\n{head}"
+           " Abcd Nonp     1520331 (  12)    1519870 (  10)      461   147520 (   640)    320\n"
+           f"===== 0001-01-01 00:00:00 =====\n{head}"
+           " Abcd Nonp     1520931 (  12)    1519870 (  10)     1061   339520 (   640)    320\n").encode()
+    for command in ("report-html", "report", "trend", "diff"):
+        outcome, _seconds, detail = run_one(command, log, Path(tmp_path), 60.0)
+        assert outcome == "ok", detail
+    assert "<svg" in (Path(tmp_path) / "r.html").read_text(encoding="utf-8")

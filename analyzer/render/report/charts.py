@@ -28,7 +28,9 @@ def chart_text(text: str) -> str:
 
 def _xy(series: Series) -> tuple[list[datetime] | np.ndarray, np.ndarray, bool]:
     y = np.array([np.nan if v is None else float(v) for v in series.values], dtype=float)
-    timed = bool(series.times) and all(isinstance(t, datetime) for t in series.times)
+    # A time axis only for believable times: matplotlib's dates end at year 9999, and an axis
+    # padded around a mistyped marker (year 9999, or 0001) would run past either end.
+    timed = bool(series.times) and all(isinstance(t, datetime) and 1970 <= t.year <= 2200 for t in series.times)
     x = list(series.times) if timed else np.arange(1, len(series.values) + 1)
     return x, y, timed
 
