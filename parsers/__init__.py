@@ -139,7 +139,7 @@ def parse_sources(
                 for i, snap in enumerate(snaps):
                     snap.index = i
             else:
-                snaps = fmt.parse(source, diag, options)
+                snaps = _parse_one(fmt, source, diag, options)
         except InputError as exc:
             if isinstance(exc, ParseError) or diag.level is ErrorLevel.RAISE:
                 raise
@@ -222,7 +222,7 @@ def _parse_segments(source: TextSource, segments: list[tuple[int, str]], diag: D
         part = "\n" * (start - 1) + "\n".join(lines[start - 1 : end - 1])
         piece = TextSource(source.name, part, source.encoding, source.mtime, source.path)
         fmt = detect(piece)
-        snaps = fmt.parse(piece, diag, options)
+        snaps = _parse_one(fmt, piece, diag, options)
         if out:
             diag.note(source.name, start, f"a second format starts here: {fmt.name} ({fmt.description})",
                       strict=False)
@@ -240,6 +240,18 @@ def _never_silently_empty(name: str, snaps: Sequence[Snapshot], diag: Diagnostic
     what = f"only header totals ({', '.join(totals)})" if totals else "nothing"
     diag.note(name, snaps[0].line if snaps else None, f"no pool rows read, {what}: headings without rows",
               strict=False)
+
+
+def _parse_one(fmt: InputFormat, source: TextSource, diag: Diagnostics, options: ParseOptions) -> list[Snapshot]:
+    """One reader on one source; a number past int64 that the reader let through refuses the source cleanly.
+
+    Readers skip such rows themselves, naming the line; this is the backstop for a reader that
+    does not yet, so the user gets one line (or, among several inputs, a warning) instead of a crash.
+    """
+    try:
+        return fmt.parse(source, diag, options)
+    except OverflowError as exc:
+        raise InputError(source.name, f"a number beyond the 64-bit range of the row model ({exc})") from exc
 
 
 def parse(

@@ -17,7 +17,7 @@ import re
 
 from .errors import Diagnostics, InputError
 from .formats import InputFormat, ParseOptions
-from .model import NONPAGED, PAGED, RowTable, Snapshot, TimeOrigin
+from .model import NONPAGED, OUT_OF_RANGE, PAGED, RowTable, Snapshot, TimeOrigin, fits_int64
 from .tabular import mapped_driver_cell, read_int, split_csv_line
 from .textio import TextSource
 
@@ -62,7 +62,10 @@ def _parse_tracker(source: TextSource, diag: Diagnostics, options: ParseOptions)
             diag.note(source.name, lineno, f"tag {tag!r} listed twice; first kept", strict=False)
             continue
         seen.add(tag)
-        np_a, np_f, np_b, p_a, p_f, p_b = (int(x) for x in m.group("nums").split())
+        np_a, np_f, np_b, p_a, p_f, p_b = numbers = tuple(int(x) for x in m.group("nums").split())
+        if not fits_int64(numbers):
+            diag.skip(source.name, lineno, OUT_OF_RANGE, raw)
+            continue
         owner = None
         rest = m.group("rest")
         if has_owner and rest:
