@@ -715,7 +715,8 @@ def _short_path(st: SeriesStatistics, cols: np.ndarray, seg_raw: np.ndarray, x_f
     steps of the other tags of the window of similar size (within ×4; all moving tags if fewer
     than 20); the chance that k or more of the tag's n steps reach it is the binomial tail
     P(Bin(n, p1) ≥ k).  p is the smallest tail over k, times n (Bonferroni over k).  Growth in
-    every interval is k = n: p1 ^ n.  Without 5 comparable tags: the sign test, or a drift t-test
+    every interval is k = n: p1 ^ n.  A k counts only when every one of those k steps is larger
+    than the tag's largest step down.  Without 5 comparable tags: the sign test, or a drift t-test
     on the tag's own steps.
     """
     from scipy.stats import binom
@@ -764,6 +765,12 @@ def _short_path(st: SeriesStatistics, cols: np.ndarray, seg_raw: np.ndarray, x_f
             tails = binom.sf(np.arange(len(ups)), n_steps, 0.5)
             own = stats.drift_fit(values[:, None], x_full[~np.isnan(y[:, i])]).p[0]
             tails = np.minimum(tails * 2, 2 * own / max(n_steps, 1))
+        # Only steps up that no step down of the tag's own matches count: a noisy tag of large
+        # allocations has large steps both ways, whatever its neighbours do.
+        largest_fall = float(max(0.0, -s.min()))
+        # ... and they must be at least half of the steps: growth in most intervals, not a few jumps.
+        k_values = np.arange(1, len(ups) + 1)
+        tails = np.where((ups > largest_fall) & (2 * k_values >= n_steps), tails, 1.0)
         best = int(np.argmin(tails))
         st.p[c] = float(min(1.0, tails[best] * n_steps))
         st.smallest_step[c] = float(ups[best])
