@@ -6,6 +6,7 @@ subprocess; ``report`` runs with its stderr on a pseudo-terminal so the progress
 is really drawn (the bench counts the frames it received).
 
     .venv/bin/python bench/report_bench.py --size-mb 200
+    .venv/bin/python bench/report_bench.py --html-budget --tags 3000 --snapshots 1440
 
 The log comes from the parse benchmark's generator (bench/parse_bench.py) when present,
 else from :func:`write_log` here.
@@ -22,6 +23,7 @@ import threading
 import time
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -81,6 +83,64 @@ def write_log(path: Path, size_mb: float, tags: int = 3000, seed: int = 6) -> in
     return frames
 
 
+def synthetic_report(tags: int = 3000, snapshots: int = 1440, seed: int = 14) -> Any:
+    """A :class:`Report` of ``tags`` series over ``snapshots`` one-minute snapshots, built directly.
+
+    The HTML size budget is about what the page embeds, so this skips reading and the trend
+    statistics: every series, verdict, owner and reason is there as ``build_report`` makes them.
+    """
+    from analyzer.analysis.series import SeriesSet
+    from analyzer.analysis.trend import TrendRow
+    from analyzer.render.report.model import PoolTotal, Report, Series, Suspect
+
+    rng = np.random.default_rng(seed)
+    start = datetime(2026, 11, 21, 8, 0, 0)
+    stamps = [start + timedelta(minutes=i) for i in range(snapshots)]
+    level = rng.integers(10_000, 5_000_000, size=tags).astype(float)
+    noise = rng.normal(0, 1, size=(snapshots, tags)).cumsum(axis=0) * level * 0.002
+    values = level + noise
+    leaking = rng.choice(tags, 5, replace=False)
+    values[:, leaking] += np.outer(np.arange(snapshots), rng.integers(200, 4000, size=5))
+    values = np.round(values)
+    names = [f"T{i:03X}"[:4].ljust(4) for i in range(tags)]
+    pools = (np.arange(tags) % 2).astype(np.uint8)
+    data = SeriesSet(times=np.arange(snapshots) * 60.0, timestamps=list(stamps), timed=True, tags=names,
+                     pool_codes=pools, values={"bytes": values}, resets=np.zeros_like(values, dtype=bool),
+                     wraps=np.zeros_like(values, dtype=bool))
+    rows = []
+    owners = {}
+    for i, tag in enumerate(names):
+        pool = "nonpaged" if pools[i] == 0 else "paged"
+        leak = i in set(leaking.tolist())
+        owner = f"drv{i % 97:02d}.sys - synthetic component {i % 97}"
+        owners[(tag, pool)] = owner
+        rows.append(TrendRow(tag, pool, "leak" if leak else "stable",
+                             "grew in 1439 of 1439 intervals, +1.2 MB/h [+1.1 MB, +1.3 MB], no recovery"
+                             if leak else "no sustained growth: 0 B/h [-1.2 KB, +1.1 KB], trend p=0.52, net -3.1 KB",
+                             float(rng.normal(0, 1000)), None, None, None, None, None, None, None, snapshots,
+                             int(values[0, i]), int(values[-1, i]), owner=owner))
+    suspects = [Suspect(names[i], "nonpaged" if pools[i] == 0 else "paged", owners[(names[i], "nonpaged" if
+                        pools[i] == 0 else "paged")], "leak", "grew", 1e6, None, None, int(values[0, i]),
+                        int(values[-1, i]), stamps[0], stamps[-1], snapshots,
+                        series=Series(list(stamps), values[:, i].tolist())) for i in leaking]
+    totals = [PoolTotal(p, "sum of tags", Series(list(stamps), (values[:, pools == c].sum(axis=1) / 1024).tolist()))
+              for c, p in enumerate(("nonpaged", "paged"))]
+    report = Report([], snapshots, stamps[0], stamps[-1], True, [], "leak", "Likely leak (synthetic)", suspects,
+                    rows, totals, [], None, None, [], owners)
+    report.extra["series_set"] = data
+    return report
+
+
+def html_budget(tags: int, snapshots: int) -> tuple[int, float]:
+    """Size in bytes and render time of the HTML report of :func:`synthetic_report`."""
+    from analyzer.render.report.html import render_html
+
+    report = synthetic_report(tags, snapshots)
+    t0 = time.perf_counter()
+    text = render_html(report)
+    return len(text.encode("utf-8")), time.perf_counter() - t0
+
+
 def generate(path: Path, size_mb: float, tags: int) -> int | str:
     """The parse benchmark's generator when it is there (one log shape for all benchmarks), else :func:`write_log`."""
     sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -131,7 +191,15 @@ def main() -> None:
     ap.add_argument("--tags", type=int, default=3000)
     ap.add_argument("--folder", type=Path, default=Path("/tmp/poolscope-report-bench"))
     ap.add_argument("--keep", action="store_true", help="Keep the generated log.")
+    ap.add_argument("--html-budget", action="store_true",
+                    help="Only measure the HTML report's size for --tags series over --snapshots snapshots.")
+    ap.add_argument("--snapshots", type=int, default=1440)
     args = ap.parse_args()
+    if args.html_budget:
+        size, seconds = html_budget(args.tags, args.snapshots)
+        print(f"html report, {args.tags} tags x {args.snapshots} snapshots: {size / 1e6:.2f} MB "
+              f"(budget 3.00 MB: {'PASS' if size <= 3_000_000 else 'FAIL'}), rendered in {seconds:.1f}s")
+        return
     args.folder.mkdir(parents=True, exist_ok=True)
     log = args.folder / f"poolmon_{int(args.size_mb)}mb.log"
     if not log.exists() or log.stat().st_size < args.size_mb * 1_000_000:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -187,3 +188,92 @@ def test_next_steps_name_the_classic_commands(run) -> None:
     no_owner = json.loads(run("report", "samples/poolsnap", "--format", "json").stdout)["next_steps"]
     assert any((s["command"] or "").startswith("findstr /m /l ") and s["command"].endswith(
         "%SystemRoot%\\System32\\drivers\\*.sys") for s in no_owner)
+
+
+def test_heavy_libraries_are_optional_extras_with_a_clear_message(tmp_path: Path) -> None:
+    """`pip install .` stays light; `tags scan` without pefile says which extra to install."""
+    import subprocess
+    import sys
+
+    import tomllib
+
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    core = " ".join(project["dependencies"])
+    for heavy in ("textual", "pefile", "capstone", "matplotlib"):
+        assert heavy not in core
+    extras = project["optional-dependencies"]
+    assert extras["tui"] == ["textual>=0.80"] and {d.split(">")[0] for d in extras["scan"]} == {"pefile", "capstone"}
+    assert any("tui" in d and "scan" in d for d in extras["test"])  # the tests need everything
+    (tmp_path / "x.sys").write_bytes(b"MZ")
+    code = (
+        "import sys\nsys.modules['pefile'] = None\n"
+        "from analyzer.cli import main\nmain(['tags', 'scan', sys.argv[1]])\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code, str(tmp_path / "x.sys")], cwd=REPO, capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 2
+    assert done.stderr.strip() == ("Error: tags scan needs pefile, which is not installed: "
+                                   "pip install 'poolscope[scan]'")
+
+
+_SECTION = re.compile(r"^#{2,3} `poolscope ([a-z-]+(?: [a-z]+)?)", re.M)
+_IN_TEXT = re.compile(r"`(--[a-z][a-z-]*)[^`]*`[^|`]{0,60}?[(,]\s?default (?:is )?`?([^),;`\s]+)`?")
+_IN_TABLE = re.compile(r"^\| `(--[a-z][a-z-]*)[^`]*` \|[^\n]*?\(default (?:is )?`?([^),;`]+)`?", re.M)
+
+
+def _documented_defaults() -> list[tuple[str, str, str, str]]:
+    """(doc, command, option, default) for every "`--opt ...` (default X)" under a `poolscope CMD` heading."""
+    out = []
+    for doc in sorted((REPO / "docs").glob("*.md")):
+        text = doc.read_text(encoding="utf-8")
+        marks = [(m.start(), m.group(1)) for m in _SECTION.finditer(text)]
+        for i, (pos, command) in enumerate(marks):
+            body = text[pos : marks[i + 1][0] if i + 1 < len(marks) else len(text)]
+            for option, value in sorted(set(_IN_TEXT.findall(body)) | set(_IN_TABLE.findall(body))):
+                out.append((doc.name, command, option, value))
+    return out
+
+
+def test_documented_defaults_match_the_help() -> None:
+    import click
+
+    from analyzer.units import parse_duration, parse_size
+
+    def same(doc_value: str, default: object) -> bool:
+        text = str(default)
+        if doc_value == text:
+            return True
+        for parse in (parse_size, parse_duration):
+            try:
+                return parse(doc_value) == parse(text)
+            except (ValueError, TypeError):
+                continue
+        return False
+
+    found = _documented_defaults()
+    assert len(found) >= 5  # the pattern still finds what the docs say
+    ctx = click.Context(cli)
+    for doc, command, option, value in found:
+        cmd = cli.get_command(ctx, command.split()[0])
+        for part in command.split()[1:]:
+            cmd = cmd.get_command(ctx, part)
+        params = {max(p.opts, key=len): p for p in cmd.params if isinstance(p, click.Option)}
+        assert option in params, f"{doc}: {command} has no option {option}"
+        assert same(value, params[option].default), (
+            f"{doc} says {command} {option} defaults to {value}; --help says {params[option].default}")
+
+
+def test_bundled_common_tags_come_last(run, tmp_path: Path) -> None:
+    """Common kernel tags have an owner with no pooltag.txt installed; any other source wins over ours."""
+    rows = json.loads(run("tags", "lookup", "Thre", "CM31", "--format", "json").stdout)["tags"]
+    assert [r["owner"] for r in rows] == ["nt!ps - thread objects",
+                                          "nt!cm - configuration manager: registry hives, keys and their caches"]
+    assert all(r["owner_candidates"][0]["source"].startswith("poolscope common tags") for r in rows)
+    mine = tmp_path / "mine.txt"
+    mine.write_text("Th* - mydrv.sys - my wildcard\n")
+    rows = json.loads(run("tags", "lookup", "Thre", "--tags", str(mine), "--format", "json").stdout)["tags"]
+    # Even a wildcard of the user's outranks our exact entry.
+    assert rows[0]["owner"] == "mydrv.sys - my wildcard"
+    assert [c["source"].split(":")[0] for c in rows[0]["owner_candidates"]] == ["--tags", "poolscope common tags"]
+    none = json.loads(run("tags", "lookup", "Thre", "--no-defaults", "--format", "json").stdout)["tags"]
+    assert none[0]["owner"] is None

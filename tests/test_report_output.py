@@ -237,7 +237,12 @@ def test_html_report_escapes_hostile_tags_descriptions_and_file_names(tmp_path: 
     assert report.owners[("Late", "paged")].startswith('evil"><img')
     html = render(report, "html")
     doc = Elements.of(html)
-    assert doc.count("script") == 1 and doc.scripts == [_SCRIPT]
+    # Our script, and the chart data as JSON (a data block the browser never runs) with no "<" in it.
+    assert doc.count("script") == 2 and doc.scripts[-1] == _SCRIPT
+    kinds = [a.get("type") for t, a in doc.tags if t == "script"]
+    assert kinds == ["application/json", None]
+    data = json.loads(doc.scripts[0])
+    assert "<" not in doc.scripts[0] and any(r["tag"] == HOSTILE_TAG for r in data["rows"])
     assert doc.count("img") == 0 and doc.count("b") == 0
     for _, attrs in doc.tags:
         assert not any(name.startswith("on") for name in attrs), attrs

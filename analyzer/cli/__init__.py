@@ -67,6 +67,19 @@ class GateTripped(click.ClickException):
         click.echo(self.format_message(), err=True)
 
 
+#: Optional extras: the module a command needs -> the extra that installs it.
+EXTRAS: dict[str, str] = {"textual": "tui", "pefile": "scan", "capstone": "scan"}
+
+
+def require_extra(exc: ModuleNotFoundError, what: str) -> InputFailure:
+    """One line naming the extra to install when an optional library is missing (re-raises anything else)."""
+    top = (exc.name or "").split(".")[0]
+    extra = EXTRAS.get(top)
+    if extra is None:
+        raise exc
+    return InputFailure(f"{what} needs {top}, which is not installed: pip install 'poolscope[{extra}]'")
+
+
 def fail_if_tripped(violation: str | None) -> None:
     """A gate's violation (see :mod:`analyzer.analysis.gates`) becomes exit status 1."""
     if violation:

@@ -7,6 +7,7 @@ import sys
 import click
 
 from analyzer.analysis.selection import distance_note
+from analyzer.cli import require_extra
 from analyzer.cli.options import InputOptions, input_options, load, snapshot_spec
 
 
@@ -35,7 +36,10 @@ def replay_command(paths: tuple[str, ...], start: str | int, inputs: InputOption
         raise click.UsageError(
             "replay is interactive and needs a terminal; use `poolscope show` or `poolscope report` for a pipe or file"
         )
-    from analyzer.render.tui.replay import replay_app
+    try:
+        from analyzer.render.tui.replay import replay_app
+    except ModuleNotFoundError as exc:
+        raise require_extra(exc, "the replay view") from None
 
     result = load(paths, inputs)
     try:

@@ -193,7 +193,12 @@ def scan_command(paths: tuple[str, ...], tag_names: tuple[str, ...], localtag: s
     ExAllocatePoolWithTag, ExAllocatePool2, ExFreePoolWithTag and the like), immediate (a
     32-bit immediate operand in code), string (the bytes appear anywhere in the file).
     """
-    from analyzer.owners.scan import localtag_text, scan_files
+    try:
+        from analyzer.owners.scan import localtag_text, scan_files
+    except ModuleNotFoundError as exc:
+        from analyzer.cli import require_extra
+
+        raise require_extra(exc, "tags scan") from None
 
     tags = _check_tags(tag_names) if tag_names else None
     diag = Diagnostics()

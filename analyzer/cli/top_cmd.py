@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from analyzer.cli import require_extra
 from analyzer.cli.options import DURATION
 from analyzer.live import capture
 
@@ -33,6 +34,10 @@ def top_command(interval: timedelta, source: str, session: str | None, output: P
     """
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
         raise click.UsageError("top is interactive and needs a terminal; use `poolscope capture` to record instead")
+    try:
+        import textual  # noqa: F401 - the view needs it; say so before touching the machine
+    except ModuleNotFoundError as exc:
+        raise require_extra(exc, "top") from None
     from analyzer.live.capture.live import live_app
 
     app = live_app(interval.total_seconds(), source=source, session=session, output=output,

@@ -17,6 +17,7 @@ import os
 import shutil
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
@@ -54,12 +55,19 @@ class _Annotatable(Protocol):
 T = TypeVar("T", bound=_Annotatable)
 
 
+#: poolscope's own list of common kernel tags (analyzer/owners/common_tags.txt), read last.
+BUNDLED_TAGS = "common_tags.txt"
+BUNDLED_ORIGIN = "poolscope common tags: common_tags.txt"
+
+
 class OwnerResolver:
     """Answers "who owns this tag"; callable as ``resolver(tag) -> best owner`` for ``to_dict(owners)``."""
 
     def __init__(self, database: OwnerDatabase | None = None, warnings: Sequence[ParseWarning] = (),
-                 sources: Sequence[str] = ()) -> None:
+                 sources: Sequence[str] = (), fallback: OwnerDatabase | None = None) -> None:
         self._db = database or OwnerDatabase()
+        #: Consulted after every candidate of ``database``, wildcards included (the bundled list).
+        self._fallback = fallback or OwnerDatabase()
         self.warnings: list[ParseWarning] = list(warnings)
         #: Provenance of every tag file read, in precedence order.
         self.sources: list[str] = list(sources)
@@ -70,14 +78,14 @@ class OwnerResolver:
         return cls()
 
     def __len__(self) -> int:
-        return len(self._db)
+        return len(self._db) + len(self._fallback)
 
     def __call__(self, tag: str) -> str | None:
         return self.best(tag)
 
     def candidates(self, tag: str) -> list[OwnerCandidate]:
         """Every candidate owner of ``tag``, most trusted first."""
-        return self._db.candidates(tag)
+        return self._db.candidates(tag) + self._fallback.candidates(tag)
 
     def best(self, tag: str) -> str | None:
         """The owner text of the most trusted candidate that names somebody."""
@@ -85,7 +93,7 @@ class OwnerResolver:
 
     def ownership(self, tag: str) -> Ownership:
         """The best owner of ``tag``, its provenance and every candidate: what a row carries."""
-        candidates = self._db.candidates(tag)
+        candidates = self.candidates(tag)
         for candidate in candidates:
             if not candidate.informative:
                 continue
@@ -160,7 +168,17 @@ def build_resolver(
             read.append(ref.provenance)
     for candidate in input_candidates(snapshots):
         db.add(candidate)
-    return OwnerResolver(db, named.warnings() + configured.warnings(), read)
+    fallback = OwnerDatabase()
+    if use_defaults:
+        # Our own short list of the kernel's common tags: consulted only after every other source,
+        # so even a wildcard in the user's file outranks an exact tag of ours.
+        bundled = resources.files("analyzer.owners") / BUNDLED_TAGS
+        with resources.as_file(bundled) as path:
+            table = read_pooltag_file(path, Diagnostics(ErrorLevel.IGNORE), name=BUNDLED_TAGS)
+        for entry in table:
+            fallback.add(OwnerCandidate(entry.pattern, entry.binary, entry.description, BUNDLED_ORIGIN, entry.line))
+        read.append(BUNDLED_ORIGIN)
+    return OwnerResolver(db, named.warnings() + configured.warnings(), read, fallback)
 
 
 @dataclass(frozen=True)

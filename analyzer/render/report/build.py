@@ -201,6 +201,8 @@ def build_report(
     report.extra["largest"] = _largest(snaps[-1], resolver) if snaps else []
     report.extra["notes"] = notes
     report.extra["pool_totals"] = list(trend.pool_totals) if trend is not None else []
+    # Every aligned series, for the HTML report's charts (not part of the JSON shape).
+    report.extra["series_set"] = trend.data if trend is not None else None
     report.level, report.verdict = _verdict(report)
     report.next_steps = _next_steps(report, resolver)
     _crash_triage(report, result)

@@ -1,9 +1,15 @@
-"""The report as one self-contained HTML file: inline styles, script and SVG charts, no network.
+"""The report as one self-contained HTML file: inline styles, one script, the data as JSON, no network.
+
+The charts are drawn in the browser from an embedded JSON document (:mod:`.chart_data`):
+pool totals on one axis per pool, small multiples of every suspect and the top movers,
+values on hover, a time-window brush that every chart follows, any tag of the full table
+charted on click, and the tags grouped by owner.  Without JavaScript the tables still read.
 
 Everything taken from the inputs is untrusted (tags, pooltag descriptions, file
-names, warning text): it goes through :func:`html.escape` and nowhere else.  A
-Content-Security-Policy meta tag allows only the one inline script by its hash, no
-network at all, and inline styles (matplotlib's SVG needs style attributes).
+names, warning text): in the markup it goes through :func:`html.escape` and nowhere else;
+in the JSON it is escaped for a script element, and the script sets it as text only.  A
+Content-Security-Policy meta tag allows only the one inline script by its hash and no
+network at all.
 """
 
 from __future__ import annotations
@@ -12,9 +18,10 @@ import base64
 import hashlib
 from collections.abc import Iterable, Sequence
 from html import escape
+from importlib import resources
 from typing import Any
 
-from analyzer.render.report.charts import line_chart_svg, pool_colour
+from analyzer.render.report.chart_data import chart_document, script_json
 from analyzer.render.report.model import Report
 from analyzer.render.report.text import (
     DIFF_HEADINGS,
@@ -27,45 +34,8 @@ from analyzer.render.report.text import (
 )
 from analyzer.units import format_size
 
-_SCRIPT = """
-(function () {
-  "use strict";
-  function key(cell) {
-    var v = cell.getAttribute("data-v");
-    if (v !== null && v !== "") { return parseFloat(v); }
-    return cell.textContent.trim().toLowerCase();
-  }
-  function sortBy(table, col, th) {
-    var body = table.tBodies[0];
-    var rows = Array.prototype.slice.call(body.rows);
-    var asc = th.getAttribute("aria-sort") !== "ascending";
-    rows.sort(function (a, b) {
-      var x = key(a.cells[col]), y = key(b.cells[col]);
-      var nx = typeof x === "number", ny = typeof y === "number";
-      if (nx && !ny) { return -1; }
-      if (!nx && ny) { return 1; }
-      if (x < y) { return asc ? -1 : 1; }
-      if (x > y) { return asc ? 1 : -1; }
-      return 0;
-    });
-    Array.prototype.forEach.call(th.parentNode.children, function (h) { h.removeAttribute("aria-sort"); });
-    th.setAttribute("aria-sort", asc ? "ascending" : "descending");
-    rows.forEach(function (r) { body.appendChild(r); });
-  }
-  document.querySelectorAll("table.sortable").forEach(function (table) {
-    var heads = table.tHead.rows[0].cells;
-    Array.prototype.forEach.call(heads, function (th, col) {
-      th.tabIndex = 0;
-      th.title = "sort";
-      th.addEventListener("click", function () { sortBy(table, col, th); });
-      th.addEventListener("keydown", function (e) {
-        if (e.key === "Enter" || e.key === " ") { e.preventDefault(); sortBy(table, col, th); }
-      });
-    });
-  });
-  document.documentElement.setAttribute("data-ready", "1");
-})();
-""".strip()
+#: The page's one script (sortable tables, charts, hover, brush, picking and grouping).
+_SCRIPT = (resources.files("analyzer.render.report") / "report.js").read_text(encoding="utf-8")
 
 _CSS = """
 :root { --fg: #1d2329; --muted: #5d6b78; --line: #d8dee4; --bg: #ffffff; --leak: #b3261e; --ok: #1e7b34;
@@ -97,6 +67,25 @@ pre { background: #f0f2f4; padding: 8px 10px; overflow-x: auto; }
 .tag { font-family: ui-monospace, Consolas, monospace; white-space: pre; }
 ul.warnings li { color: var(--warn); }
 footer { margin-top: 32px; color: var(--muted); font-size: 12px; }
+.grid { display: grid; grid-template-columns: repeat(auto-fill, minmax(320px, 1fr)); gap: 10px; }
+.grid2 { display: grid; grid-template-columns: repeat(auto-fit, minmax(380px, 1fr)); gap: 10px; }
+.card.multiple, .card.pool-chart { margin: 0; padding: 6px 10px; min-width: 0; }
+.card h3 { margin: 2px 0; font-size: 13px; display: flex; gap: 4px; align-items: baseline; }
+.card p.owner { margin: 0; font-size: 12px; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
+.plotbox { position: relative; width: 100%; }
+svg.plot { display: block; max-width: 100%; }
+svg.plot .grid { stroke: #e3e7eb; stroke-width: 1; }
+svg.plot .axis { font-size: 10px; fill: var(--muted); }
+svg.plot .cursor { stroke: #888; stroke-dasharray: 3 3; }
+svg.plot .brush { fill: rgba(46, 109, 164, 0.18); stroke: #2e6da4; }
+#overview svg.plot { cursor: crosshair; }
+.tip { position: absolute; top: 0; background: #fff; border: 1px solid var(--line); padding: 1px 6px;
+       font-size: 12px; white-space: nowrap; pointer-events: none; box-shadow: 0 1px 3px rgba(0,0,0,.15); }
+button.close { margin-left: auto; border: none; background: none; cursor: pointer; font-size: 16px; }
+.window p { margin: 2px 0 10px; }
+#all-tags tbody tr, #owner-table tbody tr { cursor: pointer; }
+#all-tags tbody tr:hover, #owner-table tbody tr:hover { background: #f3f6f9; }
+table { max-width: 100%; display: block; overflow-x: auto; }
 """.strip()
 
 
@@ -141,6 +130,10 @@ def _growth(value: float | None) -> str:
 
 def _num(v: Any) -> float | None:
     return None if v is None else float(v)
+
+
+#: Rows of the first -> last table written into the page; the table of every tag has them all.
+DIFF_ROWS = 100
 
 
 def render_html(report: Report, *, charts: bool = True) -> str:
@@ -223,11 +216,6 @@ def render_html(report: Report, *, charts: bool = True) -> str:
                 cls = "" if "over a year" in ex else ' class="grow"'
                 parts.append(f"<li{cls}>exhaustion: {_e(ex)}</li>")
             parts.append("</ul>")
-            if charts:
-                svg = line_chart_svg(
-                    [(s.tag, s.series, pool_colour(s.pool))], f"{s.tag} ({s.pool}) bytes in use", salt=f"suspect{n}"
-                )
-                parts.append(f'<div class="chart" role="img" aria-label="{_e(s.tag)} bytes over time">{svg}</div>')
             parts.append("</div>")
     else:
         parts.append("<p>None.</p>")
@@ -252,18 +240,23 @@ def render_html(report: Report, *, charts: bool = True) -> str:
             )
     parts.append("</section>")
 
+    if charts and (report.suspects or report.diff_rows):
+        parts.append(
+            '<section id="charts"><h2>Over time</h2>'
+            '<p class="muted">Every suspect and the tags that moved most, one chart each with its own axis. '
+            "Hover a chart for its values; drag across the strip below to look at a time window "
+            '(double-click it or press "whole capture" to go back).</p>'
+            '<div class="window"><div id="overview" class="plotbox"></div>'
+            '<p>Showing <span id="window-label">the whole capture</span> '
+            '<button type="button" id="window-reset">whole capture</button></p></div>'
+            '<div id="multiples" class="grid"></div></section>'
+        )
+
     # Pool totals
     if report.totals:
         parts.append('<section id="totals"><h2>Pool totals</h2>')
         if charts:
-            svg = line_chart_svg(
-                [(p.pool, p.series, pool_colour(p.pool)) for p in report.totals],
-                "Pool totals",
-                unit_bytes=1024.0,
-                salt="totals",
-                zero_based=False,
-            )
-            parts.append(f'<div class="chart" role="img" aria-label="pool totals over time">{svg}</div>')
+            parts.append('<div id="pool-charts" class="grid2"></div>')
         rows = []
         for p in report.totals:
             change = None if p.first_kb is None or p.last_kb is None else p.last_kb - p.first_kb
@@ -293,9 +286,12 @@ def render_html(report: Report, *, charts: bool = True) -> str:
     # Diff
     if report.diff_rows:
         parts.append('<section id="diff"><h2>First → last snapshot</h2>')
+        shown_rows = report.diff_rows[:DIFF_ROWS]
+        more = (f" The {len(shown_rows)} largest changes are listed; the table of every tag below has the rest."
+                if len(report.diff_rows) > len(shown_rows) else "")
         parts.append(
             f"<p>{_e(report.diff_before)} → {_e(report.diff_after)}; "
-            f"{len(report.diff_rows)} rows changed. Click a heading to sort.</p>"
+            f"{len(report.diff_rows)} rows changed. Click a heading to sort.{_e(more)}</p>"
         )
         parts.append(
             _table(
@@ -315,7 +311,7 @@ def render_html(report: Report, *, charts: bool = True) -> str:
                         _cell(r.status),
                         _cell(report.owners.get((r.tag, r.pool)) or "-"),
                     ]
-                    for r in report.diff_rows
+                    for r in shown_rows
                 ),
                 table_id="diff-table",
             )
@@ -329,42 +325,33 @@ def render_html(report: Report, *, charts: bool = True) -> str:
         parts.append(f"<li>{_e(step.text)}{cmd}</li>")
     parts.append("</ol></section>")
 
-    # Every tag
+    # Owners and every tag: drawn by the script from the embedded data (thousands of rows).
     if report.trend_rows:
         parts.append(
-            '<section id="trend"><h2>Every tag</h2><details><summary>'
-            f"{len(report.trend_rows)} series with their verdicts</summary>"
+            '<section id="owners"><h2>By owner</h2>'
+            '<p class="muted">Tags grouped by the driver or component that owns them; click an owner to list '
+            "its tags below.</p>"
+            '<table id="owner-table"><thead><tr><th>Owner</th><th class="num">Tags</th><th>Worst verdict</th>'
+            '<th class="num">Bytes now</th><th class="num">Change</th></tr></thead><tbody></tbody></table>'
+            "</section>"
         )
         parts.append(
-            _table(
-                [
-                    ("Tag", False),
-                    ("Pool", False),
-                    ("Verdict", False),
-                    ("Rate", True),
-                    ("Bytes", True),
-                    ("Owner", False),
-                    ("Reason", False),
-                ],
-                (
-                    [
-                        _cell(r.tag, cls="tag"),
-                        _cell(r.pool),
-                        _cell(r.verdict, cls=f"v-{r.verdict}"),
-                        _cell(rate_text(r.rate_bytes_per_hour), num=_num(r.rate_bytes_per_hour)),
-                        _cell(format_size(r.bytes_last), num=_num(r.bytes_last)),
-                        _cell(report.owners.get((r.tag, r.pool)) or "-"),
-                        _cell(r.reason, cls="wrap"),
-                    ]
-                    for r in report.trend_rows
-                ),
-                table_id="trend-table",
-            )
+            f'<section id="trend"><h2>Every tag</h2><p class="muted">{len(report.trend_rows)} series with their '
+            "verdicts. Click a row to chart it; filter by tag, owner or verdict; click a heading to sort.</p>"
+            '<p><input id="tag-filter" type="search" placeholder="filter: tag, owner, verdict" '
+            'aria-label="filter the table"> <span id="tag-count"></span></p>'
+            '<div id="picked" class="grid"></div>'
+            '<table id="all-tags"><thead><tr><th>Tag</th><th>Pool</th><th>Verdict</th><th class="num">Rate</th>'
+            '<th class="num">Bytes</th><th class="num">Change</th><th>Owner</th><th>Reason</th></tr></thead>'
+            "<tbody></tbody></table>"
+            "<noscript><p>The table of every tag and the charts need JavaScript; the JSON report "
+            "(--format json) has the same figures.</p></noscript></section>"
         )
-        parts.append("</details></section>")
 
     parts.append("<footer>Made by poolscope. Self-contained: no network access needed to view.</footer>")
     body = "\n".join(parts)
+    data_block = (f'<script type="application/json" id="chart-data">{script_json(chart_document(report))}</script>\n'
+                  if charts else "")
     csp = CSP.format(script=_hash(_SCRIPT))
     return (
         "<!DOCTYPE html>\n"
@@ -375,7 +362,7 @@ def render_html(report: Report, *, charts: bool = True) -> str:
         '<link rel="icon" href="data:,">\n'
         "<title>poolscope report</title>\n"
         f"<style>\n{_CSS}\n</style>\n</head>\n<body>\n{body}\n"
-        f"<script>{_SCRIPT}</script>\n</body>\n</html>\n"
+        f"{data_block}<script>{_SCRIPT}</script>\n</body>\n</html>\n"
     )
 
 
