@@ -97,7 +97,8 @@ def test_json_report_shape(tmp_path: Path, in_repo: None) -> None:
     }
     assert data["level"] == "leak"
     assert data["read"]["snapshots"] == 14
-    assert data["read"]["inputs"] == [{"name": SAMPLE, "format": "poolmon", "encoding": "utf-8", "snapshots": 14}]
+    # The format name parse prints for these snapshots (poolmon /n output), not the reader family.
+    assert data["read"]["inputs"] == [{"name": SAMPLE, "format": "poolsnap", "encoding": "utf-8", "snapshots": 14}]
     top = data["suspects"][0]
     assert (top["tag"], top["pool"], top["verdict"]) == ("Wdrq", "nonpaged", "leak")
     assert top["rate_bytes_per_hour"] > 0

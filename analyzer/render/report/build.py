@@ -181,7 +181,7 @@ def build_report(
     start = snaps[0].timestamp if snaps else None
     end = snaps[-1].timestamp if snaps else None
     report = Report(
-        inputs=[InputRead(s.name, s.format, s.encoding, s.snapshots) for s in result.sources],
+        inputs=[InputRead(s.name, _format_of(result, s), s.encoding, s.snapshots) for s in result.sources],
         snapshot_count=len(snaps),
         start=start,
         end=end,
@@ -219,6 +219,13 @@ def _filtered(snap: Snapshot, tag_filter: Any) -> Snapshot:
 
     mask = tag_filter.mask(snap.rows)
     return replace(snap, rows=snap.rows.take(np.flatnonzero(mask)))
+
+
+def _format_of(result: ParseResult, source: Any) -> str:
+    """The format name the snapshots of ``source`` carry (``poolsnap`` for ``poolmon /n`` files), as
+    ``parse`` prints it; the reader's family name when they disagree or there are none."""
+    names = {s.format for s in result.snapshots if s.source == source.name}
+    return names.pop() if len(names) == 1 else source.format
 
 
 def _times(snaps: Sequence[Snapshot]) -> list[datetime | int]:

@@ -183,7 +183,7 @@ def render_html(report: Report, *, charts: bool = True) -> str:
                     [
                         _cell(s.tag, cls="tag"),
                         _cell(s.pool),
-                        _cell(s.owner or "unknown"),
+                        _cell(s.owner or "-"),
                         _cell(s.verdict, cls=f"v-{s.verdict}"),
                         _cell(
                             rate_text(s.rate_bytes_per_hour),
@@ -191,7 +191,7 @@ def render_html(report: Report, *, charts: bool = True) -> str:
                             cls=_growth(s.rate_bytes_per_hour),
                         ),
                         _cell(format_size(s.bytes_last), num=_num(s.bytes_last)),
-                        _cell(interval_text(s)),
+                        _cell(interval_text(s), cls="wrap"),
                     ]
                     for s in report.suspects
                 ),

@@ -101,7 +101,7 @@ def render_markdown_report(report: Report, full: bool = True, full_rows: int = F
                 [
                     _tag(s.tag),
                     s.pool,
-                    md_escape(s.owner or "unknown"),
+                    md_escape(s.owner or "-"),
                     f"**{s.verdict}**" if s.verdict == "leak" else s.verdict,
                     md_escape(rate_text(s.rate_bytes_per_hour)),
                     md_escape(format_size(s.bytes_last)),

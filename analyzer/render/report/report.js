@@ -28,6 +28,14 @@
     while (a >= 1024 && i < units.length - 1) { a /= 1024; i += 1; }
     return sign + (i === 0 ? Math.round(a) : a.toFixed(1)) + " " + units[i];
   }
+  // Axis labels: enough decimals that neighbouring grid lines never read the same.
+  function fmtAxis(v, lo, hi) {
+    var top = Math.max(Math.abs(lo), Math.abs(hi)), i = 0, f = 1;
+    while (top / f >= 1024 && i < 3) { f *= 1024; i += 1; }
+    var step = (hi - lo) / 3 / f, digits = i === 0 ? 0 : 1;
+    while (digits < 4 && step > 0 && step < Math.pow(10, -digits) * 2) { digits += 1; }
+    return (v / f).toFixed(digits) + " " + ["B", "KB", "MB", "GB"][i];
+  }
   function pad(n) { return (n < 10 ? "0" : "") + n; }
   function fmtTime(t) {
     if (!data.timed) { return "snapshot " + Math.round(t); }
@@ -94,7 +102,7 @@
       var gv = lo + ((hi - lo) * g) / 3, gy = Y(gv);
       svg.appendChild(svgEl("line", { x1: left, x2: width - right, y1: gy, y2: gy, "class": "grid" }));
       var label = svgEl("text", { x: left - 4, y: gy + 3, "text-anchor": "end", "class": "axis" });
-      label.textContent = fmtBytes(gv);
+      label.textContent = fmtAxis(gv, lo, hi);
       svg.appendChild(label);
     }
     [[xmin, "start"], [xmax, "end"]].forEach(function (p) {
