@@ -88,4 +88,10 @@ def test_times_at_the_ends_of_the_calendar_make_a_report(tmp_path) -> None:
     for command in ("report-html", "report", "trend", "diff"):
         outcome, _seconds, detail = run_one(command, log, Path(tmp_path), 60.0)
         assert outcome == "ok", detail
-    assert "<svg" in (Path(tmp_path) / "r.html").read_text(encoding="utf-8")
+    # The charts' data block is there and reads as JSON (the page draws the charts from it).
+    import json
+    import re
+
+    page = (Path(tmp_path) / "r.html").read_text(encoding="utf-8")
+    block = re.search(r'<script type="application/json" id="chart-data">(.*?)</script>', page, re.S)
+    assert block is not None and json.loads(block.group(1))["rows"]
