@@ -59,6 +59,7 @@ _MODULES: dict[str, str] = {
     "perfcounter": "parsers.perfcounter",
     "etl": "parsers.etw:ETL_FORMAT",
     "wpa": "parsers.etw:WPA_FORMAT",
+    "screenshot": "parsers.screenshot",
 }
 
 _loaded: dict[str, InputFormat] = {}

@@ -167,6 +167,34 @@ class StreamedSource(TextSource):
                     return
 
 
+#: Magic numbers of the pictures read by parsers.screenshot (PNG, JPEG).
+IMAGE_MAGIC: tuple[tuple[bytes, str], ...] = ((b"\x89PNG\r\n\x1a\n", "image/png"), (b"\xff\xd8\xff", "image/jpeg"))
+#: What an ImageSource's text reads as, so that detection routes it by content like any other source.
+IMAGE_TEXT = "\x00picture:"
+
+
+class ImageSource(TextSource):
+    """A picture (a screenshot of the PoolMon console): its bytes, no text of its own."""
+
+    def __init__(self, name: str, data: bytes, kind: str, mtime: datetime | None, path: Path | None) -> None:
+        object.__setattr__(self, "name", name)
+        object.__setattr__(self, "text", f"{IMAGE_TEXT}{kind}\n")
+        object.__setattr__(self, "encoding", kind)
+        object.__setattr__(self, "mtime", mtime)
+        object.__setattr__(self, "path", path)
+        object.__setattr__(self, "data", data)
+
+    def __repr__(self) -> str:
+        return f"ImageSource(name={self.name!r}, kind={self.encoding!r})"
+
+
+def image_kind(data: bytes) -> str | None:
+    for magic, kind in IMAGE_MAGIC:
+        if data.startswith(magic):
+            return kind
+    return None
+
+
 def decode_bytes(data: bytes, name: str) -> tuple[str, str]:
     """Decode raw bytes to text with normalised line ends; returns (text, encoding)."""
     for bom, enc in _BOMS:
@@ -313,6 +341,10 @@ def _unpack(data: bytes, name: str, mtime: datetime | None, path: Path | None,
     if data[:4] == b"PK\x03\x04":
         yield from _unpack_zip(data, name, mtime, path, budget, depth)
         return
+    kind = image_kind(data)
+    if kind is not None:
+        yield ImageSource(name, data, kind, mtime, path)
+        return
     from .binary import BinarySource, signature_format
 
     binary_format = signature_format(data[:4096])
@@ -415,7 +447,7 @@ def _streamed(path: Path, name: str, mtime: datetime | None) -> StreamedSource |
     """A StreamedSource for a large plain text file; None for archives (read whole)."""
     with open(path, "rb") as fh:
         head = fh.read(131072)
-    if head[:2] == b"\x1f\x8b" or head[:4] == b"PK\x03\x04":
+    if head[:2] == b"\x1f\x8b" or head[:4] == b"PK\x03\x04" or image_kind(head):
         return None
     skip = 0
     for bom, enc in _BOMS:

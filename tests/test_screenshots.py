@@ -1,0 +1,189 @@
+"""Pictures of the PoolMon console read exactly as the same screens as text.
+
+The pictures are drawn here (tests/ocr_screens.py) in several fonts, sizes, colour
+schemes and file types; the OCR tests need Tesseract and skip with a reason without it.
+The accuracy over hundreds of screens is measured by bench/ocr_bench.py, not here: this
+suite reads only a handful of pictures.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import json
+import random
+import struct
+import zipfile
+import zlib
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+from cli_helpers import poolscope
+
+from parsers import parse, parse_sources
+from parsers.textio import ImageSource, read_path
+
+PIL = pytest.importorskip("PIL", reason="the ocr extra (Pillow) is not installed")
+from ocr_screens import Screen, ScreenRow, draw_screen, random_screen  # noqa: E402
+
+
+def _tesseract_ok() -> bool:
+    try:
+        from parsers.screenshot.reader import tesseract_available
+    except ModuleNotFoundError:
+        return False
+    return tesseract_available()
+
+
+needs_tesseract = pytest.mark.skipif(
+    not _tesseract_ok(), reason="Tesseract (apt install tesseract-ocr tesseract-ocr-eng) or pytesseract is missing"
+)
+
+
+def _numbers(row) -> tuple:
+    return (row.allocs, row.frees, row.outstanding, row.bytes, row.allocs_change, row.frees_change, row.bytes_change)
+
+
+def _truth_numbers(r: ScreenRow) -> tuple:
+    return (r.allocs, r.frees, r.diff, r.bytes, r.allocs_change, r.frees_change, r.bytes_change)
+
+
+def _check_against(screen: Screen, path: Path) -> None:
+    """Every number exact; every tag either right or named in a warning on its screen line."""
+    result = parse([path])
+    assert len(result.snapshots) == 1
+    snap = result.snapshots[0]
+    assert snap.format == "screenshot"
+    rows = list(snap.rows)
+    assert len(rows) == len(screen.rows)
+    warned = [w.message for w in result.warnings if w.message.startswith("picture: ")]
+    for k, (got, want) in enumerate(zip(rows, screen.rows, strict=True)):
+        assert _numbers(got) == _truth_numbers(want), (k, got, want)
+        assert got.pool == ("nonpaged" if want.pool == "Nonp" else "paged")
+        if got.tag != want.tag:
+            assert any(f"Tag {got.tag!r}" in m for m in warned), f"tag {want.tag!r} read as {got.tag!r} silently"
+
+
+@pytest.fixture(scope="module")
+def pictures(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("pictures")
+
+
+@needs_tesseract
+def test_png_white_on_black_80_columns(pictures: Path) -> None:
+    screen = random_screen(11, n_rows=14)
+    path = pictures / "cmd.png"
+    draw_screen(screen, "dejavu", 14, "cmd").save(path)
+    _check_against(screen, path)
+
+
+@needs_tesseract
+def test_jpeg_bitmap_font_dark_on_light_in_a_window_132_columns_with_mapped_driver(pictures: Path) -> None:
+    screen = random_screen(12, n_rows=10, width=132, mapped_driver=True)
+    path = pictures / "terminus.jpg"
+    draw_screen(screen, "terminus", 16, "light", frame=True).save(path, quality=60)
+    _check_against(screen, path)
+    snap = parse([path]).snapshots[0]
+    drivers = [row.mapped_driver for row in snap.rows]
+    # Mapped_Driver text is free text read by Tesseract alone: most of it must come through.
+    assert sum(d == r.driver for d, r in zip(drivers, screen.rows, strict=True)) >= len(screen.rows) // 2
+
+
+def _after(before: Screen, seed: int) -> Screen:
+    """The same machine later: a few tags grew, others churned, one leaks steadily."""
+    rng = random.Random(seed)
+    rows = []
+    for k, r in enumerate(before.rows):
+        grow = rng.randint(0, 400) if k % 3 == 0 else 0
+        churn = rng.randint(0, 5000)
+        size = r.bytes // r.diff if r.diff else 64
+        rows.append(dataclasses.replace(r, allocs=r.allocs + churn + grow, frees=r.frees + churn,
+                                        bytes=r.bytes + grow * size))
+    return dataclasses.replace(before, rows=rows)
+
+
+@needs_tesseract
+def test_before_and_after_pictures_give_the_same_diff_as_text(tmp_path: Path) -> None:
+    before = random_screen(21, n_rows=12)
+    after = _after(before, 22)
+    for name, screen in (("before", before), ("after", after)):
+        (tmp_path / f"{name}.txt").write_text(screen.text(), encoding="ascii")
+        draw_screen(screen, "dejavu", 16, "blue").save(tmp_path / f"{name}.png")
+    pic = poolscope("diff", "before.png", "after.png", "--format", "json", cwd=tmp_path)
+    txt = poolscope("diff", "before.txt", "after.txt", "--format", "json", cwd=tmp_path)
+    assert pic.code == 0, pic.err
+    assert txt.code == 0, txt.err
+    pic_doc = json.loads(pic.out.replace("before.png", "before.txt").replace("after.png", "after.txt"))
+    txt_doc = json.loads(txt.out)
+    for doc in (pic_doc, txt_doc):
+        doc.pop("warnings", None)
+        for side in ("before", "after"):
+            if isinstance(doc.get(side), dict):
+                doc[side].pop("format", None)
+                doc[side].pop("timestamp", None)
+    assert pic_doc["rows"] == txt_doc["rows"]
+    assert pic_doc == txt_doc
+
+
+@needs_tesseract
+def test_a_picture_without_a_console_is_a_clean_input_error(tmp_path: Path) -> None:
+    from PIL import Image
+
+    Image.new("RGB", (300, 200), (40, 90, 160)).save(tmp_path / "holiday.png")
+    run = poolscope("parse", "holiday.png", cwd=tmp_path)
+    assert run.code == 2
+    assert len(run.err_lines) == 1
+    assert run.err_lines[0].startswith("error: holiday.png") or "holiday.png" in run.err_lines[0]
+    assert "Traceback" not in run.err
+
+
+# -- no Tesseract needed ------------------------------------------------------------------------
+
+
+def _png_with_time(when: datetime) -> bytes:
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.new("RGB", (4, 4)).save(buf, format="PNG")
+    data = buf.getvalue()
+    body = struct.pack(">HBBBBB", when.year, when.month, when.day, when.hour, when.minute, when.second)
+    chunk = struct.pack(">I", 7) + b"tIME" + body + struct.pack(">I", zlib.crc32(b"tIME" + body))
+    return data[:33] + chunk + data[33:]  # after IHDR (8-byte signature + 25-byte IHDR chunk)
+
+
+def test_picture_time_from_png_time_chunk_and_exif() -> None:
+    from PIL import Image
+
+    from parsers.screenshot import picture_time
+
+    assert picture_time(_png_with_time(datetime(2026, 11, 21, 14, 3, 7))) == datetime(2026, 11, 21, 14, 3, 7)
+    exif = Image.Exif()
+    exif[306] = "2026:11:21 15:30:00"
+    buf = io.BytesIO()
+    Image.new("RGB", (8, 8)).save(buf, format="JPEG", exif=exif)
+    assert picture_time(buf.getvalue()) == datetime(2026, 11, 21, 15, 30, 0)
+    plain = io.BytesIO()
+    Image.new("RGB", (8, 8)).save(plain, format="PNG")
+    assert picture_time(plain.getvalue()) is None
+
+
+def test_pictures_inside_a_zip_are_routed_by_content(tmp_path: Path) -> None:
+    archive = tmp_path / "shots.zip"
+    with zipfile.ZipFile(archive, "w") as z:
+        z.writestr("a/first", _png_with_time(datetime(2026, 11, 21, 14, 0, 0)))
+        z.writestr("notes.txt", "not pool data")
+    sources = list(read_path(archive))
+    assert isinstance(sources[0], ImageSource)
+    assert sources[0].encoding == "image/png"
+    from parsers.formats import detect
+
+    assert detect(sources[0]).name == "screenshot"
+    assert not isinstance(sources[1], ImageSource)
+
+
+def test_screenshot_format_rejects_text_forced_as_a_picture() -> None:
+    from parsers import InputError, text_source
+
+    with pytest.raises(InputError, match="not a picture"):
+        parse_sources([text_source(" Tag  Type\n", "x.txt")], input_format="screenshot")
