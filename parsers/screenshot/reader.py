@@ -41,7 +41,11 @@ MARGIN = 0.06
 TAG_CONFIDENCE = 50.0
 #: Words PoolMon itself prints: where Tesseract reads one exactly, its letters are known glyphs.
 KNOWN_WORDS = frozenset(
-    ["Tag", "Type", "Allocs", "Frees", "Diff", "Bytes", "Per", "Alloc", "Mapped_Driver", "Memory:", "Avail:", "PageFlts:", "InRam", "Krnl:", "Commit:", "Limit:", "Peak:", "Pool", "N:", "P:", "System", "pool", "information", "Nonp", "Paged", "Unknown", "Driver", "All", "sessions", "Session"]
+    (
+        "Tag", "Type", "Allocs", "Frees", "Diff", "Bytes", "Per", "Alloc", "Mapped_Driver", "Memory:", "Avail:",
+        "PageFlts:", "InRam", "Krnl:", "Commit:", "Limit:", "Peak:", "Pool", "N:", "P:", "System", "pool",
+        "information", "Nonp", "Paged", "Unknown", "Driver", "All", "sessions", "Session",
+    )
 )
 
 NUMERIC_SYMBOLS = "0123456789()-"
