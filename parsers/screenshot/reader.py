@@ -48,6 +48,11 @@ KNOWN_WORDS = frozenset(
     )
 )
 
+#: The character a tag character is most often mistaken for, both ways.
+_CONFUSED_WITH = {"0": "O", "O": "0", "1": "l", "l": "1", "I": "l", "5": "S", "S": "5", "2": "Z", "Z": "2",
+                  "8": "B", "B": "8", "g": "q", "q": "g", "6": "G", "G": "6", "3": "J", "u": "U", "U": "u",
+                  "w": "W", "W": "w", "v": "V", "V": "v", "z": "Z", "x": "X", "X": "x"}  # fmt: skip
+
 NUMERIC_SYMBOLS = "0123456789()-"
 _DIGIT_LOOKALIKES = {
     "O": "0", "o": "0", "D": "0", "Q": "0", "l": "1", "I": "1", "i": "1", "|": "1", "S": "5", "s": "5",
@@ -151,6 +156,13 @@ class Glyphs:
 
     centroids: np.ndarray
     labels: list[str]
+
+    def distance_to(self, vec: np.ndarray, symbol: str) -> float:
+        """Distance from one cell to the nearest group standing for ``symbol``."""
+        ks = [k for k, lab in enumerate(self.labels) if lab == symbol]
+        if not ks:
+            return 9.0
+        return float(np.sqrt(np.maximum(0.0, 2.0 - 2.0 * self.centroids[ks] @ vec)).min())
 
     def nearest(self, vecs: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(best group, its distance, distance of the nearest group with another symbol)."""
@@ -351,7 +363,7 @@ def read_screen(data: bytes, name: str) -> ScreenText:
     k_near, k_d, k_other = known.nearest(other_vecs)
     other_label: dict[tuple[int, int], str] = {}
     tag_doubt: set[tuple[int, int]] = set()
-    for c, kn, kd, ko in zip(other_cells, k_near, k_d, k_other, strict=True):
+    for n, (c, kn, kd, ko) in enumerate(zip(other_cells, k_near, k_d, k_other, strict=True)):
         vote = votes.get(c)
         if t_labels and kd < letter_match and ko - kd >= MARGIN:
             other_label[c] = t_labels[kn]
@@ -359,6 +371,12 @@ def read_screen(data: bytes, name: str) -> ScreenText:
                 tag_doubt.add(c)  # Tesseract saw another character: say so
             continue
         other_label[c] = vote if vote is not None else "?"
+        if vote in trusted and c[0] in row_lines and c0 <= c[1] < c0 + 4:
+            # Read as a glyph of this picture that the cell does not look like: the usual
+            # confusion (0/O, 1/l, 5/S, ...) is the better guess, and still reported.
+            other = _CONFUSED_WITH.get(vote)
+            if other is not None and (other not in trusted or known.distance_to(other_vecs[n], other) < letter_match):
+                other_label[c] = other
         if vote is None or not (vote.isascii() and vote.isalnum()) or vote in trusted:
             # Unread, not a tag character, or read as a glyph it does not look like.
             tag_doubt.add(c)
