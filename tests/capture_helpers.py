@@ -95,19 +95,46 @@ def stop_holder(pid: int, timeout: float = 10.0) -> None:
     wait_slab_quiet()
 
 
+#: Held exclusively by each real-leak test, shared by tests that open many sockets of their own.
+LEAK_LOCK = Path(tempfile.gettempdir()) / "poolscope-kernel-leak-tests.lock"
+
+
 @contextlib.contextmanager
-def kernel_leak_lock() -> Iterator[None]:
-    """One real-leak test at a time across pytest-xdist workers: they all grow (and free) the same cache."""
+def _flock(mode: int) -> Iterator[None]:
     import fcntl
 
-    path = Path(tempfile.gettempdir()) / "poolscope-kernel-leak-tests.lock"
-    with path.open("w") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
+    with LEAK_LOCK.open("a") as fh:
+        fcntl.flock(fh, mode)
         try:
-            wait_slab_quiet()
             yield
         finally:
             fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+@contextlib.contextmanager
+def kernel_leak_lock() -> Iterator[None]:
+    """One real-leak test at a time across pytest-xdist workers: they all grow (and free) the same cache.
+
+    Exclusive, so it also waits for tests holding :func:`socket_churn` to finish.
+    """
+    import fcntl
+
+    with _flock(fcntl.LOCK_EX):
+        wait_slab_quiet()
+        yield
+
+
+@contextlib.contextmanager
+def socket_churn() -> Iterator[None]:
+    """Held (shared) by tests that open and close many sockets (a Dask cluster, a browser).
+
+    The real-leak tests measure sock_inode_cache; such a test running beside them on the
+    other xdist worker makes the cache move for reasons of its own.
+    """
+    import fcntl
+
+    with _flock(fcntl.LOCK_SH):
+        yield
 
 
 def _raise_nofile(need: int) -> None:

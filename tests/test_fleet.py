@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from capture_helpers import socket_churn
 from cli_helpers import SAMPLES, clean_env, invoke, poolscope
 
 from bench.fleet_sim import FleetConfig, expected_hosts, host_name, write_fleet
@@ -79,8 +80,9 @@ def test_dask_local_cluster_gives_the_process_pool_rows(fleet):
     distributed = pytest.importorskip("distributed")
     ds = fleet[1]
     local = analyze_fleet([ds], jobs=2, include_all=True)
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-                                  dashboard_address=None) as cluster, distributed.Client(cluster) as client:
+    with socket_churn(), distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                                   host="127.0.0.1", dashboard_address=None) as cluster, \
+            distributed.Client(cluster) as client:
         remote = analyze_fleet([ds], scheduler=client, include_all=True)
         by_address = analyze_fleet([ds], scheduler=cluster.scheduler_address, by="owner")
     assert remote.rows == local.rows

@@ -10,6 +10,7 @@ import zlib
 from pathlib import Path
 
 import pytest
+from capture_helpers import socket_churn
 from report_helpers import hostile_result
 
 from analyzer.render.report import ReportOptions, build_report, render
@@ -47,12 +48,13 @@ def driver(tmp_path: Path):
     ):
         opts.add_argument(arg)
     opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    drv = webdriver.Chrome(service=Service(CHROMEDRIVER), options=opts)
-    drv.set_page_load_timeout(60)
-    try:
-        yield drv
-    finally:
-        drv.quit()
+    with socket_churn():  # a browser opens sockets of its own: not while a real-leak test measures them
+        drv = webdriver.Chrome(service=Service(CHROMEDRIVER), options=opts)
+        drv.set_page_load_timeout(60)
+        try:
+            yield drv
+        finally:
+            drv.quit()
 
 
 def png_is_not_blank(data: bytes) -> bool:
