@@ -28,6 +28,7 @@ from .errors import (
 )
 from .formats import SNIFF_CHARS, InputFormat, ParseOptions, detect, format_names, get_format
 from .model import MISSING, NONPAGED, PAGED, POOLS, Row, RowTable, Snapshot, TimeOrigin, fits_int64
+from .progress import ProgressCallback, counted_sources
 from .textio import StreamedSource, TextSource, read_inputs, text_source
 
 __all__ = [
@@ -45,6 +46,7 @@ __all__ = [
     "ParseResult",
     "ParseWarning",
     "PoolscopeError",
+    "ProgressCallback",
     "Row",
     "RowTable",
     "Snapshot",
@@ -260,15 +262,18 @@ def parse(
     input_format: str | None = None,
     errors: ErrorLevel | str = ErrorLevel.WARN,
     interval: timedelta | None = None,
+    progress: ProgressCallback | None = None,
 ) -> ParseResult:
     """Read files, folders, globs or ``-`` (stdin) and return their snapshots in time order.
 
     The format of each source is detected from its content unless ``input_format``
     names one.  ``errors`` chooses what an unreadable line does: ``ignore``,
     ``warn`` (collected in ``ParseResult.warnings``) or ``raise`` (:class:`ParseError`).
-    ``interval`` spaces snapshots that carry no timestamp of their own.
+    ``interval`` spaces snapshots that carry no timestamp of their own.  ``progress``
+    is called as ``progress("read", bytes_done, bytes_total, label)`` while reading.
     """
-    return parse_sources(read_inputs(inputs), input_format=input_format, errors=errors, interval=interval)
+    sources = read_inputs(inputs) if progress is None else counted_sources(inputs, progress)
+    return parse_sources(sources, input_format=input_format, errors=errors, interval=interval)
 
 
 def parse_text(text: str, name: str = "<text>", **kwargs: Any) -> ParseResult:

@@ -32,6 +32,7 @@ from parsers import (
     ParseResult,
     ParseWarning,
     PoolscopeError,
+    ProgressCallback,
     Row,
     Snapshot,
     UnsupportedPlatform,
@@ -131,16 +132,18 @@ def parse(
     input_format: str | None = None,
     errors: ErrorLevel | str = ErrorLevel.WARN,
     interval: timedelta | None = None,
+    progress: ProgressCallback | None = None,
 ) -> ParseResult:
     """Read files, folders, globs, archives or ``-`` (stdin) into snapshots in time order.
 
     The format is detected from the content unless ``input_format`` names one; ``errors``
     decides what an unreadable line does (``ignore``, ``warn`` into ``result.warnings``, or
-    ``raise``); ``interval`` spaces snapshots that carry no time of their own.
+    ``raise``); ``interval`` spaces snapshots that carry no time of their own; ``progress``
+    is called as ``progress("read", bytes_done, bytes_total, label)`` while reading.
     """
     if isinstance(inputs, (str, os.PathLike)):
         inputs = [inputs]
-    return _parse(inputs, input_format=input_format, errors=errors, interval=interval)
+    return _parse(inputs, input_format=input_format, errors=errors, interval=interval, progress=progress)
 
 
 def parse_text(text: str, name: str = "<text>", **kwargs: Any) -> ParseResult:

@@ -16,10 +16,11 @@ from hypothesis import strategies as st
 from report_helpers import HOSTILE_ATTR, HOSTILE_FILE, HOSTILE_TAG, hostile_result, leak_result, leak_snapshots
 
 from analyzer.cli import cli
-from analyzer.render.report import ReportOptions, build_report, load_inputs, render
+from analyzer.render.report import ReportOptions, build_report, render
 from analyzer.render.report.markdown import md_escape
 from analyzer.render.report.progress import terminal_progress
 from analyzer.render.report.text import sparkline
+from parsers import parse
 
 REPO = Path(__file__).resolve().parent.parent
 GOLDEN = REPO / "tests" / "golden" / "report"
@@ -335,7 +336,7 @@ def test_progress_reports_each_source_by_bytes(tmp_path: Path) -> None:
         f.write_text(poolmon_log(snaps[i : i + 2]))
         files.append(f)
     calls: list[tuple[str, float, float | None, str | None]] = []
-    result = load_inputs(files, progress=lambda *a: calls.append(a))
+    result = parse(files, progress=lambda *a: calls.append(a))
     assert len(result.snapshots) == 6
     total = float(sum(f.stat().st_size for f in files))
     reads = [c for c in calls if c[0] == "read"]
@@ -444,7 +445,7 @@ def test_progress_moves_while_one_big_file_is_parsed(tmp_path: Path, monkeypatch
     monkeypatch.setattr(textio, "STREAM_BYTES", 1024)
     monkeypatch.setattr(textio, "CHUNK_CHARS", 2048)
     calls: list[tuple[float, float | None]] = []
-    result = load_inputs([log], progress=lambda phase, done, total, label: calls.append((done, total)))
+    result = parse([log], progress=lambda phase, done, total, label: calls.append((done, total)))
     assert len(result.snapshots) == 12
     middle = [done for done, total in calls[1:-1]]
     assert len(middle) >= 3 and all(0 < d <= size for d in middle) and middle[0] < size / 2

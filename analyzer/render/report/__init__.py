@@ -9,7 +9,7 @@ Formats: ``table`` (rich terminal output), ``markdown`` (GitHub issue), ``html``
 
 from __future__ import annotations
 
-from analyzer.render.report.build import ProgressCallback, ReportOptions, build_report, load_inputs
+from analyzer.render.report.build import ProgressCallback, ReportOptions, build_report
 from analyzer.render.report.model import InputRead, NextStep, PoolTotal, Report, Series, Suspect
 
 FORMATS: tuple[str, ...] = ("table", "markdown", "html", "json")
@@ -35,7 +35,6 @@ __all__ = [
     "Series",
     "Suspect",
     "build_report",
-    "load_inputs",
     "render",
 ]
 

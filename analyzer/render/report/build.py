@@ -3,24 +3,18 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from analyzer.render.report.model import InputRead, NextStep, PoolTotal, Report, Series, Suspect
 from analyzer.units import format_duration, format_size
-from parsers import ParseResult, parse_sources
+from parsers import ParseResult, ProgressCallback, parse
 from parsers.errors import ErrorLevel, repair_summary, split_repairs
 from parsers.model import MISSING, POOLS, Snapshot
-from parsers.textio import StreamedSource, TextSource, expand_inputs, read_path, read_stdin
-
-#: ``progress(phase, done, total, label)``: phase "read" (bytes) or "analyse" (steps);
-#: total None when unknown (the bar pulses); label names what is being worked on.
-ProgressCallback = Callable[[str, float, "float | None", "str | None"], None]
 
 SUSPECT_VERDICTS = ("leak", "suspect")
 #: Shorter than this, a capture cannot tell a leak from a slow cache: suggest a longer one.
@@ -42,74 +36,6 @@ class ReportOptions:
     progress: ProgressCallback | None = field(default=None, repr=False)
 
 
-class CountedSource(StreamedSource):
-    """A streamed file that reports how many bytes the parser has pulled from it so far."""
-
-    def __init__(self, inner: StreamedSource, tick: Callable[[float], None]) -> None:
-        for key, value in inner.__dict__.items():
-            object.__setattr__(self, key, value)
-        object.__setattr__(self, "_tick", tick)
-
-    def _counted(self, pieces: Iterator[Any], scale: float) -> Iterator[Any]:
-        seen = 0.0
-        for piece in pieces:
-            yield piece
-            seen += len(piece) * scale
-            self._tick(seen)
-
-    def iter_raw_chunks(self, size: int | None = None) -> Iterator[bytes] | None:
-        pieces = super().iter_raw_chunks(size)
-        return None if pieces is None else self._counted(pieces, 1.0)
-
-    def iter_chunks(self, size: int | None = None) -> Iterator[str]:
-        # Characters, not bytes: close enough for a bar (UTF-16 files take two bytes each).
-        return self._counted(super().iter_chunks(size), 2.0 if "utf-16" in self.encoding else 1.0)
-
-
-def load_inputs(
-    paths: Sequence[str | os.PathLike[str]],
-    *,
-    input_format: str | None = None,
-    errors: ErrorLevel | str = ErrorLevel.WARN,
-    interval: timedelta | None = None,
-    progress: ProgressCallback | None = None,
-) -> ParseResult:
-    """:func:`parsers.parse` with progress by bytes: per source, and within a large streamed file."""
-    items = expand_inputs(paths)
-    sizes = []
-    for item in items:
-        try:
-            sizes.append(0 if item == "-" else Path(item).stat().st_size)
-        except OSError:
-            sizes.append(0)  # read_path raises the proper InputError for it below
-    total = float(sum(sizes)) or None
-
-    def sources() -> Iterator[TextSource]:
-        done = 0.0
-        for item, size in zip(items, sizes, strict=True):
-            label = f"reading {Path(item).name}" if item != "-" else "reading standard input"
-            for source in read_stdin() if item == "-" else read_path(Path(item), str(item)):
-                if progress is not None and isinstance(source, StreamedSource):
-                    # A big file reports as the parser pulls its pieces.
-                    progress("read", done, total, label)
-                    source = CountedSource(
-                        source,
-                        lambda n, base=done, size=size, label=label: progress(
-                            "read", base + min(n, size), total, label
-                        ),
-                    )
-                elif progress is not None:
-                    # Read whole and parsed in one go: a pulsing bar when it is the only input.
-                    progress("read", done, total if len(items) > 1 else None, label)
-                yield source
-            # The generator resumes only once the consumer has parsed what it yielded.
-            done += size
-        if progress:
-            progress("read", done, done or 1.0, "read")
-
-    return parse_sources(sources(), input_format=input_format, errors=errors, interval=interval)
-
-
 def build_report(
     inputs: ParseResult | Sequence[str | os.PathLike[str]], options: ReportOptions | None = None
 ) -> Report:
@@ -122,7 +48,7 @@ def build_report(
     if isinstance(inputs, ParseResult):
         result = inputs
     else:
-        result = load_inputs(
+        result = parse(
             list(inputs),
             input_format=opts.input_format,
             errors=opts.errors,

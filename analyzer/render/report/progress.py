@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from analyzer.render.report.build import ProgressCallback
+from parsers import ProgressCallback
 
 
 @contextmanager
