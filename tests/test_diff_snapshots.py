@@ -48,7 +48,7 @@ def test_rows_statuses_and_changes():
                                                                                        -100.0)
     used = rows[("Used", "nonpaged")]
     assert used.allocs_change is None and used.frees_change is None and used.bytes_change == -200
-    assert result.counts == {"new": 1, "vanished": 1, "changed": 2, "churn": 0, "same": 1}
+    assert result.counts.to_dict() == {"new": 1, "vanished": 1, "changed": 2, "churn": 0, "same": 1}
 
 
 def test_sorted_by_byte_growth():
@@ -58,8 +58,8 @@ def test_sorted_by_byte_growth():
 
 def test_totals_per_pool_and_interval():
     result = diff_snapshots(BEFORE, AFTER)
-    assert result.totals["nonpaged"] == {"bytes_before": 1400, "bytes_after": 13200, "bytes_change": 11800}
-    assert result.totals["paged"] == {"bytes_before": 500, "bytes_after": 0, "bytes_change": -500}
+    assert result.totals["nonpaged"].to_dict() == {"bytes_before": 1400, "bytes_after": 13200, "bytes_change": 11800}
+    assert result.totals["paged"].to_dict() == {"bytes_before": 500, "bytes_after": 0, "bytes_change": -500}
     assert result.interval_seconds == 1800
     assert (result.before, result.after) == ("x.log#0", "x.log#5")
 
@@ -67,7 +67,7 @@ def test_totals_per_pool_and_interval():
 def test_min_change_hides_small_rows_but_not_totals():
     result = diff_snapshots(BEFORE, AFTER, min_change=1000)
     assert [r.tag for r in result.rows] == ["Abcd", "Newt"]
-    assert result.totals["paged"]["bytes_change"] == -500
+    assert result.totals["paged"].bytes_change == -500
 
 
 def test_to_dict_and_csv_use_the_same_keys():
@@ -84,8 +84,8 @@ def test_changes_add_up_to_the_totals(before, after):
     a = snap([Row(t, "paged", outstanding=1, bytes=b) for t, b in before.items()])
     b = snap([Row(t, "paged", outstanding=1, bytes=v) for t, v in after.items()])
     result = diff_snapshots(a, b)
-    assert sum(r.bytes_change for r in result.rows) == result.totals["paged"]["bytes_change"]
-    assert result.totals["paged"]["bytes_change"] == sum(after.values()) - sum(before.values())
+    assert sum(r.bytes_change for r in result.rows) == result.totals["paged"].bytes_change
+    assert result.totals["paged"].bytes_change == sum(after.values()) - sum(before.values())
     changes = [r.bytes_change for r in result.rows]
     assert changes == sorted(changes, reverse=True)
 

@@ -54,13 +54,47 @@ class DiffRow:
 
 
 @dataclass
+class PoolChange:
+    """One pool's bytes before and after (the sum over its rows)."""
+
+    pool: str
+    bytes_before: int = 0
+    bytes_after: int = 0
+
+    @property
+    def bytes_change(self) -> int:
+        return self.bytes_after - self.bytes_before
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"bytes_before": self.bytes_before, "bytes_after": self.bytes_after, "bytes_change": self.bytes_change}
+
+
+@dataclass
+class DiffCounts:
+    """How many (tag, pool) rows fall in each status (every row, ``min_change`` or not)."""
+
+    new: int = 0
+    vanished: int = 0
+    changed: int = 0
+    churn: int = 0
+    same: int = 0
+
+    def add(self, status: str) -> None:
+        setattr(self, status, getattr(self, status) + 1)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {status: getattr(self, status) for status in STATUSES}
+
+
+@dataclass
 class DiffResult:
     before: str  # labels of the two snapshots (FILE#N)
     after: str
     rows: list[DiffRow]
-    totals: dict[str, dict[str, int | None]]  # pool -> bytes_before, bytes_after, bytes_change
+    #: Per pool, in POOLS order.
+    totals: dict[str, PoolChange] = field(default_factory=dict)
     interval_seconds: float | None = None
-    counts: dict[str, int] = field(default_factory=dict)
+    counts: DiffCounts = field(default_factory=DiffCounts)
     before_time: datetime | None = None
     after_time: datetime | None = None
     #: Rows left out by ``min_change`` (``counts`` covers every row, shown or not).
@@ -74,8 +108,8 @@ class DiffResult:
             "before_time": self.before_time.isoformat() if self.before_time else None,
             "after_time": self.after_time.isoformat() if self.after_time else None,
             "interval_seconds": self.interval_seconds,
-            "totals": self.totals,
-            "counts": self.counts,
+            "totals": {pool: t.to_dict() for pool, t in self.totals.items()},
+            "counts": self.counts.to_dict(),
             "hidden": self.hidden,
             "rows": [r.to_dict() for r in self.rows],
         }
@@ -113,12 +147,10 @@ def diff_snapshots(before: Snapshot, after: Snapshot, *, min_change: int = 0) ->
     after_of[alignment.index[found]] = np.flatnonzero(found)
     entries.extend((j, None if after_of[j] < 0 else int(after_of[j])) for j in range(len(b_rows)))
     entries.extend((None, int(i)) for i in np.flatnonzero(~found))
-    totals: dict[str, dict[str, int | None]] = {
-        p: {"bytes_before": 0, "bytes_after": 0, "bytes_change": 0} for p in POOLS
-    }
+    totals = {p: PoolChange(p) for p in POOLS}
     rows: list[DiffRow] = []
     hidden = 0
-    counts = dict.fromkeys(STATUSES, 0)
+    counts = DiffCounts()
     for bi, ai in entries:
         table, k = (a_rows, ai) if ai is not None else (b_rows, bi)
         assert k is not None  # every entry has a row on at least one side
@@ -137,11 +169,10 @@ def diff_snapshots(before: Snapshot, after: Snapshot, *, min_change: int = 0) ->
             status = _status(alignment, ai, bi)
             bytes_change, out_change = _opt(changes["bytes"][ai]), _opt(changes["outstanding"][ai])
             allocs_change, frees_change = _opt(changes["allocs"][ai]), _opt(changes["frees"][ai])
-        counts[status] += 1
+        counts.add(status)
         t = totals[pool]
-        for name, v in (("bytes_before", bv["bytes"]), ("bytes_after", av["bytes"])):
-            if v is not None and t[name] is not None:
-                t[name] += v  # type: ignore[operator]
+        t.bytes_before += bv["bytes"] or 0
+        t.bytes_after += av["bytes"] or 0
         pct: float | None = None
         if bv["bytes"] and bytes_change is not None:
             pct = 100.0 * bytes_change / bv["bytes"]
@@ -154,8 +185,6 @@ def diff_snapshots(before: Snapshot, after: Snapshot, *, min_change: int = 0) ->
             DiffRow(tag, pool, status, bv["bytes"], av["bytes"], bytes_change, bv["outstanding"],
                     av["outstanding"], out_change, allocs_change, frees_change, pct)
         )
-    for t in totals.values():
-        t["bytes_change"] = t["bytes_after"] - t["bytes_before"]  # type: ignore[operator]
     rows.sort(key=lambda r: (-(r.bytes_change if r.bytes_change is not None else -np.inf), r.tag, r.pool))
     interval = None
     if before.timestamp and after.timestamp:

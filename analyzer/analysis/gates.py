@@ -25,7 +25,7 @@ def diff_gate(result: DiffResult, fail_on_growth: int | None, fail_on_total: int
             noun = "tag" if len(over) == 1 else "tags"
             problems.append(f"{len(over)} {noun} grew more than {format_size(fail_on_growth)}: {shown}{more}")
     if fail_on_total is not None:
-        total = sum(t["bytes_change"] or 0 for t in result.totals.values())
+        total = sum(t.bytes_change for t in result.totals.values())
         if total > fail_on_total:
             problems.append(f"pools grew {format_size(total, signed=True)} in total, "
                             f"more than {format_size(fail_on_total)}")

@@ -59,12 +59,11 @@ def render_diff(result: DiffResult, fmt: str = "table", width: int | None = None
 def _diff_totals(result: DiffResult) -> str:
     lines = []
     for pool, t in result.totals.items():
-        lines.append(f"{pool:<9} {format_size(t['bytes_before']):>10} -> {format_size(t['bytes_after']):>10}"
-                     f"  ({format_size(t['bytes_change'], signed=True) if t['bytes_change'] else '0'})")
+        lines.append(f"{pool:<9} {format_size(t.bytes_before):>10} -> {format_size(t.bytes_after):>10}"
+                     f"  ({format_size(t.bytes_change, signed=True) if t.bytes_change else '0'})")
     c = result.counts
-    churn = f"{c['churn']} allocs/frees only (0 B), " if c.get("churn") else ""
-    lines.append(f"tags: {c.get('changed', 0)} changed, {c.get('new', 0)} new, {c.get('vanished', 0)} vanished, "
-                 f"{churn}{c.get('same', 0)} unchanged")
+    churn = f"{c.churn} allocs/frees only (0 B), " if c.churn else ""
+    lines.append(f"tags: {c.changed} changed, {c.new} new, {c.vanished} vanished, {churn}{c.same} unchanged")
     if result.hidden:
         lines.append(f"rows: {len(result.rows)} shown, {result.hidden} below --min-change "
                      f"{format_size(result.min_change)} (counts and totals cover every row)")
