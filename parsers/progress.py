@@ -21,6 +21,8 @@ ProgressCallback = Callable[[str, float, "float | None", "str | None"], None]
 class CountedSource(StreamedSource):
     """A streamed file that reports how many bytes the parser has pulled from it so far."""
 
+    _tick: Callable[[float], None]
+
     def __init__(self, inner: StreamedSource, tick: Callable[[float], None]) -> None:
         for key, value in inner.__dict__.items():
             object.__setattr__(self, key, value)
@@ -42,11 +44,21 @@ class CountedSource(StreamedSource):
         return self._counted(super().iter_chunks(size), 2.0 if "utf-16" in self.encoding else 1.0)
 
 
-def _size(item: str) -> int:
+def _size(item: str | Path) -> int:
     try:
         return 0 if item == "-" else Path(item).stat().st_size
     except OSError:
         return 0  # read_path raises the proper InputError for it when it is read
+
+
+def _ticker(progress: ProgressCallback, base: float, size: int, total: float | None,
+            label: str) -> Callable[[float], None]:
+    """Bytes pulled from one file, reported as bytes through all the inputs."""
+
+    def tick(pulled: float) -> None:
+        progress("read", base + min(pulled, size), total, label)
+
+    return tick
 
 
 def counted_sources(inputs: Iterable[str | os.PathLike[str]], progress: ProgressCallback) -> Iterator[TextSource]:
@@ -61,10 +73,7 @@ def counted_sources(inputs: Iterable[str | os.PathLike[str]], progress: Progress
             if isinstance(source, StreamedSource):
                 # A big file reports as the parser pulls its pieces.
                 progress("read", done, total, label)
-                source = CountedSource(
-                    source,
-                    lambda n, base=done, size=size, label=label: progress("read", base + min(n, size), total, label),
-                )
+                source = CountedSource(source, _ticker(progress, done, size, total, label))
             else:
                 # Read whole and parsed in one go: a pulsing bar when it is the only input.
                 progress("read", done, total if len(items) > 1 else None, label)

@@ -83,7 +83,9 @@ def test_docs_example_script_prints_the_leak_with_its_owner() -> None:
 
 #: The facade and the records it returns; mypy checks them with zero errors.
 TYPED = ["poolscope", "analyzer/analysis/verdict.py", "analyzer/analysis/diff.py", "analyzer/analysis/trend.py",
-         "analyzer/analysis/show.py", "analyzer/analysis/triage.py", "parsers/model.py"]
+         "analyzer/analysis/show.py", "analyzer/analysis/triage.py", "parsers/model.py",
+         "analyzer/analysis/align.py", "analyzer/analysis/ownership.py", "analyzer/owners/__init__.py",
+         "analyzer/render/report/model.py", "parsers/progress.py"]
 
 
 def test_facade_and_records_type_check() -> None:

@@ -154,7 +154,7 @@ def test_one_snapshot_and_untimed_inputs() -> None:
     assert report.level == "insufficient-data"
     assert report.verdict.startswith("Only one snapshot was read")
     assert report.diff_rows == []
-    assert [r["tag"] for r in report.extra["largest"]][:2] == ["CM  ", "Io  "]
+    assert [r.tag for r in report.largest][:2] == ["CM  ", "Io  "]
     text = render(report, "table")
     assert "Largest consumers in the last snapshot:" in text
 
@@ -411,8 +411,8 @@ def test_mixed_scopes_report_one_and_say_so() -> None:
     session = [replace(s, scope="session:1", index=s.index + 100) for s in leak_snapshots(3, leak_tag="Sess")]
     report = build_report(ParseResult(snaps + session, [], []), ReportOptions(use_default_tags=False))
     assert report.snapshot_count == 10
-    assert report.extra["notes"] == ["3 snapshots of other pool scopes (session:1) left out; this report covers system"]
-    assert report.to_dict()["read"]["notes"] == report.extra["notes"]
+    assert report.notes == ["3 snapshots of other pool scopes (session:1) left out; this report covers system"]
+    assert report.to_dict()["read"]["notes"] == report.notes
     assert "Sess" not in {r.tag for r in report.diff_rows}
     assert "- 3 snapshots of other pool scopes (session:1) left out; this report covers system" in render(
         report, "markdown"

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from analyzer.render.report.model import InputRead, NextStep, PoolTotal, Report, Series, Suspect
+from analyzer.render.report.model import InputRead, LargestTag, NextStep, PoolTotal, Report, Series, Suspect
 from analyzer.units import format_duration, format_size
 from parsers import ParseResult, ProgressCallback, parse
 from parsers.errors import ErrorLevel, repair_summary, split_repairs
@@ -124,8 +124,8 @@ def build_report(
         next_steps=[],
         owners=owners,
     )
-    report.extra["largest"] = _largest(snaps[-1], resolver) if snaps else []
-    report.extra["notes"] = notes
+    report.largest = annotate_rows(resolver, _largest(snaps[-1])) if snaps else []
+    report.notes = notes
     report.extra["pool_totals"] = list(trend.pool_totals) if trend is not None else []
     # Every aligned series, for the HTML report's charts (not part of the JSON shape).
     report.extra["series_set"] = trend.data if trend is not None else None
@@ -242,21 +242,13 @@ def _pool_totals(snaps: Sequence[Snapshot], times: list[datetime | int]) -> list
     return out
 
 
-def _largest(snap: Snapshot, resolver: Any, n: int = 10) -> list[dict[str, Any]]:
+def _largest(snap: Snapshot, n: int = 10) -> list[LargestTag]:
     col = snap.rows.column("bytes")
     order = [i for i in np.argsort(-col, kind="stable") if col[i] != MISSING][:n]
     out = []
     for i in order:
         row = snap.rows.row(int(i))
-        out.append(
-            {
-                "tag": row.tag,
-                "pool": row.pool,
-                "bytes": row.bytes,
-                "outstanding": row.outstanding,
-                "owner": resolver.best(row.tag),
-            }
-        )
+        out.append(LargestTag(row.tag, row.pool, row.bytes, row.outstanding))
     return out
 
 
@@ -370,10 +362,10 @@ def _verdict(report: Report) -> tuple[str, str]:
         grown = [r for r in report.diff_rows if (r.bytes_change or 0) > 0]
         hint = ""
         if grown:
-            top = grown[0]
+            biggest = grown[0]
             hint = (
-                f"; the largest growth from first to last was {top.tag.rstrip()} ({top.pool}, "
-                f"{format_size(top.bytes_change, signed=True)})"
+                f"; the largest growth from first to last was {biggest.tag.rstrip()} ({biggest.pool}, "
+                f"{format_size(biggest.bytes_change or 0, signed=True)})"
             )
         return (
             "insufficient-data",

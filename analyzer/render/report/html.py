@@ -219,7 +219,7 @@ def render_html(report: Report, *, charts: bool = True) -> str:
             parts.append("</div>")
     else:
         parts.append("<p>None.</p>")
-        largest = report.extra.get("largest") or []
+        largest = report.largest
         if largest:
             parts.append("<p>Largest consumers in the last snapshot:</p>")
             parts.append(
@@ -227,11 +227,11 @@ def render_html(report: Report, *, charts: bool = True) -> str:
                     [("Tag", False), ("Pool", False), ("Bytes", True), ("Allocs", True), ("Owner", False)],
                     (
                         [
-                            _cell(r["tag"], cls="tag"),
-                            _cell(r["pool"]),
-                            _cell(format_size(r["bytes"]), num=_num(r["bytes"])),
-                            _cell("-" if r["outstanding"] is None else r["outstanding"], num=_num(r["outstanding"])),
-                            _cell(r["owner"] or "-"),
+                            _cell(r.tag, cls="tag"),
+                            _cell(r.pool),
+                            _cell(format_size(r.bytes), num=_num(r.bytes)),
+                            _cell("-" if r.outstanding is None else r.outstanding, num=_num(r.outstanding)),
+                            _cell(r.owner or "-"),
                         ]
                         for r in largest
                     ),

@@ -126,18 +126,18 @@ def render_markdown_report(report: Report, full: bool = True, full_rows: int = F
         lines.append("")
     else:
         lines += ["None.", ""]
-        largest = report.extra.get("largest") or []
+        largest = report.largest
         if largest:
             lines += ["Largest consumers in the last snapshot:", ""]
             lines += md_table(
                 ["Tag", "Pool", "Bytes", "Allocs", "Owner"],
                 [
                     [
-                        _tag(r["tag"]),
-                        r["pool"],
-                        md_escape(format_size(r["bytes"])),
-                        "-" if r["outstanding"] is None else str(r["outstanding"]),
-                        md_escape(r["owner"] or "-"),
+                        _tag(r.tag),
+                        r.pool,
+                        md_escape(format_size(r.bytes)),
+                        "-" if r.outstanding is None else str(r.outstanding),
+                        md_escape(r.owner or "-"),
                     ]
                     for r in largest
                 ],

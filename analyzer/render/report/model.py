@@ -10,6 +10,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from analyzer.analysis.diff import DiffRow
+from analyzer.analysis.trend import TrendRow
+from analyzer.analysis.verdict import Verdict
 from parsers.errors import ParseWarning
 
 
@@ -50,7 +53,7 @@ class Suspect:
     tag: str
     pool: str
     owner: str | None
-    verdict: str
+    verdict: Verdict
     reason: str
     rate_bytes_per_hour: float | None
     rate_low: float | None
@@ -74,7 +77,7 @@ class Suspect:
             "pool": self.pool,
             "owner": self.owner,
             "owner_candidates": list(self.owner_candidates),
-            "verdict": self.verdict,
+            "verdict": Verdict(self.verdict).value,
             "reason": self.reason,
             "rate_bytes_per_hour": self.rate_bytes_per_hour,
             "rate_low": self.rate_low,
@@ -128,6 +131,23 @@ class PoolTotal:
         }
 
 
+@dataclass
+class LargestTag:
+    """One of the biggest tags of the last snapshot, whatever its verdict."""
+
+    tag: str
+    pool: str
+    bytes: int | None
+    outstanding: int | None
+    owner: str | None = None
+    #: Every candidate owner with its provenance (OwnerCandidate.to_dict()), most trusted first.
+    owner_candidates: list[dict[str, Any]] = field(default_factory=list, compare=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"tag": self.tag, "pool": self.pool, "bytes": self.bytes, "outstanding": self.outstanding,
+                "owner": self.owner, "owner_candidates": list(self.owner_candidates)}
+
+
 @dataclass(frozen=True)
 class NextStep:
     """Something to do that would settle the question, with the exact command when there is one."""
@@ -153,13 +173,18 @@ class Report:
     level: str  # "leak", "suspect", "clean", "insufficient-data", "triage" (a debugger log explains the case)
     verdict: str  # one sentence
     suspects: list[Suspect]
-    trend_rows: list[Any]  # every TrendRow, most suspicious first
+    trend_rows: list[TrendRow]  # every row, most suspicious first
     totals: list[PoolTotal]
-    diff_rows: list[Any]  # DiffRow of first vs last snapshot, largest change first
+    diff_rows: list[DiffRow]  # first vs last snapshot, largest change first
     diff_before: str | None
     diff_after: str | None
     next_steps: list[NextStep]
     owners: dict[tuple[str, str], str | None] = field(default_factory=dict)
+    #: The biggest tags of the last snapshot (the text formats show them; not in JSON).
+    largest: list[LargestTag] = field(default_factory=list)
+    #: What the reader should know about what was read (scopes left out, ...).
+    notes: list[str] = field(default_factory=list)
+    #: Figures not yet given a typed field: ``pool_totals`` (trend's per-pool rows), ``triage``.
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -169,8 +194,6 @@ class Report:
         return (self.end - self.start).total_seconds()
 
     def to_dict(self) -> dict[str, Any]:
-        from analyzer.render.tables import record
-
         return {
             "report_version": 1,
             "verdict": self.verdict,
@@ -182,7 +205,7 @@ class Report:
                 "end": self.end.isoformat() if self.end else None,
                 "span_seconds": self.span_seconds,
                 "timed": self.timed,
-                "notes": list(self.extra.get("notes") or []),
+                "notes": list(self.notes),
                 "warnings": [w.to_dict() for w in self.warnings],
             },
             "suspects": [s.to_dict() for s in self.suspects],
@@ -190,8 +213,8 @@ class Report:
             "diff": {
                 "before": self.diff_before,
                 "after": self.diff_after,
-                "rows": [record(r) for r in self.diff_rows],
+                "rows": [r.to_dict() for r in self.diff_rows],
             },
-            "trend": [record(r) | {"owner": self.owners.get((r.tag, r.pool))} for r in self.trend_rows],
+            "trend": [r.to_dict() for r in self.trend_rows],
             "next_steps": [n.to_dict() for n in self.next_steps],
         }

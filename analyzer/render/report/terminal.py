@@ -118,17 +118,17 @@ def report_renderable(report: Report) -> Group:
             parts.append(grid)
     else:
         parts.append(Text("none"))
-        largest = report.extra.get("largest") or []
+        largest = report.largest
         if largest:
             parts.append(Text("Largest consumers in the last snapshot:"))
             t = _table(("Tag", False), ("Pool", False), ("Bytes", True), ("Allocs", True), ("Owner", False))
             for r in largest:
                 t.add_row(
-                    r["tag"],
-                    POOL_SHORT[r["pool"]],
-                    format_size(r["bytes"]),
-                    "-" if r["outstanding"] is None else str(r["outstanding"]),
-                    Text(r["owner"] or "-", overflow="ellipsis"),
+                    r.tag,
+                    POOL_SHORT[r.pool],
+                    format_size(r.bytes),
+                    "-" if r.outstanding is None else str(r.outstanding),
+                    Text(r.owner or "-", overflow="ellipsis"),
                 )
             t.columns[4].max_width = 30
             parts.append(t)

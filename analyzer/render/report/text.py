@@ -136,7 +136,7 @@ def read_summary(report: Report) -> list[str]:
         lines.append(f"{when_text(report.start)} → {when_text(report.end)} ({span})")
     elif report.snapshot_count:
         lines.append("no timestamps: snapshots in file order")
-    lines.extend(report.extra.get("notes") or [])
+    lines.extend(report.notes)
     if report.warnings:
         n = len(report.warnings)
         lines.append(f"{n} warning{'s' if n != 1 else ''}")
