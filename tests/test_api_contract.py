@@ -28,8 +28,9 @@ def test_parsers_exports_every_name_in_all() -> None:
 
 def test_parse_signature_is_the_documented_one() -> None:
     params = inspect.signature(parsers.parse).parameters
-    assert list(params) == ["inputs", "input_format", "errors", "interval"]
-    assert all(params[p].kind is inspect.Parameter.KEYWORD_ONLY for p in ("input_format", "errors", "interval"))
+    assert list(params) == ["inputs", "input_format", "errors", "interval", "progress"]
+    assert all(params[p].kind is inspect.Parameter.KEYWORD_ONLY
+               for p in ("input_format", "errors", "interval", "progress"))
 
 
 def test_every_registered_command_loads() -> None:
