@@ -174,11 +174,15 @@ def annotate(rows: Iterable[Any], resolver: OwnerResolver | None) -> None:
     annotate_rows(resolver, rows)
 
 
-def diff(before: Snapshot, after: Snapshot, *, resolver: OwnerResolver | None = None) -> DiffResult:
-    """Per (tag, pool) change from ``before`` to ``after``, largest growth first."""
+def diff(before: Snapshot, after: Snapshot, *, min_change: int = 0,
+         resolver: OwnerResolver | None = None) -> DiffResult:
+    """Per (tag, pool) change from ``before`` to ``after``, largest growth first.
+
+    Rows whose bytes changed by less than ``min_change`` are left out; the totals cover every row.
+    """
     from analyzer.analysis.diff import diff_snapshots
 
-    result = diff_snapshots(before, after)
+    result = diff_snapshots(before, after, min_change=min_change)
     if resolver is not None:
         annotate(result.rows, resolver)
     return result

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import click
 
-from analyzer.analysis.diff import diff_snapshots
+import poolscope
 from analyzer.analysis.gates import diff_gate
 from analyzer.analysis.selection import distance_note, select_snapshot, split_file_spec
 from analyzer.cli import fail_if_tripped
 from analyzer.cli.options import SIZE, InputOptions, input_options, load, output_format_option, owners_for
-from analyzer.owners import annotate_rows
 from analyzer.render.time_output import render_diff
 from parsers import ParseResult, Snapshot
 
@@ -51,7 +50,6 @@ def diff_command(before: str, after: str, min_change: int, fail_on_growth: int |
     and per-pool totals.
     """
     snap_a, snap_b = _load_pair(before, after, inputs)
-    result = diff_snapshots(snap_a, snap_b, min_change=min_change)
-    annotate_rows(owners_for([snap_a, snap_b], inputs), result.rows)
+    result = poolscope.diff(snap_a, snap_b, min_change=min_change, resolver=owners_for([snap_a, snap_b], inputs))
     click.echo(render_diff(result, output_format), nl=False)
-    fail_if_tripped(diff_gate(diff_snapshots(snap_a, snap_b) if min_change else result, fail_on_growth, fail_on_total))
+    fail_if_tripped(diff_gate(poolscope.diff(snap_a, snap_b) if min_change else result, fail_on_growth, fail_on_total))

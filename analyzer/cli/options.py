@@ -71,6 +71,17 @@ class InputOptions:
         return ErrorLevel.RAISE if self.strict else ErrorLevel.WARN
 
 
+def tag_files_option(name: str = "tags") -> Callable[..., Any]:
+    """--tags FILE (repeatable), the same words in every command that names owners."""
+    return click.option(
+        "--tags",
+        name,
+        multiple=True,
+        type=click.Path(dir_okay=False),
+        help="A pooltag.txt / localtag.txt naming tag owners (repeatable; the first file given wins).",
+    )
+
+
 def input_options(func: Callable[..., Any]) -> Callable[..., Any]:
     """Add --input-format, --strict, --interval and --tags; pass them on as ``inputs``."""
 
@@ -92,13 +103,7 @@ def input_options(func: Callable[..., Any]) -> Callable[..., Any]:
         help="Time between snapshots that carry no time of their own (30s, 30m, 1h30m); they are taken "
         "to be in file order.",
     )
-    @click.option(
-        "--tags",
-        "tags",
-        multiple=True,
-        type=click.Path(dir_okay=False),
-        help="A pooltag.txt / localtag.txt naming tag owners (repeatable; the first file given wins).",
-    )
+    @tag_files_option()
     @click.option(
         "-v",
         "--verbose",

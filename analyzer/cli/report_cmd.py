@@ -8,9 +8,10 @@ from pathlib import Path
 
 import click
 
+import poolscope
 from analyzer.analysis.trend import TrendOptions
 from analyzer.cli.options import InputOptions, input_options
-from analyzer.render.report import FORMATS, SUFFIXES, ReportOptions, build_report, render
+from analyzer.render.report import FORMATS, SUFFIXES, ReportOptions, render
 from analyzer.render.report.progress import terminal_progress
 
 
@@ -66,7 +67,7 @@ def report_command(
     """
     fmt = _choose_format(output, output_format)
     with terminal_progress(enabled=sys.stderr.isatty()) as progress:
-        report = build_report(
+        report = poolscope.report(
             list(paths),
             ReportOptions(
                 tag_files=inputs.tags,

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import click
 
+import poolscope
 from analyzer.analysis.selection import distance_note
-from analyzer.analysis.show import POOL_CHOICES, SORT_KEYS, ShowOptions, show_snapshot
+from analyzer.analysis.show import POOL_CHOICES, SORT_KEYS, ShowOptions
 from analyzer.cli.options import InputOptions, input_options, load, output_format_option, owners_for, snapshot_spec
-from analyzer.owners import annotate_rows
 from analyzer.render.columns import SHOW_COLUMNS
 from analyzer.render.show_screen import render_show
 from analyzer.render.tables import render_csv, render_json, want_color
@@ -78,8 +78,7 @@ def show_command(paths: tuple[str, ...], snapshot: str | int, sort: str, by_chan
     result = load(paths, inputs)
     options = ShowOptions(snapshot=snapshot, sort=POOLMON_SORT_LETTERS.get(sort, sort), by_change=by_change, pool=pool,
                           include=include, exclude=exclude, top=top, scope=scope)
-    shown = show_snapshot(result, options)
-    annotate_rows(owners_for(result.snapshots, inputs), shown.rows)
+    shown = poolscope.show(result, options, resolver=owners_for(result.snapshots, inputs))
     note = distance_note(result.snapshots, snapshot, shown.snapshot)
     if note:
         click.echo(f"warning: {note}", err=True)

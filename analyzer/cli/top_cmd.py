@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from analyzer.cli import require_extra
-from analyzer.cli.options import DURATION
+from analyzer.cli.options import DURATION, tag_files_option
 from analyzer.live import capture
 
 
@@ -21,8 +21,7 @@ from analyzer.live import capture
               help="Windows session pool of session N, or all sessions, instead of the system pools.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Also append every snapshot to this capture log.")
-@click.option("--tags", "tag_files", multiple=True, type=click.Path(dir_okay=False),
-              help="A pooltag.txt / localtag.txt naming tag owners (repeatable; the first file given wins).")
+@tag_files_option("tag_files")
 def top_command(interval: timedelta, source: str, session: str | None, output: Path | None,
                 tag_files: tuple[str, ...]) -> None:
     """Watch this machine's pool tags (Windows) or slab caches (Linux) live, PoolMon style.

@@ -6,11 +6,11 @@ from datetime import timedelta
 
 import click
 
+import poolscope
 from analyzer.analysis.gates import trend_gate
-from analyzer.analysis.trend import TrendOptions, analyze
+from analyzer.analysis.trend import TrendOptions
 from analyzer.cli import fail_if_tripped
 from analyzer.cli.options import SIZE, DurationType, InputOptions, input_options, load, output_format_option, owners_for
-from analyzer.owners import annotate_rows
 from analyzer.render.time_output import render_trend, select_rows
 
 
@@ -38,9 +38,10 @@ def trend_command(paths: tuple[str, ...], fail_on: str | None, show_all: bool, t
     with a reason you can check against the numbers.
     """
     result = load(paths, inputs)
-    trend = analyze(result.snapshots, TrendOptions(min_points=min_points, min_growth=min_growth,
-                                                   min_span_hours=min_span.total_seconds() / 3600))
+    trend = poolscope.trend(result.snapshots, TrendOptions(min_points=min_points, min_growth=min_growth,
+                                                           min_span_hours=min_span.total_seconds() / 3600))
     limit = None if show_all and click.get_current_context().get_parameter_source("top").name == "DEFAULT" else top
-    annotate_rows(owners_for(result.snapshots, inputs), select_rows(trend, show_all, limit))
+    # Owners for the rows shown only: a log of thousands of stable tags needs no lookups.
+    poolscope.annotate(select_rows(trend, show_all, limit), owners_for(result.snapshots, inputs))
     click.echo(render_trend(trend, output_format, show_all=show_all, top=limit), nl=False)
     fail_if_tripped(trend_gate(trend, fail_on))

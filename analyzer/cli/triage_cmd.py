@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from analyzer.cli.options import output_format_option
+from analyzer.cli.options import output_format_option, tag_files_option
 
 
 @click.command("triage")
@@ -14,8 +14,7 @@ from analyzer.cli.options import output_format_option
               help="Symbol path for the debugger when FILE is a dump (default: _NT_SYMBOL_PATH or the MS server).")
 @click.option("--debugger", metavar="PATH", default=None,
               help="cdb.exe or kd.exe to open a dump with (default: found on PATH or in the Windows Kits).")
-@click.option("--tags", "tag_files", multiple=True, type=click.Path(dir_okay=False),
-              help="A pooltag.txt / localtag.txt naming tag owners (repeatable; the first file given wins).")
+@tag_files_option("tag_files")
 @click.option("--top", default=5, show_default=True, type=click.IntRange(1, 100),
               help="How many of the largest tags to list per pool.")
 def triage_command(file: str, output_format: str, symbols: str | None, debugger: str | None,
