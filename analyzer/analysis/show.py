@@ -104,6 +104,10 @@ class PoolTotal:
     diff: int | None
     bytes: int | None
 
+    def to_dict(self) -> dict[str, Any]:
+        return {"pool": self.pool, "rows": self.rows, "allocs": self.allocs, "frees": self.frees,
+                "diff": self.diff, "bytes": self.bytes}
+
 
 @dataclass
 class ShowResult:
@@ -135,7 +139,7 @@ class ShowResult:
             "change_origin": self.change_origin,
             "matched": self.matched,
             "rows": [r.to_dict() for r in self.rows],
-            "pool_totals": [t.__dict__ for t in self.totals],
+            "pool_totals": [t.to_dict() for t in self.totals],
         }
 
 

@@ -196,6 +196,18 @@ class TrendResult:
         times = list(self.data.timestamps) if self.data.timed else self.data.times
         return times, self.data.values["bytes"][:, i].copy()
 
+    @property
+    def start(self) -> datetime | None:
+        """Time of the first snapshot analysed; None when the snapshots carry no times."""
+        d = self.data
+        return d.timestamps[0] if d is not None and d.timed and d.timestamps else None
+
+    @property
+    def end(self) -> datetime | None:
+        """Time of the last snapshot analysed; None when the snapshots carry no times."""
+        d = self.data
+        return d.timestamps[-1] if d is not None and d.timed and d.timestamps else None
+
     def counts(self) -> dict[str, int]:
         out = dict.fromkeys(VERDICTS, 0)
         for row in self.rows:

@@ -140,9 +140,8 @@ def select_rows(result: TrendResult, show_all: bool = False, top: int | None = 2
 
 def trend_summary(result: TrendResult) -> str:
     s = result.summary
-    if s.get("timed"):
-        start = datetime.fromisoformat(s["start"])
-        end = datetime.fromisoformat(s["end"])
+    start, end = result.start, result.end
+    if s.get("timed") and start is not None and end is not None:
         span = f"{_when(start)} to {_when(end)} ({format_duration(end - start)})"
     else:
         span = "no timestamps: order as given, rates per snapshot"
