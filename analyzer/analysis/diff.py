@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import Enum
 from typing import Any
 
 import numpy as np
@@ -11,16 +12,35 @@ import numpy as np
 from analyzer.analysis.align import Alignment, align
 from parsers.model import MISSING, POOLS, Snapshot, local_wall_clock
 
-#: ``churn``: allocations and frees moved but bytes and outstanding allocations did not (a 0 B
-#: change is not "changed"); ``same``: nothing moved at all.
-STATUSES = ("new", "vanished", "changed", "churn", "same")
+
+class DiffStatus(str, Enum):
+    """How a (tag, pool) row moved between the two snapshots; a ``str``, so ``row.status == "new"`` holds.
+
+    ``CHURN``: allocations and frees moved but bytes and outstanding allocations did not (a 0 B
+    change is not "changed"); ``SAME``: nothing moved at all.
+    """
+
+    NEW = "new"
+    VANISHED = "vanished"
+    CHANGED = "changed"
+    CHURN = "churn"
+    SAME = "same"
+
+    def __str__(self) -> str:
+        return self.value
+
+    def __format__(self, spec: str) -> str:
+        return format(self.value, spec)
+
+
+STATUSES: tuple[str, ...] = tuple(s.value for s in DiffStatus)
 
 
 @dataclass
 class DiffRow:
     tag: str
     pool: str
-    status: str  # new / vanished / changed / churn / same
+    status: DiffStatus
     bytes_before: int | None
     bytes_after: int | None
     bytes_change: int | None
@@ -38,7 +58,7 @@ class DiffRow:
         return {
             "tag": self.tag,
             "pool": self.pool,
-            "status": self.status,
+            "status": DiffStatus(self.status).value,
             "bytes_before": self.bytes_before,
             "bytes_after": self.bytes_after,
             "bytes_change": self.bytes_change,
@@ -79,8 +99,8 @@ class DiffCounts:
     churn: int = 0
     same: int = 0
 
-    def add(self, status: str) -> None:
-        setattr(self, status, getattr(self, status) + 1)
+    def add(self, status: DiffStatus) -> None:
+        setattr(self, status.value, getattr(self, status.value) + 1)
 
     def to_dict(self) -> dict[str, Any]:
         return {status: getattr(self, status) for status in STATUSES}
@@ -119,12 +139,12 @@ def _opt(v: Any) -> int | None:
     return None if v == MISSING else int(v)
 
 
-def _status(alignment: Alignment, i: int, j: int) -> str:
+def _status(alignment: Alignment, i: int, j: int) -> DiffStatus:
     now, then = alignment.current, alignment.previous
     moved = {n for n in _COMPARED if now.column(n)[i] != then.column(n)[j]}
     if not moved:
-        return "same"
-    return "churn" if not moved & {"bytes", "outstanding"} else "changed"
+        return DiffStatus.SAME
+    return DiffStatus.CHURN if not moved & {"bytes", "outstanding"} else DiffStatus.CHANGED
 
 
 _COMPARED = ("bytes", "outstanding", "allocs", "frees")
@@ -159,10 +179,10 @@ def diff_snapshots(before: Snapshot, after: Snapshot, *, min_change: int = 0) ->
         av = {n: (None if ai is None else _opt(a_rows.column(n)[ai])) for n in _COMPARED}
         allocs_change = frees_change = None
         if bi is None:
-            status = "new"
+            status = DiffStatus.NEW
             bytes_change, out_change = av["bytes"], av["outstanding"]
         elif ai is None:
-            status = "vanished"
+            status = DiffStatus.VANISHED
             bytes_change = None if bv["bytes"] is None else -bv["bytes"]
             out_change = None if bv["outstanding"] is None else -bv["outstanding"]
         else:
