@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from enum import Enum
 from typing import Any
 
 from analyzer.analysis.ownership import NO_OWNER, OwnerLookup
@@ -20,12 +21,29 @@ from parsers.transcript import Transcript
 #: Dump files go to the cdb runner; everything else is read as a debugger log.
 DUMP_SUFFIXES = (".dmp", ".mdmp", ".hdmp")
 
-EXHAUSTION = "exhaustion"
-CORRUPTION = "corruption"
-UNLOAD_LEAK = "leak-at-unload"
-SESSION_LEAK = "session-leak"
-OTHER = "not-pool"
-NONE = "no-bug-check"
+class Category(str, Enum):
+    """What kind of pool case a log shows; a ``str``, so JSON and ``category == "exhaustion"`` keep working."""
+
+    EXHAUSTION = "exhaustion"
+    CORRUPTION = "corruption"
+    UNLOAD_LEAK = "leak-at-unload"
+    SESSION_LEAK = "session-leak"
+    OTHER = "not-pool"
+    NONE = "no-bug-check"
+
+    def __str__(self) -> str:
+        return self.value
+
+    def __format__(self, spec: str) -> str:
+        return format(self.value, spec)
+
+
+EXHAUSTION = Category.EXHAUSTION
+CORRUPTION = Category.CORRUPTION
+UNLOAD_LEAK = Category.UNLOAD_LEAK
+SESSION_LEAK = Category.SESSION_LEAK
+OTHER = Category.OTHER
+NONE = Category.NONE
 
 
 @dataclass(frozen=True)
@@ -33,7 +51,7 @@ class BugCheckInfo:
     """What a bug check code means for pool."""
 
     name: str
-    category: str
+    category: Category
     meaning: str
 
 
@@ -114,7 +132,7 @@ class Consumer:
 @dataclass
 class TriageReport:
     source: str
-    category: str
+    category: Category
     summary: str
     bugcheck: BugCheck | None = None
     bugcheck_name: str | None = None
@@ -141,7 +159,7 @@ class TriageReport:
             bug["meaning"] = self.meaning
         return {
             "source": self.source,
-            "category": self.category,
+            "category": Category(self.category).value,
             "summary": self.summary,
             "bugcheck": bug,
             "exhausted_pool": self.exhausted_pool,
