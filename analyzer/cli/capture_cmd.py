@@ -109,7 +109,7 @@ def capture_command(interval: timedelta, count: int | None, duration: timedelta 
 def _capture_around(command: str, interval: timedelta, settle: timedelta, output: Path | None, source: str,
                     session: str | None, fail_on_growth: int | None, fail_on_total: int | None,
                     min_change: int, output_format: str, quiet: bool) -> None:
-    from analyzer.owners import annotate_rows
+    import poolscope
     from analyzer.render.tables import render_json
     from analyzer.render.time_output import render_diff, render_trend
 
@@ -120,8 +120,7 @@ def _capture_around(command: str, interval: timedelta, settle: timedelta, output
     found = result.analyze(min_change)
     diff, trend = found.diff, found.trend
     owners = owners_for(result.snapshots, InputOptions(None, False, None, ()))
-    annotate_rows(owners, diff.rows)
-    annotate_rows(owners, trend.rows)
+    poolscope.annotate([*diff.rows, *trend.rows], owners)
     if output_format == "json":
         click.echo(render_json({
             "command": command,
