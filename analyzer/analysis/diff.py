@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from analyzer.analysis.align import Alignment, align
+from analyzer.analysis.align import align
 from parsers.model import MISSING, POOLS, Snapshot, local_wall_clock
 
 
@@ -135,13 +135,13 @@ class DiffResult:
         }
 
 
-def _opt(v: Any) -> int | None:
-    return None if v == MISSING else int(v)
+def _values(column: np.ndarray) -> list[int | None]:
+    """An int64 column as Python ints, None where MISSING."""
+    return [None if v == MISSING else v for v in column.tolist()]
 
 
-def _status(alignment: Alignment, i: int, j: int) -> DiffStatus:
-    now, then = alignment.current, alignment.previous
-    moved = {n for n in _COMPARED if now.column(n)[i] != then.column(n)[j]}
+def _status(now: dict[str, int | None], then: dict[str, int | None]) -> DiffStatus:
+    moved = {n for n in _COMPARED if now[n] != then[n]}
     if not moved:
         return DiffStatus.SAME
     return DiffStatus.CHURN if not moved & {"bytes", "outstanding"} else DiffStatus.CHANGED
@@ -159,7 +159,10 @@ def diff_snapshots(before: Snapshot, after: Snapshot, *, min_change: int = 0) ->
     """
     alignment = align(after.rows, before.rows)
     b_rows, a_rows = before.rows, after.rows
-    changes = {n: alignment.column_change(n) for n in ("allocs", "frees", "outstanding", "bytes")}
+    # Plain lists: the row loop below reads single values, which numpy makes slow.
+    changes = {n: _values(alignment.column_change(n)) for n in _COMPARED}
+    b_cols = {n: _values(b_rows.column(n)) for n in _COMPARED}
+    a_cols = {n: _values(a_rows.column(n)) for n in _COMPARED}
     # Every row of ``before`` (vanished or not) in its order, then the rows new in ``after``.
     entries: list[tuple[int | None, int | None]] = []
     after_of = np.full(len(b_rows), -1, dtype=np.intp)
@@ -175,8 +178,8 @@ def diff_snapshots(before: Snapshot, after: Snapshot, *, min_change: int = 0) ->
         table, k = (a_rows, ai) if ai is not None else (b_rows, bi)
         assert k is not None  # every entry has a row on at least one side
         tag, pool = table.tags[k], POOLS[table.pool_codes[k]]
-        bv = {n: (None if bi is None else _opt(b_rows.column(n)[bi])) for n in _COMPARED}
-        av = {n: (None if ai is None else _opt(a_rows.column(n)[ai])) for n in _COMPARED}
+        bv = {n: (None if bi is None else b_cols[n][bi]) for n in _COMPARED}
+        av = {n: (None if ai is None else a_cols[n][ai]) for n in _COMPARED}
         allocs_change = frees_change = None
         if bi is None:
             status = DiffStatus.NEW
@@ -186,9 +189,9 @@ def diff_snapshots(before: Snapshot, after: Snapshot, *, min_change: int = 0) ->
             bytes_change = None if bv["bytes"] is None else -bv["bytes"]
             out_change = None if bv["outstanding"] is None else -bv["outstanding"]
         else:
-            status = _status(alignment, ai, bi)
-            bytes_change, out_change = _opt(changes["bytes"][ai]), _opt(changes["outstanding"][ai])
-            allocs_change, frees_change = _opt(changes["allocs"][ai]), _opt(changes["frees"][ai])
+            status = _status(av, bv)
+            bytes_change, out_change = changes["bytes"][ai], changes["outstanding"][ai]
+            allocs_change, frees_change = changes["allocs"][ai], changes["frees"][ai]
         counts.add(status)
         t = totals[pool]
         t.bytes_before += bv["bytes"] or 0
