@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from enum import Enum
 from typing import Any
 
 import numpy as np
 
 from analyzer.analysis.align import align
+from analyzer.analysis.verdict import TextEnum
 from parsers.model import MISSING, POOLS, Snapshot, local_wall_clock
 
 
-class DiffStatus(str, Enum):
+class DiffStatus(TextEnum):
     """How a (tag, pool) row moved between the two snapshots; a ``str``, so ``row.status == "new"`` holds.
 
     ``CHURN``: allocations and frees moved but bytes and outstanding allocations did not (a 0 B
@@ -25,12 +25,6 @@ class DiffStatus(str, Enum):
     CHANGED = "changed"
     CHURN = "churn"
     SAME = "same"
-
-    def __str__(self) -> str:
-        return self.value
-
-    def __format__(self, spec: str) -> str:
-        return format(self.value, spec)
 
 
 STATUSES: tuple[str, ...] = tuple(s.value for s in DiffStatus)

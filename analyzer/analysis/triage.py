@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from enum import Enum
 from typing import Any
 
 from analyzer.analysis.ownership import NO_OWNER, OwnerLookup
+from analyzer.analysis.verdict import TextEnum
 from parsers.debugger.analyze import BugCheck
 from parsers.model import NONPAGED, PAGED, Snapshot
 from parsers.poolused import split_description
@@ -21,7 +21,7 @@ from parsers.transcript import Transcript
 #: Dump files go to the cdb runner; everything else is read as a debugger log.
 DUMP_SUFFIXES = (".dmp", ".mdmp", ".hdmp")
 
-class Category(str, Enum):
+class Category(TextEnum):
     """What kind of pool case a log shows; a ``str``, so JSON and ``category == "exhaustion"`` keep working."""
 
     EXHAUSTION = "exhaustion"
@@ -30,12 +30,6 @@ class Category(str, Enum):
     SESSION_LEAK = "session-leak"
     OTHER = "not-pool"
     NONE = "no-bug-check"
-
-    def __str__(self) -> str:
-        return self.value
-
-    def __format__(self, spec: str) -> str:
-        return format(self.value, spec)
 
 
 EXHAUSTION = Category.EXHAUSTION

@@ -1,11 +1,25 @@
-"""The verdict vocabulary of trend analysis, shared by every layer and the public API."""
+"""Text enums of the result records: the verdict vocabulary of trend analysis and their shared base."""
 
 from __future__ import annotations
 
 from enum import Enum
 
 
-class Verdict(str, Enum):
+class TextEnum(str, Enum):
+    """A ``str`` enum that prints, formats and serialises as its value.
+
+    Result records carry these (verdicts, diff statuses, triage categories), so comparing with
+    the plain word, JSON output and f-strings all keep working.
+    """
+
+    def __str__(self) -> str:
+        return self.value
+
+    def __format__(self, spec: str) -> str:
+        return format(self.value, spec)
+
+
+class Verdict(TextEnum):
     """What ``trend`` concludes about one (tag, pool) series.
 
     A ``str`` subclass, so ``row.verdict == "leak"`` and JSON output keep working.
@@ -16,9 +30,3 @@ class Verdict(str, Enum):
     RECOVERS = "recovers"
     STABLE = "stable"
     INSUFFICIENT_DATA = "insufficient-data"
-
-    def __str__(self) -> str:
-        return self.value
-
-    def __format__(self, spec: str) -> str:
-        return format(self.value, spec)
