@@ -26,6 +26,8 @@ BIGPOOLS_FORMAT_NAME = "bigpools"
 
 _TRACKER_HEADER = re.compile(r"^\s*Tag\s+NpAllocs\s+NpFrees\s+NpBytes\s+PgAllocs\s+PgFrees\s+PgBytes\b(?P<rest>.*)$")
 _RULE = re.compile(r"^[\s\-=+|]+$")
+#: A hexadecimal size cell (``0x2000``): ASCII hex digits only, at least one.
+_HEX = re.compile(r"0[xX][0-9a-fA-F]+")
 _TRACKER_ROW = re.compile(r"^(?P<tag>.{1,4}?)\s+(?P<nums>\d+(?:\s+\d+){5})(?:\s+(?P<rest>.*))?$")
 _BIG_NAMES = ("offset", "allocation", "tag", "pooltype", "numberofbytes", "status")
 
@@ -143,7 +145,10 @@ def _parse_bigpools(source: TextSource, diag: Diagnostics, options: ParseOptions
             continue
         tag = cells[at["tag"]].strip("\"'")[:4]
         size_text = cells[at["numberofbytes"]].strip().strip('"')
-        size = int(size_text, 16) if size_text.lower().startswith("0x") else read_int(size_text)
+        if size_text.lower().startswith("0x"):
+            size = int(size_text, 16) if _HEX.fullmatch(size_text) else None
+        else:
+            size = read_int(size_text)
         pool = _pool_of(cells[at["pooltype"]])
         if size is None or pool is None or not tag.strip():
             diag.skip(source.name, lineno, "bigpools row without tag, pool type or size", raw)

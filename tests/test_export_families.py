@@ -130,6 +130,18 @@ def test_bigpools_csv_renderer():
     assert snap.rows.get("Abcd", "nonpaged").bytes == 0x3000
 
 
+@pytest.mark.parametrize("size", ["0x", "0x2\u00bc00", "0xZZ"])
+def test_bigpools_size_that_is_not_hex_is_a_skipped_row(size: str) -> None:
+    # Found by bench/fuzz.py: int(..., 16) raised on these and the guard reported an internal error.
+    text = ('"TreeDepth","Offset","Tag","PoolType","NumberOfBytes","Status"\n'
+            '0,0xffff800012340000,"Abcd","NonPagedPoolNx",0x2000,"Allocated"\n'
+            f'0,0xffff800012350000,"Abcd","NonPagedPoolNx",{size},"Allocated"\n')
+    result = parse_text(text)
+    [snap] = result.snapshots
+    assert snap.rows.get("Abcd", "nonpaged").bytes == 0x2000
+    assert any(w.line == 3 and "without tag, pool type or size" in w.message for w in result.warnings)
+
+
 def test_perfcounter_totals_over_time_and_trend_says_nonpaged_grows():
     from analyzer.analysis.trend import analyze
 
