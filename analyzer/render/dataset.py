@@ -17,7 +17,7 @@ import os
 import re
 import urllib.parse
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from analyzer.owners import OwnerResolver, build_resolver
+from analyzer.render.parse_output import snapshot_chunks
 from parsers import ParseResult, ParseWarning, Snapshot, parse
 from parsers.dataset import require, schema
 from parsers.errors import ErrorLevel, InputError, PoolscopeError
@@ -133,19 +134,6 @@ def row_table(snapshots: Sequence[Snapshot], owners: OwnerResolver | Callable[[s
     return pa.table([cols[f.name] for f in sch], schema=sch)
 
 
-def _chunks(snapshots: Sequence[Snapshot], rows: int = CHUNK_ROWS) -> Iterator[list[Snapshot]]:
-    chunk: list[Snapshot] = []
-    count = 0
-    for snap in snapshots:
-        chunk.append(snap)
-        count += len(snap.rows)
-        if count >= rows:
-            yield chunk
-            chunk, count = [], 0
-    if chunk:
-        yield chunk
-
-
 def write_parquet(result: ParseResult | Sequence[Snapshot], out: Any, owners: Any = None,
                   info: HostInfo | None = None) -> int:
     """Write the row table of every snapshot to ``out`` (a path or a binary file); returns the rows written."""
@@ -154,7 +142,7 @@ def write_parquet(result: ParseResult | Sequence[Snapshot], out: Any, owners: An
     info = host_info_from(snaps, info)
     written = 0
     with pq.ParquetWriter(out, schema(), compression="zstd") as writer:
-        for chunk in _chunks(snaps):
+        for chunk in snapshot_chunks(snaps, CHUNK_ROWS):
             table = row_table(chunk, owners, info)
             writer.write_table(table)
             written += table.num_rows

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -58,7 +58,7 @@ def iter_json(result: ParseResult, owners: Owners | None = None,
     seen: dict[str, tuple[str, str]] = {}
     yield '{\n  "snapshots": ['
     first = True
-    for chunk in _chunks(result.snapshots):
+    for chunk in snapshot_chunks(result.snapshots):
         rows_text = _arrow_json_rows(chunk, owners, seen) if _arrow() is not None else None
         parts = []
         for j, snap in enumerate(chunk):
@@ -145,7 +145,7 @@ def iter_csv(result: ParseResult, owners: Owners | None = None) -> Iterator[str]
     quoted: dict[str | None, str] = {None: ""}
     owner_cells: dict[str, str] = {}
     if _arrow() is not None:
-        for chunk in _chunks(result.snapshots):
+        for chunk in snapshot_chunks(result.snapshots):
             text = _arrow_csv_lines(chunk, owners, quoted, owner_cells)
             if text:
                 yield text
@@ -221,7 +221,8 @@ def _arrow() -> Any:
     return _ARROW[0]
 
 
-def _chunks(snapshots: list[Snapshot], rows: int | None = None) -> Iterator[list[Snapshot]]:
+def snapshot_chunks(snapshots: Sequence[Snapshot], rows: int | None = None) -> Iterator[list[Snapshot]]:
+    """Consecutive snapshots grouped until a group holds ``rows`` rows (default CHUNK_ROWS): bounded memory."""
     rows = rows or CHUNK_ROWS
     chunk: list[Snapshot] = []
     count = 0
