@@ -29,7 +29,7 @@ from .errors import (
 from .formats import SNIFF_CHARS, InputFormat, ParseOptions, detect, format_names, get_format
 from .model import MISSING, NONPAGED, PAGED, POOLS, Row, RowTable, Snapshot, TimeOrigin, fits_int64
 from .progress import ProgressCallback, counted_sources
-from .textio import StreamedSource, TextSource, read_inputs, text_source
+from .textio import StreamedSource, TextSource, UnreadableSource, read_inputs, text_source
 
 __all__ = [
     "MISSING",
@@ -127,6 +127,8 @@ def parse_sources(
     failed: list[InputError] = []
     for source in sources:
         try:
+            if isinstance(source, UnreadableSource):
+                raise source.error
             for note in source.notes:
                 diag.note(source.name, None, note)
             fmt = forced or detect(source)

@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from .textio import StreamedSource, TextSource, expand_inputs, read_path, read_stdin
+from .textio import StreamedSource, TextSource, _expanded, read_item
 
 #: ``progress(phase, done, total, label)``: phase "read" (bytes) or "analyse" (steps);
 #: total None when unknown (the bar pulses); label names what is being worked on.
@@ -63,13 +63,14 @@ def _ticker(progress: ProgressCallback, base: float, size: int, total: float | N
 
 def counted_sources(inputs: Iterable[str | os.PathLike[str]], progress: ProgressCallback) -> Iterator[TextSource]:
     """:func:`parsers.textio.read_inputs` that reports bytes read: per source, and within a large streamed file."""
-    items = expand_inputs(inputs)
+    expanded = list(_expanded(inputs))
+    items = [item for item, _ in expanded]
     sizes = [_size(item) for item in items]
     total = float(sum(sizes)) or None
     done = 0.0
-    for item, size in zip(items, sizes, strict=True):
+    for (item, found), size in zip(expanded, sizes, strict=True):
         label = f"reading {Path(item).name}" if item != "-" else "reading standard input"
-        for source in read_stdin() if item == "-" else read_path(Path(item), str(item)):
+        for source in read_item(item, found):
             if isinstance(source, StreamedSource):
                 # A big file reports as the parser pulls its pieces.
                 progress("read", done, total, label)

@@ -480,38 +480,65 @@ def read_stdin() -> Iterator[TextSource]:
     yield from _unpack(data, "<stdin>", None, None)
 
 
+class UnreadableSource(TextSource):
+    """A file met inside a folder or through a pattern that could not be read (a program, a binary dump).
+
+    A bug report's folder holds such strays beside the logs: the parse leaves them out with a
+    warning, as it does an archive's stray members, instead of giving up on the whole folder.
+    """
+
+    def __init__(self, error: InputError) -> None:
+        super().__init__(name=error.source, text="", encoding="")
+        self.error = error
+
+
 def expand_inputs(inputs: Iterable[str | os.PathLike[str]]) -> list[str | Path]:
     """Expand folders (recursively, sorted) and globs; keep ``-`` for stdin; keep order given."""
-    out: list[str | Path] = []
+    return [item for item, _ in _expanded(inputs)]
+
+
+def _expanded(inputs: Iterable[str | os.PathLike[str]]) -> Iterator[tuple[str | Path, bool]]:
+    """Each input with whether it was found (inside a folder, by a pattern) rather than named."""
     for item in inputs:
         text = os.fspath(item)
         if text == "-":
-            out.append("-")
+            yield "-", False
             continue
         path = Path(text)
         if path.is_dir():
             files = sorted(p for p in path.rglob("*") if p.is_file() and not p.name.startswith("."))
             if not files:
                 raise InputError(text, "folder holds no files")
-            out.extend(files)
+            yield from ((f, True) for f in files)
         elif not path.exists() and glob.has_magic(text):
             matches = sorted(glob.glob(text, recursive=True))
             files = [Path(m) for m in matches if Path(m).is_file()]
             if not files:
                 raise InputError(text, "pattern matches no files")
-            out.extend(files)
+            yield from ((f, True) for f in files)
         else:
-            out.append(path)
-    return out
+            yield path, False
+
+
+def read_item(item: str | Path, found: bool) -> Iterator[TextSource]:
+    """The sources of one expanded input; a found file that cannot be read becomes an UnreadableSource."""
+    if item == "-":
+        yield from read_stdin()
+        return
+    try:
+        yield from read_path(Path(item), str(item))
+    except ResourceLimit:
+        raise
+    except InputError as exc:
+        if not found:
+            raise
+        yield UnreadableSource(exc)
 
 
 def read_inputs(inputs: Iterable[str | os.PathLike[str]]) -> Iterator[TextSource]:
     """Every decoded source behind the given paths, folders, globs and ``-``, in order."""
-    for item in expand_inputs(inputs):
-        if item == "-":
-            yield from read_stdin()
-        else:
-            yield from read_path(Path(item), str(item))
+    for item, found in list(_expanded(inputs)):
+        yield from read_item(item, found)
 
 
 def text_source(text: str, name: str = "<text>") -> TextSource:
