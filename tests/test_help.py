@@ -122,3 +122,18 @@ def test_shared_options_read_the_same_everywhere():
     diff = LazyGroup._load("diff")
     if diff is not None:
         assert "a position counted from 0 (negative from the end)" in " ".join(diff.help.split())
+
+
+def test_docs_name_every_input_format_the_registry_has():
+    """--input-format's list in docs/cli.md and the format table of the JSON contract follow parsers/formats.py."""
+    import re
+
+    from parsers.formats import format_names
+
+    docs = Path(__file__).resolve().parent.parent / "docs"
+    line = next(ln for ln in (docs / "cli.md").read_text(encoding="utf-8").splitlines()
+                if ln.startswith("| `--input-format NAME`"))
+    assert re.findall(r"`([a-z][a-z-]*)`", line.split("|")[2]) == format_names()
+    section = (docs / "json-contract.md").read_text(encoding="utf-8").split("\n## Formats\n")[1].split("\n## ")[0]
+    table = re.findall(r"^\| `([a-z][a-z-]*)` \|", section, re.M)
+    assert sorted(table) == sorted(format_names())
