@@ -21,7 +21,7 @@ from datetime import datetime
 
 from .errors import Diagnostics, InputError
 from .formats import InputFormat, ParseOptions
-from .model import NONPAGED, PAGED, RowTable, Snapshot, TimeOrigin
+from .model import NONPAGED, OUT_OF_RANGE, PAGED, RowTable, Snapshot, TimeOrigin, fits_int64
 from .tabular import mapped_driver_cell, read_int, read_times, split_csv_line
 from .textio import TextSource
 
@@ -155,6 +155,9 @@ def _snapshots(source: TextSource, diag: Diagnostics, records: list[_Record], fm
                     continue  # the tag never used this pool
                 if diff is None and allocs is not None and frees is not None:
                     diff = allocs - frees
+                if not fits_int64((allocs, frees, diff, used)):
+                    diag.skip(source.name, rec.line, f"{tag.rstrip()} {pool}: {OUT_OF_RANGE}")
+                    continue
                 if allocs is not None and frees is not None and diff is not None and allocs - frees != diff:
                     diag.note(source.name, rec.line, f"{tag.rstrip()} {pool}: Diff {diff} is not Allocs - Frees "
                               f"({allocs} - {frees}); Diff kept as printed", strict=False)

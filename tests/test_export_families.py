@@ -78,6 +78,18 @@ def test_key_value_line_with_a_broken_diff_is_kept_with_a_warning():
     assert any("Diff 5 is not Allocs - Frees" in w.message for w in result.warnings)
 
 
+def test_powershell_record_beyond_int64_is_a_skipped_row_not_a_refused_file():
+    text = ('DateTime="2026-11-21 14:00:00" Tag="Abcd" NonPagedAllocs="99999999999999999999999" '
+            'NonPagedFrees="4" NonPagedDiff="6" NonPagedUsedBytes="640"\n'
+            'DateTime="2026-11-21 14:00:00" Tag="Efgh" NonPagedAllocs="10" NonPagedFrees="4" '
+            'NonPagedDiff="6" NonPagedUsedBytes="640"\n')
+    result = parse_text(text, name="huge.log")
+    assert result.snapshots[0].rows.tags == ["Efgh"]
+    assert [str(w) for w in result.warnings] == [
+        "huge.log:1: 1 line skipped; first at huge.log:1: Abcd nonpaged: number beyond the 64-bit range of the "
+        "row model; row left out"]
+
+
 def test_poolmonx_thousands_separators_are_split_by_the_identities():
     [snap] = parse([SAMPLES / "poolmonx_saved.csv"]).snapshots
     assert _row(snap, "Lkq7", "nonpaged") == (25000, 22000, 3000, 1536000)
