@@ -325,6 +325,21 @@ def test_wpa_event_rows_share_the_etl_accounting():
     assert sorted(zip(life.session.tolist(), life.end_kind.tolist(), strict=True)) == [(-1, 1), (3, 0)]
 
 
+def test_wpa_row_beyond_int64_is_skipped_naming_the_line():
+    text = ("Tag,Pool Type,Size,Alloc Time,Free Time,Address\n"
+            "Abcd,NonPaged,99999999999999999999999,1.0,,0x1000\n"
+            "Abcd,NonPaged,64,1.5,,0x2000\n")
+    diag = Diagnostics()
+    from parsers.etw import read_wpa
+    from parsers.textio import text_source
+
+    trace = read_wpa(text_source(text, "huge.csv"), diag)
+    assert trace.events.size.tolist() == [64]
+    assert [str(w) for w in diag.warnings()] == [
+        "huge.csv:2: 1 line skipped; first at huge.csv:2: number beyond the 64-bit range of the row model; "
+        "row left out"]
+
+
 def read_trace_text(text: str):
     from parsers.etw import read_wpa
     from parsers.textio import text_source

@@ -21,6 +21,7 @@ from collections.abc import Iterator
 import numpy as np
 
 from ..errors import Diagnostics, InputError
+from ..model import OUT_OF_RANGE, fits_int64
 from ..textio import TextSource
 from .trace import (
     ALLOC,
@@ -191,6 +192,9 @@ def read_wpa(source: TextSource, diag: Diagnostics) -> PoolTrace:
                 diag.skip(name, line, "event row needs a time, an alloc/free event name and an address")
                 continue
             events = [(at, what)]
+        if not fits_int64((nbytes, sess, *(at for at, _ in events))):
+            diag.skip(name, line, OUT_OF_RANGE)
+            continue
         for at, what in events:
             time.append(at)
             kind.append(what)
