@@ -418,7 +418,8 @@ def _expected_rho(phi: np.ndarray, n: np.ndarray) -> np.ndarray:
     return out
 
 
-def growth_fit(y: np.ndarray, x: np.ndarray, scale: float = 1.0, mask: np.ndarray | None = None) -> GrowthFit:
+def growth_fit(y: np.ndarray, x: np.ndarray, scale: float | np.ndarray = 1.0, mask: np.ndarray | None = None,
+               z: np.ndarray | None = None, z_se: np.ndarray | None = None) -> GrowthFit:
     """Least-squares slope of each column of ``y`` against ``x`` and a one-sided test of growth.
 
     Why not a plain t-test: pool counters wander (AR(1)-like, φ up to 0.95 per minute), so
@@ -429,6 +430,16 @@ def growth_fit(y: np.ndarray, x: np.ndarray, scale: float = 1.0, mask: np.ndarra
     that φ.  φ is never taken below 0, so the correction can only make p larger.  ``scale``
     (≥ 1) widens every standard error further (the empirical null of :func:`null_scale`).
     NaN points (and points outside ``mask``) are left out.
+
+    ``z`` (same shape as ``y``, no NaN where ``y`` is present) is a covariate fitted together
+    with the line: y = a + slope·x + b·z.  With the tag's allocation turnover as ``z`` a tag
+    whose in-use count follows its load (Little's law: in use ≈ rate × lifetime) is not
+    growth; the slope's error then carries the collinearity of x and z (it widens when the
+    load itself trends over the window).  With ``z_se`` as well, ``y`` has already had
+    b·z taken out (b fitted over a longer window, :func:`load_coefficient`, standard error
+    ``z_se``): the slope is fitted to ``y`` alone and its error widened by what the error of
+    b does to it (z_se × the slope of z over the points used).  Over a short window the load
+    is nearly a straight line and b cannot be fitted there; this keeps the test honest there.
     """
     from scipy.special import stdtr
 
@@ -446,6 +457,17 @@ def growth_fit(y: np.ndarray, x: np.ndarray, scale: float = 1.0, mask: np.ndarra
         ym = yz.sum(axis=0) / n
         dx = (x[:, None] - xm) * w
         dy = (yz - ym) * w
+        extra = 0.0
+        if z is not None and z_se is None:
+            # Frisch–Waugh: partial z out of both x and y, then fit the line to what is left.
+            zz = np.where(ok, z, 0.0)
+            dz = (zz - zz.sum(axis=0) / n) * w
+            szz = (dz * dz).sum(axis=0)
+            has = szz > 1e-12 * n * np.maximum((zz.sum(axis=0) / n) ** 2, 1.0)  # not constant but for rounding
+            safe = np.where(has, szz, 1.0)
+            dx = dx - np.where(has, (dx * dz).sum(axis=0) / safe, 0.0) * dz
+            dy = dy - np.where(has, (dy * dz).sum(axis=0) / safe, 0.0) * dz
+            extra = has.astype(np.float64)
         sxx = (dx * dx).sum(axis=0)
         slope = (dx * dy).sum(axis=0) / sxx
         r = dy - slope * dx  # 0 where a point is left out
@@ -469,10 +491,15 @@ def growth_fit(y: np.ndarray, x: np.ndarray, scale: float = 1.0, mask: np.ndarra
             phi_d = np.clip(1 + 2 * rho_d, 0.0, PHI_MAX)
             rho_up = np.maximum(rho_up, _expected_rho(phi_d, n))
         phi, infl, tr_hr = _ar1_terms(rho_up, n)
-        s2 = sse / np.maximum(n - tr_hr, 1.0)  # unbiased noise variance under AR(φ)
-        se = np.sqrt(s2 / sxx * infl) * max(scale, 1.0)
+        s2 = sse / np.maximum(n - tr_hr - extra, 1.0)  # unbiased noise variance under AR(φ)
+        var = s2 / sxx * infl
+        if z is not None and z_se is not None:
+            zz = np.where(ok, z, 0.0)
+            z_slope = (dx * (zz - zz.sum(axis=0) / n) * w).sum(axis=0) / sxx
+            var = var + np.nan_to_num(z_se * z_slope) ** 2
+        se = np.sqrt(var) * np.maximum(scale, 1.0)
         n_eff = n * (1 - phi) / (1 + phi)
-        df = np.maximum(n_eff - 2, 1.0)
+        df = np.maximum(n_eff - 2 - extra, 1.0)
         t = np.where(se > 0, slope / se, np.where(slope > 0, np.inf, 0.0))
         p = np.where(np.isfinite(t), stdtr(df, -np.nan_to_num(t)), np.where(t > 0, 0.0, 1.0))
     bad = (n < 3) | ~(sxx > 0)
@@ -488,14 +515,52 @@ def growth_fit(y: np.ndarray, x: np.ndarray, scale: float = 1.0, mask: np.ndarra
                      resid_sd=np.sqrt(s2), x_first=x_first, x_last=x_last)
 
 
-def drift_fit(y: np.ndarray, x: np.ndarray, scale: float = 1.0, mask: np.ndarray | None = None) -> GrowthFit:
+def load_coefficient(y: np.ndarray, x: np.ndarray, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(b, its standard error) of y = a + c·x + b·z per column, least squares over the points with y and z.
+
+    The error is widened for AR(1) residuals by (1 + φρz)/(1 − φρz) (φ an upper confidence value
+    of the residuals' lag-1 autocorrelation, ρz the regressor's own after the line is taken out).
+    """
+    ok = ~np.isnan(y) & ~np.isnan(z)
+    w = ok.astype(np.float64)
+    n = np.maximum(w.sum(axis=0), 1.0)
+    xx = np.where(ok, x[:, None], 0.0)
+    yy, zz = np.where(ok, y, 0.0), np.where(ok, z, 0.0)
+    dx = (xx - xx.sum(axis=0) / n) * w
+    dy = (yy - yy.sum(axis=0) / n) * w
+    dz = (zz - zz.sum(axis=0) / n) * w
+    with np.errstate(invalid="ignore", divide="ignore"):
+        sxx = (dx * dx).sum(axis=0)
+        safe = np.where(sxx > 0, sxx, 1.0)
+        dy = dy - np.where(sxx > 0, (dx * dy).sum(axis=0) / safe, 0.0) * dx
+        dz = dz - np.where(sxx > 0, (dx * dz).sum(axis=0) / safe, 0.0) * dx
+        szz = (dz * dz).sum(axis=0)
+        # A turnover constant but for rounding is no covariate.
+        szz = np.where(szz > 1e-12 * n * np.maximum((zz.sum(axis=0) / n) ** 2, 1.0), szz, 0.0)
+        b = np.where(szz > 0, (dy * dz).sum(axis=0) / np.where(szz > 0, szz, 1.0), 0.0)
+        r = np.where(ok, dy - b * dz, 0.0)
+        sse = (r * r).sum(axis=0)
+        rho = np.where(sse > 0, (r[1:] * r[:-1] * (ok[1:] & ok[:-1])).sum(axis=0) / np.where(sse > 0, sse, 1.0), 0.0)
+        rho = np.clip(rho + RHO_MARGIN * np.sqrt(np.maximum(1 - rho**2, 0.0) / n), 0.0, PHI_MAX)
+        # AR(1) residuals against a regressor with lag-1 autocorrelation ρz: var × (1 + φρz)/(1 − φρz).
+        rho_z = np.clip((dz[1:] * dz[:-1] * (ok[1:] & ok[:-1])).sum(axis=0) / np.where(szz > 0, szz, 1.0), 0.0, 1.0)
+        infl = (1 + rho * rho_z) / np.maximum(1 - rho * rho_z, 1e-3)
+        var = sse / np.maximum(n - 3, 1.0) / np.where(szz > 0, szz, np.inf) * infl
+    return np.nan_to_num(b), np.nan_to_num(np.sqrt(var))
+
+
+def drift_fit(y: np.ndarray, x: np.ndarray, scale: float | np.ndarray = 1.0, mask: np.ndarray | None = None,
+              z: np.ndarray | None = None, z_se: np.ndarray | None = None) -> GrowthFit:
     """Growth as a drift: the mean step per x unit between consecutive points, and a one-sided test.
 
     The model of a leak of 1-in-N operations: a random walk with drift (each step adds a
     random count of leaked allocations), on which a line fit through the levels is not valid.
     Steps are weighted by the time between points (Σ Δy / Σ Δx); the steps' lag-1
     autocorrelation, when positive, widens the error (a stationary level has negatively
-    correlated steps, for which the plain error is already conservative).
+    correlated steps, for which the plain error is already conservative).  With a covariate
+    ``z`` (the tag's turnover, see :func:`growth_fit`) each step is fitted as mu·Δx + b·Δz: a
+    step that the load's own change explains is not drift.  With ``z_se`` too, ``y`` is already
+    load-adjusted and the error of b widens the drift's (as in :func:`growth_fit`).
     """
     from scipy.special import stdtr
 
@@ -517,19 +582,41 @@ def drift_fit(y: np.ndarray, x: np.ndarray, scale: float = 1.0, mask: np.ndarray
     dy = np.where(valid, dy, 0.0)
     dxs = np.where(valid, dxs, 0.0)
     steps = valid.sum(axis=0)
+    extra = 0.0
     with np.errstate(invalid="ignore", divide="ignore"):
         total_dx = dxs.sum(axis=0)
-        mu = dy.sum(axis=0) / total_dx
-        e = np.where(valid, (dy - mu * dxs) / np.sqrt(np.where(valid, dxs, 1.0)), 0.0)
-        s2 = (e * e).sum(axis=0) / np.maximum(steps - 1, 1)
+        z_drift = np.zeros(m)
+        if z is None or z_se is not None:
+            mu = dy.sum(axis=0) / total_dx
+            e = np.where(valid, (dy - mu * dxs) / np.sqrt(np.where(valid, dxs, 1.0)), 0.0)
+            if z is not None:
+                zs = np.take_along_axis(np.where(ok, z, np.nan), order, axis=0)
+                dzs = np.where(valid, np.nan_to_num(np.diff(zs, axis=0)), 0.0)
+                z_drift = np.nan_to_num(z_se * dzs.sum(axis=0) / total_dx)
+        else:
+            # Weighted (1/Δx) least squares of the steps on Δx and Δz, without intercept.
+            zs = np.take_along_axis(np.where(ok, z, np.nan), order, axis=0)
+            dzs = np.where(valid, np.nan_to_num(np.diff(zs, axis=0)), 0.0)
+            root = np.sqrt(np.where(valid, dxs, 1.0))
+            u, v, wv = np.where(valid, dxs / root, 0.0), dzs / root, dy / root
+            svv = (v * v).sum(axis=0)
+            has = svv > 0
+            safe = np.where(has, svv, 1.0)
+            u_t = u - np.where(has, (u * v).sum(axis=0) / safe, 0.0) * v
+            w_t = wv - np.where(has, (wv * v).sum(axis=0) / safe, 0.0) * v
+            total_dx = (u_t * u_t).sum(axis=0)  # the information Δx carries once Δz is fitted
+            mu = (u_t * w_t).sum(axis=0) / total_dx
+            e = np.where(valid, w_t - mu * u_t, 0.0)
+            extra = has.astype(np.float64)
+        s2 = (e * e).sum(axis=0) / np.maximum(steps - 1 - extra, 1)
         c1 = (e[1:] * e[:-1] * (valid[1:] & valid[:-1])).sum(axis=0)
         rho = np.where(s2 > 0, c1 / ((e * e).sum(axis=0)), 0.0)
         rho_up = np.clip(rho + RHO_MARGIN * np.sqrt(np.maximum(1 - rho**2, 0.0) / np.maximum(steps, 1)), 0.0,
                          PHI_MAX)
         inflation = (1 + rho_up) / (1 - rho_up)
-        se = np.sqrt(s2 / total_dx * inflation) * max(scale, 1.0)
+        se = np.sqrt(s2 / total_dx * inflation + z_drift**2) * np.maximum(scale, 1.0)
         n_eff = steps / inflation
-        df = np.maximum(n_eff - 1, 1.0)
+        df = np.maximum(n_eff - 1 - extra, 1.0)
         t = np.where(se > 0, mu / se, np.where(mu > 0, np.inf, 0.0))
         p = np.where(np.isfinite(t), stdtr(df, -np.nan_to_num(t)), np.where(t > 0, 0.0, 1.0))
     bad = (steps < 3) | ~(total_dx > 0)

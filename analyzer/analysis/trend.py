@@ -69,6 +69,7 @@ class TrendOptions:
     max_points: int = 240  # longer series are averaged into this many blocks
     coarse_points: int = 24  # and, for the coarse line test, into this many
     lockstep: float = 0.8  # correlation of first differences that groups tags
+    load_adjust: bool = True  # fit each tag's allocation turnover with its growth (where Allocs/Frees exist)
 
 
 @dataclass
@@ -445,17 +446,61 @@ def compute_statistics(data: SeriesSet, segs: BootSegments, opts: TrendOptions) 
         with np.errstate(invalid="ignore", divide="ignore"):
             st.freed = np.where(da > 0, df / da, np.nan)
 
+    turnover = _turnover(data, x_full) if opts.load_adjust else None
     if long_.any():
-        _long_path(st, np.flatnonzero(long_), raw, outstanding, in_seg, data.resets, x_full, segs, opts)
+        _long_path(st, np.flatnonzero(long_), raw, outstanding, turnover, in_seg, data.resets, x_full, segs, opts)
     if short.any():
         _short_path(st, np.flatnonzero(short), seg_raw, x_full, first_i, last_i)
     st.q = stats.benjamini_hochberg(np.where(st.tested, st.p, np.nan))
     return st
 
 
+def _turnover(data: SeriesSet, x_full: np.ndarray) -> np.ndarray | None:
+    """(T, K) allocations per x unit that were also freed: min(ΔAllocs, ΔFrees) / Δx (NaN: unknown).
+
+    A tag's in-use count follows its load (Little's law: in use ≈ turnover rate × lifetime), so
+    the turnover is the covariate that tells load-following from leaking.  What is allocated
+    and never freed shows in ΔAllocs − ΔFrees, not in the smaller of the two.
+    """
+    if "allocs" not in data.values or "frees" not in data.values:
+        return None
+    a, f = data.values["allocs"], data.values["frees"]
+    if np.isnan(a).all() or np.isnan(f).all():
+        return None
+    dx = np.diff(x_full)[:, None]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rate = np.minimum(np.diff(a, axis=0), np.diff(f, axis=0)) / dx
+    rate = np.where((dx > 0) & ~data.resets[1:] & (rate >= 0), rate, np.nan)
+    return np.vstack([np.full((1, a.shape[1]), np.nan), rate])
+
+
+def _covariate(z: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """The turnover where ``y`` is present, gaps filled with the column's mean (0 without any)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        mean = np.nan_to_num(np.nanmean(np.where(np.isnan(y), np.nan, z), axis=0))
+    return np.where(np.isnan(y), np.nan, np.where(np.isnan(z), mean[None, :], z))
+
+
+def _load_adjusted(y: np.ndarray, x: np.ndarray, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(``y`` less the part its turnover explains, the standard error of that part's coefficient).
+
+    b is fitted over the whole segment jointly with a line (y = a + c·x + b·z), where bursts
+    and test loops make the load vary faster than any trend; the growth tests then widen
+    their errors for b's (``z_se`` of :func:`stats.growth_fit`).
+    """
+    b, b_se = stats.load_coefficient(y, x, z)
+    # Only a tag that demonstrably follows its load is adjusted (the error of b widens the tests either way).
+    b = np.where(np.abs(b) > 3 * b_se, b, 0.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        zm = np.nan_to_num(np.nanmean(z, axis=0))
+    return y - b[None, :] * np.nan_to_num(z - zm[None, :]), b_se
+
+
 def _long_path(st: SeriesStatistics, cols: np.ndarray, raw: np.ndarray, outstanding: np.ndarray | None,
-               in_seg: np.ndarray, resets: np.ndarray, x_full: np.ndarray, segs: BootSegments,
-               opts: TrendOptions) -> None:
+               turnover: np.ndarray | None, in_seg: np.ndarray, resets: np.ndarray, x_full: np.ndarray,
+               segs: BootSegments, opts: TrendOptions) -> None:
     """Growth at candidate onsets, levelling off, give-back: the statistics of segments with many points."""
     t_count = raw.shape[0]
     keep = resets[:, cols] | np.vstack([resets[1:, cols], np.zeros((1, len(cols)), bool)])
@@ -466,18 +511,36 @@ def _long_path(st: SeriesStatistics, cols: np.ndarray, raw: np.ndarray, outstand
     x_coarse = _block_mean(x_full[:, None], coarse_starts)[:, 0]
     filtered = _median3(np.where(in_seg[:, cols], raw[:, cols], np.nan), keep)
     yb = _block_mean(filtered, starts)
-    measures = [(yb, _block_mean(filtered, coarse_starts))]
+    zf = zb = zc = None
+    if turnover is not None:
+        zf = _median3(np.where(in_seg[:, cols], turnover[:, cols], np.nan), keep)
+        zb, zc = _block_mean(zf, starts), _block_mean(zf, coarse_starts)
+    Adjusted = tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None, np.ndarray | None,
+                     np.ndarray | None]
+    measures: list[Adjusted] = []
+    raw_y = [filtered]
     if outstanding is not None:
         o = _median3(np.where(in_seg[:, cols], outstanding[:, cols], np.nan), keep)
         if not np.isnan(o).all():
-            measures.append((_block_mean(o, starts), _block_mean(o, coarse_starts)))
+            raw_y.append(o)
+    for y_full in raw_y:
+        y_b, y_c = _block_mean(y_full, starts), _block_mean(y_full, coarse_starts)
+        z_b = z_c = se_b = se_c = None
+        if zb is not None and zc is not None:
+            # Load-following taken out: every test and shape statistic reads the adjusted series,
+            # the tests widen their errors for the error of the fitted load coefficient.
+            z_b, z_c = _covariate(zb, y_b), _covariate(zc, y_c)
+            y_b, se_b = _load_adjusted(y_b, x, z_b)
+            y_c, se_c = _load_adjusted(y_c, x_coarse, z_c)
+        measures.append((y_b, y_c, z_b, z_c, se_b, se_c))
+    yb, zb, zse = measures[0][0], measures[0][2], measures[0][4]
     ok = ~np.isnan(yb)
     nb = len(x)
     idx = np.arange(nb)[:, None]
     first, last = _first_last(ok)
 
     # The run's stable tags as an empirical null: the spread of whole-segment t statistics.
-    scale = stats.null_scale(stats.growth_fit(yb, x).t)
+    scale = stats.null_scale(stats.growth_fit(yb, x, z=zb, z_se=zse).t)
     st.null_scale = scale
 
     # Weighted Bonferroni over every test looked at (the best of several tests is not one test):
@@ -510,23 +573,23 @@ def _long_path(st: SeriesStatistics, cols: np.ndarray, raw: np.ndarray, outstand
         start = first + np.floor(j / (opts.onsets + 1) * (last - first)).astype(np.intp)
         cand_start.append(start)
         mask = idx >= start[None, :]
-        fb = stats.growth_fit(yb, x, scale, mask)
+        fb = stats.growth_fit(yb, x, scale, mask, z=zb, z_se=zse)
         fits.append(fb)
         # Two models of growth (a line through stationary noise, at full and at coarse resolution;
         # the drift of a random walk) on two measures (bytes; outstanding allocations, steadier
         # for busy tags of mixed sizes).
-        for m_i, (y, y_coarse) in enumerate(measures):
+        for m_i, (y, y_coarse, z, z_coarse, z_se, z_se_coarse) in enumerate(measures):
             name = "bytes" if m_i == 0 else "outstanding"
             usable = np.ones(len(cols), bool) if m_i == 0 else has_o
             share = 1.0 if j == 0 else 1.0 / later
-            line = fb if m_i == 0 else stats.growth_fit(y, x, scale, mask)
+            line = fb if m_i == 0 else stats.growth_fit(y, x, scale, mask, z=z, z_se=z_se)
             consider(line, TEST_WEIGHTS[(name, "line" if j == 0 else "line, later onset")] * share, j, m_i, 0,
                      usable)
-            drift = stats.drift_fit(y, x, scale, mask)
+            drift = stats.drift_fit(y, x, scale, mask, z=z, z_se=z_se)
             consider(drift, TEST_WEIGHTS[(name, "drift" if j == 0 else "drift, later onset")] * share, j, m_i, 1,
                      usable)
             if j == 0:
-                coarse = stats.growth_fit(y_coarse, x_coarse, scale)
+                coarse = stats.growth_fit(y_coarse, x_coarse, scale, z=z_coarse, z_se=z_se_coarse)
                 consider(coarse, TEST_WEIGHTS[(name, "line, coarse")], j, m_i, 2, usable)
     p_growth = np.minimum(1.0, best_p)
     c = np.arange(len(cols))
@@ -612,8 +675,8 @@ def _long_path(st: SeriesStatistics, cols: np.ndarray, raw: np.ndarray, outstand
     for share in (0.8, 0.65, 0.5):
         t0 = first + np.floor(share * (last - first)).astype(np.intp)
         in_tail = idx >= t0[None, :]
-        tail = stats.growth_fit(yb, x, scale, in_tail)
-        head = stats.growth_fit(yb, x, scale, ~in_tail)
+        tail = stats.growth_fit(yb, x, scale, in_tail, z=zb, z_se=zse)
+        head = stats.growth_fit(yb, x, scale, ~in_tail, z=zb, z_se=zse)
         up = tail.upper(0.99)
         # A pause no longer than the pauses between the steps before it is no plateau (a staircase).
         long_pause = x[last] - x[np.minimum(t0, nb - 1)] > 1.5 * _longest_pause(jumps, x, t0)
@@ -636,7 +699,7 @@ def _long_path(st: SeriesStatistics, cols: np.ndarray, raw: np.ndarray, outstand
     st.ends_above_peak[cols] = end_level > smooth[peak_i, c] + np.maximum(opts.noise_multiple * steps, 0.1 * rise)
 
     if len(segs.points) > 1:
-        _each_segment(st, cols, raw, x_full, segs, opts, scale)
+        _each_segment(st, cols, raw, turnover, x_full, segs, opts, scale)
 
 
 def _longest_pause(jumps: np.ndarray, x: np.ndarray, before: np.ndarray) -> np.ndarray:
@@ -661,8 +724,8 @@ def _edge_mean(y: np.ndarray, ok: np.ndarray, at: np.ndarray, direction: int, wi
         return np.where(sel, y, 0.0).sum(axis=0) / sel.sum(axis=0)
 
 
-def _each_segment(st: SeriesStatistics, cols: np.ndarray, raw: np.ndarray, x_full: np.ndarray,
-                  segs: BootSegments, opts: TrendOptions, scale: float) -> None:
+def _each_segment(st: SeriesStatistics, cols: np.ndarray, raw: np.ndarray, turnover: np.ndarray | None,
+                  x_full: np.ndarray, segs: BootSegments, opts: TrendOptions, scale: float) -> None:
     """"Keeps growing in each boot segment": one slope common to every usable segment, a second route.
 
     Each segment keeps its own level: a reboot restarts it, and joining the segments end to end
@@ -692,9 +755,14 @@ def _each_segment(st: SeriesStatistics, cols: np.ndarray, raw: np.ndarray, x_ful
         if not use.any():
             continue
         part = np.where(segs.ids[:, sub] == s, raw[:, sub], np.nan)
+        z_part = None if turnover is None else np.where(segs.ids[:, sub] == s, turnover[:, sub], np.nan)
         for k, (starts, x) in enumerate(scales):
             y = _block_mean(part, starts)
-            g = stats.growth_fit(y, x, scale)
+            z = z_se = None
+            if z_part is not None:
+                z = _covariate(_block_mean(z_part, starts), y)
+                y, z_se = _load_adjusted(y, x, z)
+            g = stats.growth_fit(y, x, scale, z=z, z_se=z_se)
             ok = use & np.isfinite(g.se) & (g.se > 0) & (g.n >= 5)
             w = np.where(ok, 1.0 / np.where(ok, g.se, 1.0) ** 2, 0.0)
             weight_sum[k] += w
@@ -703,7 +771,7 @@ def _each_segment(st: SeriesStatistics, cols: np.ndarray, raw: np.ndarray, x_ful
             if k == 0:
                 first, last = _first_last(~np.isnan(y))
                 mid = first + (last - first) // 2
-                tail = stats.growth_fit(y, x, scale, np.arange(len(x))[:, None] >= mid[None, :])
+                tail = stats.growth_fit(y, x, scale, np.arange(len(x))[:, None] >= mid[None, :], z=z, z_se=z_se)
                 latest = s == segs.analysed[sub]
                 grows = (g.slope > 0) & (latest | ~(tail.upper(0.99) < opts.flat_share * g.slope))
                 all_grow &= ~use | grows
@@ -805,7 +873,7 @@ def verdict_rules(st: SeriesStatistics, opts: TrendOptions, timed: bool) -> np.n
     cyclic = (st.falls >= 2) & (st.onset_j > 0) & ~st.each
     kept = (st.fell_back <= st.fell_back_limit) & (~cyclic | st.new_high)
     unbounded = ~st.levelled
-    shape_ok = np.where(st.short, st.fell_back <= st.fell_back_limit, kept & (unbounded | st.each))
+    shape_ok = np.where(st.short, st.fell_back <= st.fell_back_limit, kept & unbounded)
     long_enough = span_h >= opts.min_span_hours if timed else np.ones(k, bool)
     q = np.nan_to_num(st.q, nan=1.0)
     leak = grows & big & shape_ok & (q <= opts.alpha) & long_enough
