@@ -375,14 +375,23 @@ def _general_numbers(
     # Text after the numbers (Mapped_Driver) starts at the first byte a number cannot hold.
     drivers: list[str | None] | None = None
     if buf.find(b"\x01") >= 0:
-        bad = np.flatnonzero(work == 1)
-        bad_lines = np.searchsorted(starts, bad, side="right") - 1
-        bad_lines, first = np.unique(bad_lines, return_index=True)
+        # The first such byte of each line, found from a running count rather than by listing
+        # every byte of driver text (a /g log is half text): count before the line start + 1.
+        seen = np.cumsum(work == 1, dtype=np.int32)
+        before = np.where(starts > 0, seen[np.maximum(starts - 1, 0)], 0)
+        after = seen[np.maximum(ends - 1, 0)]
+        bad_lines = np.flatnonzero((after > before) & (ends > starts))
+        first = np.searchsorted(seen, before[bad_lines] + 1)
+        bad_ends = ends[bad_lines]
         drivers = [None] * nlines
-        for li, pos in zip(bad_lines.tolist(), bad[first].tolist(), strict=True):
-            end = int(ends[li])
-            drivers[li] = data[pos:end].decode(encoding, "replace").strip() or None
-            work[pos:end] = _SP
+        texts: dict[bytes, str | None] = {}  # the same few hundred cells repeat in every snapshot
+        for li, pos, end in zip(bad_lines.tolist(), first.tolist(), bad_ends.tolist(), strict=True):
+            cell = data[pos:end]
+            text = texts.get(cell, "")
+            if text == "":
+                text = texts[cell] = cell.decode(encoding, "replace").strip() or None
+            drivers[li] = text
+        _blank_lines(work, first, bad_ends)
 
     extracted = None
     uniform = _uniform_numbers(buf, work, nrow)

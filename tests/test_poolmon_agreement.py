@@ -202,3 +202,19 @@ def test_fixed_width_accepts_minus_only_right_before_the_digits() -> None:
     assert bulk.other_lines == [2]
     assert bulk.columns["allocs_change"].tolist() == [-1]
     assert bulk.columns["bytes_change"].tolist() == [-64]
+
+
+def test_many_mapped_driver_rows_read_like_the_line_reader() -> None:
+    # Over 4,096 rows with driver text: the blanking of driver cells is vectorised past that size.
+    rng = np.random.default_rng(3)
+    drivers = ["[ntfs.sys  -  Some subsystem 12]", "[abc][abc.sys - q]", "Unknown Driver", "[nt!ps - 7 x]"]
+    lines = []
+    for i in range(5000):
+        allocs = int(rng.integers(1000, 10**9))
+        diff = int(rng.integers(0, 1000))
+        size = int(rng.integers(1, 4096))
+        per = size if diff else 0
+        typ = "Paged" if i % 3 else "Nonp "
+        lines.append(f" T{i % 997:03d} {typ} {allocs:>10} {allocs - diff:>16} {diff:>15} {diff * size:>10} "
+                     f"{per:>15}  {drivers[i % 4]}")
+    assert _bulk(lines) == [read_row(t)[0] for t in lines]
