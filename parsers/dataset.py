@@ -20,7 +20,7 @@ from .errors import PoolscopeError
 from .model import MISSING, NUMERIC_COLUMNS, TOTAL_KEYS, RowTable, Snapshot, TimeOrigin
 
 #: Version of the row schema, stored in each file's metadata.
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"  # 2: a snapshot with no rows is kept as one row with a null tag and pool
 
 #: Text columns about the machine and the owner of each row (null when unknown).
 HOST_COLUMNS: tuple[str, ...] = ("host", "day", "os")
@@ -78,8 +78,9 @@ def schema() -> Any:
         pa.field("time_origin", pa.string(), nullable=False),
         pa.field("scope", pa.string(), nullable=False),
         pa.field("format", pa.string(), nullable=False),
-        pa.field("tag", pa.string(), nullable=False),
-        pa.field("pool", pa.string(), nullable=False),
+        # Null in the one row that stands for a snapshot with no rows (its header fields only).
+        pa.field("tag", pa.string()),
+        pa.field("pool", pa.string()),
     ]
     fields += [pa.field(name, pa.int64()) for name in NUMERIC_COLUMNS]
     fields += [pa.field(name, pa.string()) for name in OWNER_COLUMNS]
@@ -108,8 +109,8 @@ def _wall_clock(stamp: datetime | None) -> tuple[datetime | None, int | None]:
 def snapshots_from_table(table: Any) -> Iterator[Snapshot]:
     """Snapshots of a row table, in order of first appearance of each (source, index).
 
-    A snapshot that had no rows is not in a row table, so it does not come back.  Columns
-    are converted once for the whole table and sliced per snapshot in numpy.
+    A snapshot that had no rows is one row with a null tag: it comes back with no rows.
+    Columns are converted once for the whole table and sliced per snapshot in numpy.
     """
     pa = require("pyarrow")
     pc = require("pyarrow.compute")
@@ -123,14 +124,20 @@ def snapshots_from_table(table: Any) -> Iterator[Snapshot]:
     groups = sorted(np.split(order, bounds), key=lambda g: int(g[0]))
     tags = table["tag"].to_pylist()
     mapped = table["mapped_driver"].to_pylist()
-    pools = (np.asarray(table["pool"].to_numpy()) == "paged").astype(np.uint8)
+    pools = (np.asarray(table["pool"].to_numpy(zero_copy_only=False)) == "paged").astype(np.uint8)
     numbers = {n: np.asarray(table[n].fill_null(MISSING).to_numpy(), dtype=np.int64) for n in NUMERIC_COLUMNS}
     heads = ("source", "index", "timestamp", "utc_offset_s", "time_origin", "scope", "format", *HOST_COLUMNS,
              *TOTAL_KEYS, "other_totals")
     firsts = np.array([int(g[0]) for g in groups])
     head = {name: table[name].take(pa.array(firsts)).to_pylist() if name in table.schema.names
             else [None] * len(firsts) for name in heads}
+    placeholder = np.asarray(table["tag"].is_null().to_numpy(zero_copy_only=False), dtype=bool)
+    if placeholder.any():
+        groups = [g[~placeholder[g]] for g in groups]
     for i, rows in enumerate(groups):
+        if not len(rows):
+            yield _snapshot({name: head[name][i] for name in heads}, RowTable.empty())
+            continue
         contiguous = int(rows[-1]) - int(rows[0]) + 1 == len(rows)
         sel: Any = slice(int(rows[0]), int(rows[-1]) + 1) if contiguous else rows
         if contiguous:

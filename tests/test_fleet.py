@@ -125,13 +125,14 @@ def test_untrusted_owner_text_is_escaped(tmp_path):
 
 
 def test_parse_parquet_reads_back_as_the_same_snapshots(tmp_path):
-    for sample in ("leak_appended.log", "capture_linux.pslog"):
+    # banners_cp1252.log has screens of headings only; perfmon_pool.csv snapshots are totals only.
+    for sample in ("leak_appended.log", "capture_linux.pslog", "banners_cp1252.log", "perfmon_pool.csv"):
         out = tmp_path / f"{sample}.parquet"
         run = poolscope("parse", "--format", "parquet", "-o", str(out), str(SAMPLES / sample))
         assert run.code == 0, run.err
         back = list(snapshots_from_table(pq.read_table(out)))
         parsed = parse([str(SAMPLES / sample)]).snapshots
-        assert len(back) == len(parsed)
+        assert len(back) == len(parsed) and sum(not len(s.rows) for s in back) == sum(not len(s.rows) for s in parsed)
         for a, b in zip(back, parsed, strict=True):
             assert a.source.endswith(sample) and a == b.__class__(**{**b.__dict__, "source": a.source})
             assert a.timestamp == b.timestamp and a.totals == b.totals
@@ -162,3 +163,18 @@ def test_missing_extra_is_named_in_one_line(fleet):
     assert run.returncode == 2
     assert run.stderr.strip().splitlines() == [
         "Error: pyarrow is not installed; it comes with the optional 'fleet' extra: pip install 'poolscope[fleet]'"]
+
+
+def test_a_host_whose_snapshots_have_no_rows_is_kept(tmp_path):
+    # Performance-counter snapshots carry pool totals but no tag rows: their times and totals stay.
+    host = tmp_path / "in" / "db07"
+    host.mkdir(parents=True)
+    (host / "perfmon_pool.csv").write_bytes((SAMPLES / "perfmon_pool.csv").read_bytes())
+    run = poolscope("fleet", "ingest", str(tmp_path / "in"), "-o", str(tmp_path / "ds"))
+    assert run.code == 0, run.err
+    parsed = parse([str(SAMPLES / "perfmon_pool.csv")]).snapshots
+    back = list(snapshots_from_table(pq.read_table(tmp_path / "ds", partitioning=None)))
+    assert [(s.timestamp, s.totals, len(s.rows)) for s in back] == [(s.timestamp, s.totals, 0) for s in parsed]
+    assert {s.extra["host"] for s in back} == {"db07"}
+    result = analyze_fleet([tmp_path / "ds"], jobs=1, include_all=True)
+    assert result.failures == [] and result.rows == []

@@ -76,16 +76,31 @@ def _text(value: Any) -> str | None:
 
 def row_table(snapshots: Sequence[Snapshot], owners: OwnerResolver | Callable[[str], str | None] | None = None,
               info: HostInfo | None = None) -> Any:
-    """One Arrow table (the row schema) for ``snapshots``; owners and versions looked up once per tag."""
+    """One Arrow table (the row schema) for ``snapshots``; owners and versions looked up once per tag.
+
+    A snapshot with no rows (a screen of headings only) still gets one row: its header fields
+    with a null tag and pool, so that its time, host and totals are kept (``parsers.dataset``).
+    """
     pa = require("pyarrow")
     info = info or HostInfo()
     sch = schema()
-    counts = np.array([len(s.rows) for s in snapshots], dtype=np.int64)
+    lengths = np.array([len(s.rows) for s in snapshots], dtype=np.int64)
+    counts = np.maximum(lengths, 1)
     n = int(counts.sum())
     which = pa.array(np.repeat(np.arange(len(snapshots)), counts))
+    # Positions of the placeholder rows of row-less snapshots (their tag, pool and numbers are null).
+    empty = lengths == 0
+    placeholder = np.zeros(n, dtype=bool)
+    if empty.any():
+        placeholder[(np.cumsum(counts) - counts)[empty]] = True
 
     def per_snapshot(values: list[Any], typ: Any) -> Any:
         return pa.array(values, type=typ).take(which)
+
+    def with_placeholders(parts: list[np.ndarray], filler: Any) -> np.ndarray:
+        if not empty.any():
+            return np.concatenate(parts) if parts else np.zeros(0, np.int64)
+        return np.concatenate([p if len(p) else np.array([filler], dtype=p.dtype) for p in parts])
 
     stamps = [s.timestamp for s in snapshots]
     wall = [t.replace(tzinfo=None) if t is not None else None for t in stamps]
@@ -103,18 +118,23 @@ def row_table(snapshots: Sequence[Snapshot], owners: OwnerResolver | Callable[[s
         "scope": per_snapshot([s.scope for s in snapshots], pa.string()),
         "format": per_snapshot([s.format for s in snapshots], pa.string()),
     }
-    tags: list[str] = []
+    tags: list[str | None] = []
     mapped: list[str | None] = []
     for snap in snapshots:
+        if not len(snap.rows):
+            tags.append(None)
+            mapped.append(None)
+            continue
         tags.extend(snap.rows.tags)
         md = snap.rows.mapped_driver
         mapped.extend(md if md is not None else [None] * len(snap.rows))
     tag_array = pa.array(tags, type=pa.string())
     cols["tag"] = tag_array
-    codes = np.concatenate([s.rows.pool_codes for s in snapshots]) if snapshots else np.zeros(0, np.uint8)
-    cols["pool"] = pa.array(["nonpaged", "paged"]).take(pa.array(codes))
+    codes = with_placeholders([s.rows.pool_codes for s in snapshots], 0)
+    pool_mask = placeholder if empty.any() else None
+    cols["pool"] = pa.array(["nonpaged", "paged"]).take(pa.array(codes, mask=pool_mask))
     for name in NUMERIC_COLUMNS:
-        col = np.concatenate([s.rows.column(name) for s in snapshots]) if snapshots else np.zeros(0, np.int64)
+        col = with_placeholders([s.rows.column(name) for s in snapshots], MISSING)
         unknown = col == MISSING
         cols[name] = pa.array(col, type=pa.int64(), mask=unknown if unknown.any() else None)
     cols["mapped_driver"] = pa.array(mapped, type=pa.string())
@@ -286,7 +306,8 @@ def ingest_host(item: HostInputs, dataset: str, tag_files: tuple[str, ...] = (),
         target.mkdir(parents=True, exist_ok=True)
         pq.write_table(part, target / f"part-{uuid.uuid4().hex[:12]}.parquet", compression="zstd",
                        row_group_size=CHUNK_ROWS)
-    return HostIngest(item.host, len(result.snapshots), table.num_rows, len(item.paths), result.warnings)
+    rows = sum(len(s.rows) for s in result.snapshots)
+    return HostIngest(item.host, len(result.snapshots), rows, len(item.paths), result.warnings)
 
 
 def _ingest_batch(batch: list[HostInputs], dataset: str, tag_files: tuple[str, ...], use_defaults: bool,
