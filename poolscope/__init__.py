@@ -44,11 +44,13 @@ if TYPE_CHECKING:
     from types import ModuleType
 
     from analyzer.analysis.diff import DiffResult, DiffRow
+    from analyzer.analysis.fleet import FleetResult, FleetRow
     from analyzer.analysis.show import ShowOptions, ShowResult, ShowRow
     from analyzer.analysis.stacks import StacksOptions, StacksResult
     from analyzer.analysis.trend import TrendOptions, TrendResult, TrendRow
     from analyzer.analysis.triage import TriageReport
     from analyzer.owners import OwnerResolver
+    from analyzer.render.dataset import IngestResult
     from analyzer.render.report import Report, ReportOptions
 
 __version__ = "0.1.0"
@@ -57,6 +59,9 @@ __all__ = [
     "DiffResult",
     "DiffRow",
     "ErrorLevel",
+    "FleetResult",
+    "FleetRow",
+    "IngestResult",
     "InputError",
     "OwnerResolver",
     "ParseError",
@@ -82,6 +87,8 @@ __all__ = [
     "annotate",
     "capture",
     "diff",
+    "fleet_analyze",
+    "fleet_ingest",
     "owners",
     "parse",
     "parse_text",
@@ -96,6 +103,9 @@ __all__ = [
 _LAZY: dict[str, str] = {
     "DiffResult": "analyzer.analysis.diff",
     "DiffRow": "analyzer.analysis.diff",
+    "FleetResult": "analyzer.analysis.fleet",
+    "FleetRow": "analyzer.analysis.fleet",
+    "IngestResult": "analyzer.render.dataset",
     "ShowOptions": "analyzer.analysis.show",
     "ShowResult": "analyzer.analysis.show",
     "ShowRow": "analyzer.analysis.show",
@@ -271,3 +281,51 @@ def report(
     if isinstance(inputs, (str, os.PathLike)):
         inputs = [inputs]
     return build_report(inputs, options)
+
+
+def fleet_ingest(
+    dirs: Sequence[str | os.PathLike[str]] | str | os.PathLike[str],
+    dataset: str | os.PathLike[str],
+    *,
+    host_from: str | None = None,
+    tag_files: Sequence[str | os.PathLike[str]] = (),
+    use_defaults: bool = True,
+    interval: timedelta | None = None,
+    strict: bool = False,
+    jobs: int | None = None,
+    append: bool = False,
+) -> IngestResult:
+    """Many hosts' inputs into one Parquet dataset partitioned by host and day (needs the ``fleet`` extra).
+
+    Each sub-folder of a dir is a host (or ``host_from``, a regular expression over each file's
+    relative path, names it); hosts are parsed in parallel on ``jobs`` processes.  A host that
+    cannot be read is in ``result.failed``, the others are written.  See docs/fleet.md.
+    """
+    from analyzer.render.dataset import ingest
+
+    if isinstance(dirs, (str, os.PathLike)):
+        dirs = [dirs]
+    return ingest(dirs, dataset, host_from=host_from, tag_files=[str(t) for t in tag_files],
+                  use_defaults=use_defaults, interval=interval, strict=strict, jobs=jobs, append=append)
+
+
+def fleet_analyze(
+    datasets: Sequence[str | os.PathLike[str]] | str | os.PathLike[str],
+    *,
+    by: str = "tag",
+    options: TrendOptions | None = None,
+    scheduler: Any = None,
+    jobs: int | None = None,
+    include_all: bool = False,
+) -> FleetResult:
+    """Every host of a dataset gets the ``trend`` verdicts; then per tag (owner, driver) how many hosts leak.
+
+    Hosts run on a local process pool of ``jobs`` workers, or on a Dask cluster when
+    ``scheduler`` is its address (``tcp://host:8786``) or a ``distributed.Client``.  Rows with
+    no leaking or suspect host are left out unless ``include_all``.  See docs/fleet.md.
+    """
+    from analyzer.analysis.fleet import analyze_fleet
+
+    if isinstance(datasets, (str, os.PathLike)):
+        datasets = [datasets]
+    return analyze_fleet(datasets, by=by, options=options, scheduler=scheduler, jobs=jobs, include_all=include_all)

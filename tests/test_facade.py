@@ -21,6 +21,7 @@ PROMISED = {
     "Snapshot", "Row", "ParseResult", "DiffResult", "DiffRow", "TrendResult", "TrendRow", "TrendOptions",
     "ShowResult", "ShowRow", "ShowOptions", "TriageReport", "Report", "ReportOptions", "OwnerResolver",
     "Verdict", "__version__", "stacks", "StacksOptions", "StacksResult",
+    "fleet_ingest", "fleet_analyze", "IngestResult", "FleetResult", "FleetRow",
 }
 
 
@@ -67,6 +68,23 @@ def test_triage_through_the_facade() -> None:
     assert report.bugcheck is not None and report.bugcheck.code == 0x41
 
 
+def test_fleet_through_the_facade(tmp_path: Path) -> None:
+    pytest.importorskip("pyarrow", reason="fleet needs the optional fleet extra")
+    pytest.importorskip("duckdb", reason="fleet needs the optional fleet extra")
+    for host in ("web01", "web02"):
+        (tmp_path / "in" / host).mkdir(parents=True)
+        (tmp_path / "in" / host / "poolmon.log").write_bytes((SAMPLES / "leak_appended.log").read_bytes())
+    ingested = poolscope.fleet_ingest(tmp_path / "in", tmp_path / "ds", use_defaults=False, jobs=1)
+    assert isinstance(ingested, poolscope.IngestResult)
+    assert [h.host for h in ingested.hosts] == ["web01", "web02"] and not ingested.failed
+    assert ingested.to_dict()["hosts"][0]["rows"] == ingested.hosts[0].rows > 0
+    result = poolscope.fleet_analyze(tmp_path / "ds", jobs=1)
+    assert isinstance(result, poolscope.FleetResult) and result.hosts == 2
+    top = result.rows[0]
+    assert isinstance(top, poolscope.FleetRow)
+    assert (top.tag, top.pool, top.hosts_leak, top.hosts_seen) == ("Wdrq", "nonpaged", 2, 2)
+
+
 def test_bad_input_is_an_input_error(tmp_path: Path) -> None:
     with pytest.raises(poolscope.InputError):
         poolscope.parse(tmp_path / "missing.log")
@@ -85,7 +103,8 @@ def test_docs_example_script_prints_the_leak_with_its_owner() -> None:
 TYPED = ["poolscope", "analyzer/analysis/verdict.py", "analyzer/analysis/diff.py", "analyzer/analysis/trend.py",
          "analyzer/analysis/show.py", "analyzer/analysis/triage.py", "parsers/model.py",
          "analyzer/analysis/align.py", "analyzer/analysis/ownership.py", "analyzer/owners/__init__.py",
-         "analyzer/render/report/model.py", "parsers/progress.py"]
+         "analyzer/render/report/model.py", "parsers/progress.py", "analyzer/analysis/fleet.py",
+         "analyzer/render/dataset.py"]
 
 
 def test_facade_and_records_type_check() -> None:

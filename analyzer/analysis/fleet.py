@@ -265,8 +265,8 @@ def run_dask(units: Sequence[HostUnit], options: TrendOptions, scheduler: str | 
              progress: Progress | None = None) -> tuple[Any, list[HostFailure]]:
     """The same batches on a Dask distributed cluster (``scheduler``: an address or a Client)."""
     distributed = require("distributed")
-    client = scheduler if isinstance(scheduler, distributed.Client) else None
-    own = client is None
+    own = not isinstance(scheduler, distributed.Client)
+    client: Any = scheduler
     if own:
         try:
             client = distributed.Client(scheduler, timeout="20s")

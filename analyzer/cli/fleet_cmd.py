@@ -6,10 +6,10 @@ from datetime import timedelta
 
 import click
 
-from analyzer.analysis.fleet import GROUPINGS, analyze_fleet
+import poolscope
+from analyzer.analysis.fleet import GROUPINGS
 from analyzer.analysis.trend import TrendOptions
 from analyzer.cli.options import DURATION, SIZE, DurationType, output_format_option
-from analyzer.render.dataset import ingest
 from analyzer.render.fleet_output import render_fleet, render_ingest
 
 
@@ -43,8 +43,8 @@ def ingest_command(dirs: tuple[str, ...], dataset: str, host_from: str | None, t
     versions from a host.json in the host's folder ({"os": ..., "drivers": {"abc.sys": "2.4.1"}})
     or from capture-log metadata.
     """
-    result = ingest(dirs, dataset, host_from=host_from, tag_files=tags, interval=interval, strict=strict,
-                    jobs=jobs, append=append)
+    result = poolscope.fleet_ingest(dirs, dataset, host_from=host_from, tag_files=tags, interval=interval,
+                                    strict=strict, jobs=jobs, append=append)
     for host in result.hosts:
         for warning in host.warnings:
             click.echo(f"warning: {host.host}: {warning}", err=True)
@@ -77,7 +77,8 @@ def analyze_command(datasets: tuple[str, ...], by: str, scheduler: str | None, j
     """
     options = TrendOptions(min_points=min_points, min_growth=min_growth,
                            min_span_hours=min_span.total_seconds() / 3600)
-    result = analyze_fleet(datasets, by=by, options=options, scheduler=scheduler, jobs=jobs, include_all=show_all)
+    result = poolscope.fleet_analyze(datasets, by=by, options=options, scheduler=scheduler, jobs=jobs,
+                                     include_all=show_all)
     for failure in result.failures:
         click.echo(f"warning: {failure}", err=True)
     click.echo(render_fleet(result, output_format), nl=False)

@@ -104,8 +104,8 @@ def row_table(snapshots: Sequence[Snapshot], owners: OwnerResolver | Callable[[s
 
     stamps = [s.timestamp for s in snapshots]
     wall = [t.replace(tzinfo=None) if t is not None else None for t in stamps]
-    offsets = [int(t.utcoffset().total_seconds()) if t is not None and t.utcoffset() is not None else None
-               for t in stamps]
+    zones = [t.utcoffset() if t is not None else None for t in stamps]
+    offsets = [int(z.total_seconds()) if z is not None else None for z in zones]
     cols: dict[str, Any] = {
         "host": pa.repeat(pa.scalar(info.host, pa.string()), n),
         "day": per_snapshot([f"{t:%Y-%m-%d}" if t is not None else None for t in wall], pa.string()),
@@ -190,6 +190,10 @@ class HostIngest:
     warnings: list[ParseWarning] = field(default_factory=list)
     error: str | None = None
 
+    def to_dict(self) -> dict[str, Any]:
+        return {"host": self.host, "snapshots": self.snapshots, "rows": self.rows, "files": self.files,
+                "warnings": [w.to_dict() for w in self.warnings], "error": self.error}
+
 
 @dataclass
 class IngestResult:
@@ -207,6 +211,9 @@ class IngestResult:
     @property
     def failed(self) -> list[HostIngest]:
         return [h for h in self.hosts if h.error]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"dataset": self.dataset, "hosts": [h.to_dict() for h in self.hosts]}
 
 
 def discover_hosts(dirs: Sequence[str | os.PathLike[str]], host_from: str | None = None) -> list[HostInputs]:
