@@ -9,7 +9,7 @@ import click
 
 from analyzer.cli.options import InputOptions, input_options, load, output_format_option, owners_for
 from analyzer.render.dataset import write_parquet
-from analyzer.render.parse_output import iter_csv, iter_json, to_table
+from analyzer.render.parse_output import iter_csv, iter_csv_bytes, iter_json, to_table
 from parsers import ParseResult
 
 
@@ -34,7 +34,8 @@ def parse_command(paths: tuple[str, ...], output_format: str, output: str | None
     result = load(paths, inputs)
     if output is not None:
         # A file, written under a temporary name and renamed at the end: no half file on failure.
-        mode = "wb" if output_format == "parquet" else "w"
+        # CSV goes to it as bytes (Arrow's buffers as they are, no decode and re-encode).
+        mode = "wb" if output_format in ("parquet", "csv") else "w"
         with click.open_file(output, mode, encoding=None if mode == "wb" else "utf-8", atomic=True) as out:
             _write(result, output_format, inputs, out)
         return
@@ -60,6 +61,10 @@ def _write(result: ParseResult, output_format: str, inputs: InputOptions, out: A
     owners = owners_for(result.snapshots, inputs)
     if output_format == "parquet":
         write_parquet(result, out, owners)
+        return
+    if output_format == "csv" and out is not None:
+        for data in iter_csv_bytes(result, owners.best):
+            out.write(data)
         return
     # The resolver is the rows' owner callable, and in JSON also gives the top-level candidates.
     pieces = iter_json(result, owners) if output_format == "json" else iter_csv(result, owners.best)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -141,19 +141,32 @@ def iter_csv(result: ParseResult, owners: Owners | None = None) -> Iterator[str]
     Lines are assembled from per-column strings (text fields quoted once per distinct value,
     as csv's QUOTE_MINIMAL would): the csv writer's per-cell cost dominates on large logs.
     """
+    if _arrow() is not None:
+        for piece in iter_csv_bytes(result, owners):
+            yield str(piece, "utf-8")
+        return
     yield ",".join(CSV_COLUMNS) + "\n"
     quoted: dict[str | None, str] = {None: ""}
     owner_cells: dict[str, str] = {}
-    if _arrow() is not None:
-        for chunk in snapshot_chunks(result.snapshots):
-            text = _arrow_csv_lines(chunk, owners, quoted, owner_cells)
-            if text:
-                yield text
-        return
     for snap in result.snapshots:
         lines = _csv_lines(snap, owners, quoted, owner_cells)
         if lines:
             yield "\n".join(lines) + "\n"
+
+
+def iter_csv_bytes(result: ParseResult, owners: Owners | None = None) -> Iterator[bytes | memoryview]:
+    """:func:`iter_csv` as UTF-8 bytes: a file gets Arrow's buffers without a round trip through str."""
+    if _arrow() is None:
+        for piece in iter_csv(result, owners):
+            yield piece.encode("utf-8")
+        return
+    yield (",".join(CSV_COLUMNS) + "\n").encode("utf-8")
+    cells = _TagCells(owners)
+    quoted: dict[str | None, str] = {None: ""}
+    for chunk in snapshot_chunks(result.snapshots):
+        data = _arrow_csv_lines(chunk, cells, quoted)
+        if len(data):
+            yield data
 
 
 def _csv_text(value: str) -> str:
@@ -288,37 +301,77 @@ def _tags_and_drivers(chunk: list[Snapshot]) -> tuple[list[str], list[str | None
     return tags, drivers
 
 
-def _arrow_csv_lines(chunk: list[Snapshot], owners: Owners | None, quoted: dict[str | None, str],
-                     owner_cells: dict[str, str]) -> str:
+class _TagCells:
+    """Per-tag CSV cells for a whole run: each tag's id, its quoted tag cell and its owner cell.
+
+    Tags map to ids through one dict lookup per row, and the cells are Arrow arrays taken by
+    id, so a tag's text is quoted and its owner resolved once per run, not once per chunk.
+    The owner cell carries the line end; a second form of it starts with the empty
+    Mapped_Driver cell, for the (usual) chunks that have no driver text at all.
+    """
+
+    def __init__(self, owners: Owners | None) -> None:
+        self.owners = owners
+        self.ids: dict[str, int] = {}
+        self.cells: tuple[list[str], list[str], list[str]] = ([], [], [])
+        self.arrays: tuple[Any, Any, Any] | None = None
+
+    def _add(self, tags: Iterable[str]) -> None:
+        tag_cells, owner_cells, no_driver_cells = self.cells
+        for tag in tags:
+            self.ids[tag] = len(tag_cells)
+            owner = self.owners(tag) if self.owners is not None else None
+            owner_cell = (_csv_text(owner) if owner else "") + "\n"
+            tag_cells.append(_csv_text(tag))
+            owner_cells.append(owner_cell)
+            no_driver_cells.append("," + owner_cell)
+        self.arrays = None
+
+    def take(self, tags: list[str]) -> tuple[Any, Any, Any]:
+        """(tag cells, owner cells, empty driver + owner cells) of ``tags``, row by row."""
+        import pyarrow as pa
+
+        try:
+            ids = np.fromiter(map(self.ids.__getitem__, tags), dtype=np.int32, count=len(tags))
+        except KeyError:
+            self._add(set(tags).difference(self.ids))
+            ids = np.fromiter(map(self.ids.__getitem__, tags), dtype=np.int32, count=len(tags))
+        if self.arrays is None:
+            self.arrays = tuple(pa.array(c, type=pa.string()) for c in self.cells)  # type: ignore[assignment]
+        assert self.arrays is not None
+        index = pa.array(ids)
+        return tuple(a.take(index) for a in self.arrays)  # type: ignore[return-value]
+
+
+def _arrow_csv_lines(chunk: list[Snapshot], cells: _TagCells, quoted: dict[str | None, str]) -> memoryview:
+    """The CSV lines of a chunk's rows as UTF-8 (a view of Arrow's buffer, no copy)."""
     import pyarrow as pa
 
     pc = _arrow()
     counts = [len(s.rows) for s in chunk]
     if not sum(counts):
-        return ""
+        return memoryview(b"")
     tags, drivers = _tags_and_drivers(chunk)
-
-    def owner_cell(tag: str) -> str:
-        owner = owners(tag) if owners is not None else None
-        return _csv_text(owner) if owner else ""
-
+    tag_cells, owner_cells, no_driver_cells = cells.take(tags)
     out = _concat(chunk, "outstanding")
     nbytes = _concat(chunk, "bytes")
     defined = (out != MISSING) & (out != 0) & (nbytes != MISSING)
     per = np.where(defined, nbytes // np.where(defined, out, 1), MISSING)
     pools = pa.array(["nonpaged", "paged"]).take(pa.array(np.concatenate([s.rows.pool_codes for s in chunk])))
-    cells = [
+    columns = [
         _repeat([_csv_head(s) for s in chunk], counts),
-        _lookup(tags, quoted, _csv_text),
+        tag_cells,
         pools,
         *(_number_text(_concat(chunk, name), "") for name in (
             "allocs", "frees", "outstanding", "bytes", "allocs_change", "frees_change", "bytes_change")),
         _number_text(per, ""),
-        _lookup(drivers, quoted, _csv_text),
-        _lookup(tags, owner_cells, owner_cell),  # type: ignore[arg-type]
     ]
-    lines = pc.binary_join_element_wise(pc.binary_join_element_wise(*cells, ","), "\n", "")
-    return str(_buffer_bytes(lines)[0], "utf-8")
+    if any(s.rows.mapped_driver is not None for s in chunk):
+        columns += [_lookup(drivers, quoted, _csv_text), owner_cells]
+    else:
+        columns.append(no_driver_cells)
+    # One join: the owner cell already ends the line.
+    return _buffer_bytes(pc.binary_join_element_wise(*columns, ","))[0]
 
 
 def _arrow_json_rows(chunk: list[Snapshot], owners: Owners | None,
