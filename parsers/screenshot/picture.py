@@ -115,10 +115,13 @@ def _close(mask: np.ndarray, gap: int) -> np.ndarray:
 def console_crop(rgb: np.ndarray) -> tuple[tuple[int, int, int, int], np.ndarray]:
     """The box holding the console (mostly background colour) and the background colour."""
     bg = background_colour(rgb)
-    near = np.abs(rgb - bg).max(axis=2) < 48
+    # Brightness within a small step of the background: a light window frame around a white
+    # console is not console; JPEG's colour bleeding (blue consoles) does not move brightness.
+    luma = np.array([0.299, 0.587, 0.114], dtype=np.float32)
+    near = (np.abs((rgb - bg) @ luma) < 16) & (np.abs(rgb - bg).max(axis=2) < 64)
     # Columns of aligned glyphs (a column of parentheses) can be mostly ink: a low bar, gaps closed.
     cols = _longest_run(_close(near.mean(axis=0) > 0.3, 4))
-    rows = _longest_run(_close(near[:, cols[0] : cols[1]].mean(axis=1) > 0.3, 4))
+    rows = _longest_run(_close(near[:, cols[0] : cols[1]].mean(axis=1) > 0.3, 2))
     return (cols[0], rows[0], cols[1], rows[1]), bg
 
 
@@ -171,7 +174,7 @@ def find_lines(ink: np.ndarray) -> tuple[float, float, int]:
     k = np.round((starts - starts[0]) / pitch)
     if len(np.unique(k)) >= 2:
         pitch = float(np.polyfit(k, starts, 1)[0])
-    if abs(pitch - round(pitch)) < 0.04:
+    if abs(pitch - round(pitch)) < 0.15:
         pitch = float(round(pitch))
     centre = starts + heights / 2
     # Circular mean of the line centres modulo the pitch.
@@ -222,7 +225,7 @@ def find_columns(ink: np.ndarray, lines: tuple[float, float, int]) -> tuple[floa
         # Consoles draw whole-pixel cells; only a resized picture has a fractional pitch.
         w = float(round(w))
         _, phi = fold(w)
-    n = int((width - phi) // w)
+    n = int((width - phi + 0.4 * w) // w)  # a last cell cut by the crop still counts
     return w, phi, n
 
 

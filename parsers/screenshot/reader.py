@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..errors import InputError
+from .letters import settle_tags
 from .picture import CELL_SHAPE, Grid, cell_vectors
 
 #: Upscale so that a text line is about this tall before Tesseract reads it.
@@ -103,6 +104,7 @@ def tesseract_words(
     name: str,
     confidence: dict[tuple[int, int], float] | None = None,
     words: list[tuple[int, int, str]] | None = None,
+    blank: np.ndarray | None = None,
 ) -> dict[tuple[int, int], str]:
     """Tesseract's reading of each cell it covered with a word of the right width."""
     from PIL import Image
@@ -135,6 +137,11 @@ def tesseract_words(
         line = int((yc - grid.line_phase) // grid.line_pitch)
         c0 = int((x0 + 0.5 - grid.col_phase) // grid.col_pitch)
         c1 = int((x1 - 1.0 - grid.col_phase) // grid.col_pitch)
+        if c1 - c0 + 1 != len(text) and blank is not None and 0 <= line < blank.shape[0]:
+            # A word box a little too wide or narrow: its characters are still its inked cells, in order.
+            inked = [j for j in range(max(0, c0 - 1), min(blank.shape[1], c1 + 2)) if not blank[line, j]]
+            if len(inked) == len(text) and inked[-1] - inked[0] + 1 == len(text):
+                c0, c1 = inked[0], inked[-1]
         if c1 - c0 + 1 == len(text):
             if words is not None:
                 words.append((line, c0, text))
@@ -270,7 +277,7 @@ def read_screen(data: bytes, name: str) -> ScreenText:
     vecs = _normalise(raw)
     confidence: dict[tuple[int, int], float] = {}
     words: list[tuple[int, int, str]] = []
-    votes = tesseract_words(grid, name, confidence, words)
+    votes = tesseract_words(grid, name, confidence, words, blank)
     n_lines, n_cols = blank.shape
 
     header = _find_header(votes, n_lines, n_cols)
@@ -334,52 +341,63 @@ def read_screen(data: bytes, name: str) -> ScreenText:
     cell_dist = dict(zip(num_cells, d1, strict=True))
 
     out = ScreenText(lines=[])
-    # Other cells (tags, header lines, driver text).  Trusted glyphs: the digit groups the
-    # identities confirmed, and the letters of PoolMon's own words (column header, Type,
-    # header labels) wherever Tesseract read such a word exactly.
-    trusted: dict[str, list[np.ndarray]] = {}
-    for k, lab in enumerate(labels):
-        if lab.isdigit() and int(sizes[k]) >= 2:
-            trusted.setdefault(lab, []).append(cents[k])
+    # Glyphs of certain identity in this picture (templates): the digit groups the identities
+    # confirmed, in rows that agree; the Type word of every row; the letters of PoolMon's own
+    # words (column header, header labels) wherever Tesseract read such a word exactly.
     row_lines = {r.line for r in rows}
+    templates: dict[str, list[tuple[int, int]]] = {}
+    for r in rows:
+        if _row_ok(row_chars(r, cell_label), r.split_after):
+            for j in r.cols:
+                lab = cell_label.get((r.line, j))
+                if lab is not None and lab.isdigit() and (r.line, j) not in doubt:
+                    templates.setdefault(lab, []).append((r.line, j))
+        pool = "Nonp" if blank[r.line, c0 + 9] else "Paged"
+        for k, ch in enumerate(pool):
+            if not blank[r.line, c0 + 5 + k]:
+                templates.setdefault(ch, []).append((r.line, c0 + 5 + k))
     for line, start, text in words:
-        if text in KNOWN_WORDS and not (line in row_lines and start < c0 + 4):
-            for k, ch in enumerate(text):
+        if line in row_lines:
+            continue
+        # A known word, or one glued to its figure ("Memory:20052264K"): its letters are known.
+        known_part = next((w for w in KNOWN_WORDS if text == w or (w.endswith(":") and text.startswith(w))), None)
+        if known_part is not None:
+            for k, ch in enumerate(known_part):
                 cell = (line, start + k)
                 if 0 <= cell[0] < n_lines and 0 <= cell[1] < n_cols and not blank[cell] and ch not in "0123456789":
-                    trusted.setdefault(ch, []).append(vecs[cell])
-    t_labels = sorted(trusted)
-    t_cents = np.stack([_normalise(np.mean(trusted[t], axis=0)) for t in t_labels]) if t_labels else cents[:0]
+                    templates.setdefault(ch, []).append(cell)
+    t_labels = sorted(templates)
+    t_cents = (
+        np.stack([_normalise(np.mean([vecs[c] for c in templates[t][:40]], axis=0)) for t in t_labels])
+        if t_labels
+        else cents[:0]
+    )
     known = Glyphs(t_cents, t_labels)
     # How alike two cells of one glyph are in this picture (sharp PNG: nearly identical; JPEG: less):
-    # a tag cell must be that close to a known glyph to be read as it.
+    # a cell must be that close to a template to be read as it.
     big = np.isin(near, np.flatnonzero(sizes >= 3)) if len(near) else np.zeros(0, bool)
     spread = float(np.percentile(d1[big], 99)) if big.any() else LETTER_MATCH
     letter_match = min(LETTER_MATCH, max(0.05, 2.0 * spread + 0.03))
+
+    tag_cells = [(r.line, j) for r in rows for j in range(c0, c0 + 4) if not blank[r.line, j]]
+    settled = settle_tags(grid, vecs, tag_cells, votes, templates, letter_match, MARGIN)
+
+    # Other cells (header lines, driver text): a template they match, else Tesseract's reading.
     other_cells = [
-        (i, j) for i in range(n_lines) for j in range(n_cols) if not blank[i, j] and (i, j) not in cell_label
+        (i, j)
+        for i in range(n_lines)
+        for j in range(n_cols)
+        if not blank[i, j] and (i, j) not in cell_label and (i, j) not in settled
     ]
     other_vecs = vecs[tuple(np.array(other_cells).T)] if other_cells else np.zeros((0, vecs.shape[2]))
     k_near, k_d, k_other = known.nearest(other_vecs)
-    other_label: dict[tuple[int, int], str] = {}
-    tag_doubt: set[tuple[int, int]] = set()
-    for n, (c, kn, kd, ko) in enumerate(zip(other_cells, k_near, k_d, k_other, strict=True)):
+    other_label: dict[tuple[int, int], str] = {c: s.char for c, s in settled.items()}
+    for c, kn, kd, ko in zip(other_cells, k_near, k_d, k_other, strict=True):
         vote = votes.get(c)
         if t_labels and kd < letter_match and ko - kd >= MARGIN:
             other_label[c] = t_labels[kn]
-            if vote is not None and vote != t_labels[kn] and vote.isalnum():
-                tag_doubt.add(c)  # Tesseract saw another character: say so
-            continue
-        other_label[c] = vote if vote is not None else "?"
-        if vote in trusted and c[0] in row_lines and c0 <= c[1] < c0 + 4:
-            # Read as a glyph of this picture that the cell does not look like: the usual
-            # confusion (0/O, 1/l, 5/S, ...) is the better guess, and still reported.
-            other = _CONFUSED_WITH.get(vote)
-            if other is not None and (other not in trusted or known.distance_to(other_vecs[n], other) < letter_match):
-                other_label[c] = other
-        if vote is None or not (vote.isascii() and vote.isalnum()) or vote in trusted:
-            # Unread, not a tag character, or read as a glyph it does not look like.
-            tag_doubt.add(c)
+        else:
+            other_label[c] = vote if vote is not None else "?"
 
     row_by_line = {r.line: r for r in rows}
     for i in range(n_lines):
@@ -394,13 +412,13 @@ def read_screen(data: bytes, name: str) -> ScreenText:
                 out.notes.append(CellNote(line_no, "Type", typed.strip(), pool.strip(), "snapped to a Type word"))
             chars[c0 + 5 : c0 + 10] = list(pool)
             _repair_row(r, chars, cell_label, cell_dist, doubt, glyphs, num_cells, num_vecs, out, line_no)
-            unsure = [j - c0 + 1 for j in range(c0, c0 + 4) if (i, j) in tag_doubt]
-            low = any(confidence.get((i, j), 100.0) < TAG_CONFIDENCE for j in range(c0, c0 + 4) if not blank[i, j])
-            if unsure or low:
+            unsure = {j - c0 + 1: settled[(i, j)].doubt for j in range(c0, c0 + 4) if (i, j) in settled
+                      and settled[(i, j)].doubt}  # fmt: skip
+            if unsure:
                 tag = "".join(chars[c0 : c0 + 4])
-                why = (f"character {', '.join(map(str, unsure))} of the tag unsure" if unsure
-                       else "tag read with low confidence")
-                out.notes.append(CellNote(line_no, "Tag", tag, tag, why))
+                votes_read = "".join(votes.get((i, j), "?") if not blank[i, j] else " " for j in range(c0, c0 + 4))
+                why = "; ".join(f"character {k}: {w}" for k, w in unsure.items())
+                out.notes.append(CellNote(line_no, "Tag", votes_read, tag, why))
                 out.doubtful_lines.add(line_no)
         out.lines.append(("".join(chars[max(0, c0 - 1) :])).rstrip())
     out.seconds = time.perf_counter() - started

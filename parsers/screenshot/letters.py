@@ -1,0 +1,254 @@
+"""Tag characters of a console picture, settled by the picture's own glyphs and by their height.
+
+Numbers are checked by PoolMon's identities; a tag is four free characters with no spelling
+to lean on, and Tesseract, reading one in context, mixes up look-alikes (``w``/``W``,
+``O``/``0``, ``q``/``g``, ``Z``/``2``).  What the picture itself proves settles most of them:
+
+* **templates** — glyphs whose identity is certain here: digit groups the identities
+  confirmed, the ``Nonp``/``Paged`` of every row, letters of PoolMon's own words that
+  Tesseract read exactly.  A tag cell that looks like a template is that glyph; one that
+  clearly does not cannot be it (a cell read as ``0`` that is not this picture's zero is an O).
+* **height** — ``c o s u v w x z`` differ from their capitals only in height: the ink top at
+  the cap line (digits, capitals) or at the x-height line (``a e n o r ...``) decides.
+* **a second reading** — glyphs with no template are read again by Tesseract on a sheet of
+  isolated cells (no neighbouring letters to guess from), and every cell of one glyph must
+  read alike; readings that still disagree make the cell doubtful, and the row is reported.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+
+import numpy as np
+
+from .picture import Grid
+
+#: Lower-case letters drawn as their capital, only smaller: height tells them apart.
+SAME_SHAPE_CASE = frozenset("cosuvwxz")
+#: Top of the ink at cap height: digits and capitals.
+CAP_HEIGHT = frozenset("0123456789ABCDEFGHIJKLMNOPRSTUVWXYZ")
+#: Top of the ink at x-height.
+X_HEIGHT = frozenset("acemnorsuvwxz")
+#: Characters a tag cell may be read as on the second reading.
+TAG_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+
+#: What a character read by Tesseract most likely is when the cell is not this picture's glyph for it.
+CONFUSED_WITH = {
+    "0": "O", "O": "0", "o": "0", "Q": "O", "D": "O", "1": "l", "l": "1", "I": "l", "i": "l", "5": "S", "S": "5",
+    "2": "Z", "Z": "2", "z": "2", "8": "B", "B": "8", "g": "q", "q": "g", "6": "G", "G": "6", "b": "6",
+    "3": "J", "J": "3", "9": "g", "7": "T", "T": "7", "4": "A", "A": "4",
+}  # fmt: skip
+
+
+@dataclass
+class Settled:
+    """A tag cell's character and, when it is not certain, why."""
+
+    char: str
+    doubt: str | None = None
+
+
+def cell_extent(grid: Grid, line: int, col: int) -> tuple[float, float]:
+    """(top, bottom) of a cell's ink as fractions of the line pitch from the line's top."""
+    r0, r1 = grid.line_span(line)
+    c0, c1 = grid.col_span(col)
+    prof = grid.ink[r0:r1, c0:c1].max(axis=1) if r1 > r0 and c1 > c0 else np.zeros(1)
+    on = np.flatnonzero(prof > 0.5)
+    if not on.size:
+        return 0.5, 0.5
+    k, m = int(on[0]), int(on[-1])
+    # Sub-pixel edges: where the profile crosses 0.5 between the last dark and first inked row.
+    top = k - (prof[k] - 0.5) / max(prof[k] - prof[k - 1], 1e-6) if k > 0 else float(k)
+    bottom = m + 1 + ((prof[m] - 0.5) / max(prof[m] - prof[m + 1], 1e-6) if m + 1 < len(prof) else 0.0)
+    origin = grid.line_phase + line * grid.line_pitch
+    return (r0 + top - origin) / grid.line_pitch, (r0 + bottom - origin) / grid.line_pitch
+
+
+@dataclass
+class Heights:
+    """Cap line and x-height line of the picture (fractions of the pitch from the line top)."""
+
+    cap_top: float
+    x_top: float
+
+    def case_of(self, top: float) -> str | None:
+        """'upper', 'lower', or None when the ink top sits between the two lines."""
+        gap = self.x_top - self.cap_top
+        if gap < 0.04:  # no usable difference (or no references)
+            return None
+        mid = (self.cap_top + self.x_top) / 2
+        if top < mid - 0.2 * gap:
+            return "upper"
+        if top > mid + 0.2 * gap:
+            return "lower"
+        return None
+
+
+def picture_heights(tops: dict[str, list[float]]) -> Heights | None:
+    cap = [t for ch, ts in tops.items() if ch in CAP_HEIGHT for t in ts]
+    low = [t for ch, ts in tops.items() if ch in X_HEIGHT for t in ts]
+    if len(cap) < 3 or len(low) < 3:
+        return None
+    return Heights(float(np.median(cap)), float(np.median(low)))
+
+
+def _distances(vecs: np.ndarray, cents: np.ndarray) -> np.ndarray:
+    return np.sqrt(np.maximum(0.0, 2.0 - 2.0 * vecs @ cents.T))
+
+
+def _cluster(vecs: np.ndarray, same: float) -> np.ndarray:
+    """Leader clustering: group number of each vector."""
+    leaders: list[np.ndarray] = []
+    out = np.zeros(len(vecs), dtype=int)
+    for n, v in enumerate(vecs):
+        if leaders:
+            d = _distances(v[None, :], np.stack(leaders))[0]
+            k = int(d.argmin())
+            if d[k] < same:
+                out[n] = k
+                continue
+        leaders.append(v)
+        out[n] = len(leaders) - 1
+    return out
+
+
+def settle_tags(
+    grid: Grid,
+    vecs: np.ndarray,
+    cells: list[tuple[int, int]],
+    votes: dict[tuple[int, int], str],
+    templates: dict[str, list[tuple[int, int]]],
+    match: float,
+    margin: float,
+) -> dict[tuple[int, int], Settled]:
+    """The character of each tag cell.
+
+    ``templates`` maps a character to cells whose identity is certain; ``match`` is how close a
+    cell must be to a template to be it (from how alike one glyph's cells are in this picture).
+    """
+    if not cells:
+        return {}
+    labels = sorted(templates)
+    cents = (
+        np.stack([_unit(np.mean([vecs[c] for c in templates[t][:40]], axis=0)) for t in labels])
+        if labels
+        else np.zeros((0, vecs.shape[-1]))
+    )
+    tops: dict[str, list[float]] = {}
+    bottoms: list[float] = []
+    for t in labels:
+        for c in templates[t][:12]:
+            top, bottom = cell_extent(grid, *c)
+            tops.setdefault(t, []).append(top)
+            if t.isdigit():
+                bottoms.append(bottom)
+    heights = picture_heights(tops)
+    baseline = float(np.median(bottoms)) if len(bottoms) >= 3 else None
+    cell_vecs = np.stack([vecs[c] for c in cells])
+    if labels:
+        d = _distances(cell_vecs, cents)
+        order = np.argsort(d, axis=1)
+        d1 = d[np.arange(len(cells)), order[:, 0]]
+        d2 = d[np.arange(len(cells)), order[:, 1]] if len(labels) > 1 else np.full(len(cells), 9.0)
+    else:
+        order = np.zeros((len(cells), 1), int)
+        d1 = d2 = np.full(len(cells), 9.0)
+    out: dict[tuple[int, int], Settled] = {}
+    free: list[int] = []  # cells that are no template glyph
+    near_miss: dict[int, str] = {}
+    for n, c in enumerate(cells):
+        best = labels[order[n, 0]] if labels else ""
+        vote = _tag_vote(votes.get(c))
+        clear = d2[n] - d1[n] >= margin
+        if clear and (d1[n] < match or (d1[n] < 1.6 * match and vote == best)):
+            out[c] = Settled(best)  # this picture's glyph (Tesseract agrees when it is not quite as close)
+            continue
+        free.append(n)
+        if d1[n] < 1.6 * match:
+            near_miss[n] = f"looks almost like {best!r}"
+
+    def settle_vote(vote: str | None, c: tuple[int, int]) -> tuple[str | None, str | None]:
+        """A reading made consistent with the templates and with the ink's height and depth."""
+        if vote is None or not vote.isascii() or not vote.isalnum():
+            return None, "unread"
+        top, bottom = cell_extent(grid, *c)
+        why = None
+        if vote in templates:  # not this picture's glyph for it (else it had matched)
+            if vote.lower() in SAME_SHAPE_CASE and vote.swapcase() not in templates:
+                vote = vote.swapcase()
+            else:
+                other = CONFUSED_WITH.get(vote)
+                if other is None or other in templates:
+                    return vote, f"does not look like this picture's {vote!r}"
+                vote = other
+        if vote.lower() in SAME_SHAPE_CASE and heights is not None:
+            case = heights.case_of(top)
+            if case is None:
+                why = "capital or small letter?"
+            else:
+                vote = vote.upper() if case == "upper" else vote.lower()
+        if vote in ("O", "Q") and baseline is not None and heights is not None:
+            # Q's tail reaches below the baseline, O's ink does not.
+            depth = (bottom - baseline) / max(heights.x_top - heights.cap_top, 0.05)
+            if depth > 0.35:
+                vote = "Q"
+            elif depth < 0.15:
+                vote = "O"
+            else:
+                why = "O or Q?"
+        return vote, why
+
+    # The cells no template explains: look-alikes read alike, by the majority of their readings.
+    if not free:
+        return out
+    groups = _cluster(cell_vecs[free], max(match, 0.12))
+    group_label: dict[int, str] = {}
+    for g in range(int(groups.max()) + 1):
+        ms = [free[k] for k in np.flatnonzero(groups == g)]
+        readings: Counter[str] = Counter()
+        reasons: list[str] = [near_miss[n] for n in ms if n in near_miss]
+        for n in ms:
+            got, why = settle_vote(_tag_vote(votes.get(cells[n])), cells[n])
+            if got is not None:
+                readings[got] += 1
+            if why:
+                reasons.append(why)
+        if not readings:
+            for n in ms:
+                out[cells[n]] = Settled("?", "unread")
+            continue
+        best, count = readings.most_common(1)[0]
+        if count < sum(readings.values()):
+            reasons.append("cells alike read as " + " or ".join(repr(k) for k in readings))
+        group_label[g] = best
+        doubt = "; ".join(dict.fromkeys(reasons)) or None
+        for n in ms:
+            out[cells[n]] = Settled(best, doubt)
+    # Two glyphs that look different cannot both be the same character.
+    by_label: dict[str, list[int]] = {}
+    for g, lab in group_label.items():
+        by_label.setdefault(lab, []).append(g)
+    for lab, gs in by_label.items():
+        if len(gs) > 1:
+            cent = [_unit(cell_vecs[[free[k] for k in np.flatnonzero(groups == g)]].mean(axis=0)) for g in gs]
+            far = _distances(np.stack(cent), np.stack(cent)).max()
+            if far > 2.0 * max(match, 0.12):
+                for g in gs:
+                    for k in np.flatnonzero(groups == g):
+                        c = cells[free[k]]
+                        why = f"two different glyphs both read as {lab!r}"
+                        out[c] = Settled(lab, "; ".join(filter(None, (out[c].doubt, why))))
+    return out
+
+
+#: Symbols Tesseract gives for tag letters drawn in console fonts.
+_TAG_LOOKALIKE = {"¥": "Y", "@": "0", "§": "S", "$": "S", "€": "E", "£": "E", "|": "l"}
+
+
+def _tag_vote(vote: str | None) -> str | None:
+    return None if vote is None else _TAG_LOOKALIKE.get(vote, vote)
+
+
+def _unit(v: np.ndarray) -> np.ndarray:
+    return v / max(float(np.linalg.norm(v)), 1e-6)
