@@ -61,6 +61,13 @@ def test_binary_with_description_beats_the_bare_driver_name() -> None:
     assert [(c.binary, c.description) for c in resolver.candidates("Abcd")] == [("abc.sys", "queue"), ("abc", "")]
 
 
+def test_a_terminal_escape_in_mapped_driver_stays_in_the_claim_text() -> None:
+    """ESC [ opens no claim: a hostile cell is kept whole (and shown escaped), not cut at the escape."""
+    assert parse_mapped_driver("[ev\x1b[31mil.sys - red]") == [(None, "ev\x1b[31mil.sys - red")]
+    assert parse_mapped_driver("[x][drv.sys - a \x1b[1mbold\x1b[0m note]") == [
+        ("drv.sys", "a \x1b[1mbold\x1b[0m note"), ("x", "")]
+
+
 # -- parse --format json: rows keep the contract, one top-level `owners` object ------------------
 
 def test_parse_json_owners_map_with_tag_file_and_mapped_driver(tree: Path) -> None:

@@ -20,6 +20,7 @@ from parsers.pooltag import is_binary, pad_tag, split_entry
 _BINARY_FIELD = re.compile(r"\s*,?\s*Binary\s*:\s*(?P<binary>\S.*?)\s*$", re.IGNORECASE)
 _UNKNOWN = re.compile(r"UNKNOWN pooltag|Owning component\s*:\s*Unknown", re.IGNORECASE)
 _BRACKETS = re.compile(r"\[([^\[\]]*)\]")
+_CSI, _CSI_MASK = "\x1b[", "\x1b\ufffe"
 
 
 def parse_description(text: str) -> tuple[str | None, str, bool] | None:
@@ -47,6 +48,10 @@ def parse_mapped_driver(text: str) -> list[tuple[str | None, str]]:
     text = text.strip()
     if not text or text.lower() == "unknown driver":
         return []
+    if _CSI in text:
+        # A terminal escape's bracket (ESC [) is part of the claim's text, not a claim of its own.
+        return [(binary and binary.replace(_CSI_MASK, _CSI), description.replace(_CSI_MASK, _CSI))
+                for binary, description in parse_mapped_driver(text.replace(_CSI, _CSI_MASK))]
     groups = _BRACKETS.findall(text)
     tail = text.rsplit("]", 1)[-1]
     if "[" in tail:
