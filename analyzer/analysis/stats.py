@@ -515,38 +515,73 @@ def growth_fit(y: np.ndarray, x: np.ndarray, scale: float | np.ndarray = 1.0, ma
                      resid_sd=np.sqrt(s2), x_first=x_first, x_last=x_last)
 
 
-def load_coefficient(y: np.ndarray, x: np.ndarray, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(b, its standard error) of y = a + c·x + b·z per column, least squares over the points with y and z.
+def level_noise(y: np.ndarray, x: np.ndarray, degree: int = 3) -> np.ndarray:
+    """Standard deviation of each column about a cubic in x: how far its level wanders from a smooth path.
 
-    The error is widened for AR(1) residuals by (1 + φρz)/(1 − φρz) (φ an upper confidence value
-    of the residuals' lag-1 autocorrelation, ρz the regressor's own after the line is taken out).
+    Two levels of a stationary series differ by at most √2 × this in standard deviation,
+    however strongly neighbouring points repeat each other (what a slope test on a short,
+    autocorrelated tail cannot say with confidence, a comparison of levels can).
     """
+    ok = ~np.isnan(y)
+    w = ok.astype(np.float64)
+    n = w.sum(axis=0)
+    span = float(np.nanmax(x) - np.nanmin(x)) if len(x) else 0.0
+    u = (x - (np.nanmin(x) if len(x) else 0.0)) / span * 2 - 1 if span > 0 else np.zeros(len(x))
+    basis = np.stack([u**k for k in range(degree + 1)], axis=1)
+    yy = np.where(ok, y, 0.0)
+    gram = np.einsum("tc,ti,tj->cij", w, basis, basis) + 1e-9 * np.eye(degree + 1)[None]
+    coef = np.linalg.solve(gram, np.einsum("tc,ti->ci", yy, basis)[:, :, None])[:, :, 0]
+    r = (yy - np.einsum("ti,ci->tc", basis, coef)) * w
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(n > degree + 1, np.sqrt((r * r).sum(axis=0) / np.maximum(n - degree - 1, 1.0)), np.nan)
+
+
+def _poly_with_covariate(y: np.ndarray, x: np.ndarray, z: np.ndarray,
+                         degree: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(b, its standard error, residual sum of squares) of y = poly_degree(x) + b·z, per column."""
     ok = ~np.isnan(y) & ~np.isnan(z)
     w = ok.astype(np.float64)
-    n = np.maximum(w.sum(axis=0), 1.0)
-    xx = np.where(ok, x[:, None], 0.0)
+    n = w.sum(axis=0)
+    span = float(np.nanmax(x) - np.nanmin(x)) if len(x) else 0.0
+    u = (x - (np.nanmin(x) if len(x) else 0.0)) / span * 2 - 1 if span > 0 else np.zeros(len(x))
+    basis = np.stack([u**k for k in range(degree + 1)], axis=1)  # (T, d)
     yy, zz = np.where(ok, y, 0.0), np.where(ok, z, 0.0)
-    dx = (xx - xx.sum(axis=0) / n) * w
-    dy = (yy - yy.sum(axis=0) / n) * w
-    dz = (zz - zz.sum(axis=0) / n) * w
+    gram = np.einsum("tc,ti,tj->cij", w, basis, basis) + 1e-9 * np.eye(degree + 1)[None]
+    rhs = np.stack([np.einsum("tc,ti->ci", yy, basis), np.einsum("tc,ti->ci", zz, basis)], axis=2)
+    coef = np.linalg.solve(gram, rhs)  # (m, d, 2)
+    ry = (yy - np.einsum("ti,ci->tc", basis, coef[:, :, 0])) * w
+    rz = (zz - np.einsum("ti,ci->tc", basis, coef[:, :, 1])) * w
     with np.errstate(invalid="ignore", divide="ignore"):
-        sxx = (dx * dx).sum(axis=0)
-        safe = np.where(sxx > 0, sxx, 1.0)
-        dy = dy - np.where(sxx > 0, (dx * dy).sum(axis=0) / safe, 0.0) * dx
-        dz = dz - np.where(sxx > 0, (dx * dz).sum(axis=0) / safe, 0.0) * dx
-        szz = (dz * dz).sum(axis=0)
-        # A turnover constant but for rounding is no covariate.
-        szz = np.where(szz > 1e-12 * n * np.maximum((zz.sum(axis=0) / n) ** 2, 1.0), szz, 0.0)
-        b = np.where(szz > 0, (dy * dz).sum(axis=0) / np.where(szz > 0, szz, 1.0), 0.0)
-        r = np.where(ok, dy - b * dz, 0.0)
+        szz = (rz * rz).sum(axis=0)
+        scale_z = (np.abs(zz) * w).sum(axis=0) / np.maximum(n, 1.0)
+        szz = np.where(szz > 1e-12 * n * np.maximum(scale_z**2, 1.0), szz, 0.0)  # z constant but for rounding
+        b = np.where(szz > 0, (ry * rz).sum(axis=0) / np.where(szz > 0, szz, 1.0), 0.0)
+        r = ry - b * rz
         sse = (r * r).sum(axis=0)
-        rho = np.where(sse > 0, (r[1:] * r[:-1] * (ok[1:] & ok[:-1])).sum(axis=0) / np.where(sse > 0, sse, 1.0), 0.0)
-        rho = np.clip(rho + RHO_MARGIN * np.sqrt(np.maximum(1 - rho**2, 0.0) / n), 0.0, PHI_MAX)
-        # AR(1) residuals against a regressor with lag-1 autocorrelation ρz: var × (1 + φρz)/(1 − φρz).
-        rho_z = np.clip((dz[1:] * dz[:-1] * (ok[1:] & ok[:-1])).sum(axis=0) / np.where(szz > 0, szz, 1.0), 0.0, 1.0)
+        both = ok[1:] & ok[:-1]
+        rho = np.where(sse > 0, (r[1:] * r[:-1] * both).sum(axis=0) / np.where(sse > 0, sse, 1.0), 0.0)
+        rho = np.clip(rho + RHO_MARGIN * np.sqrt(np.maximum(1 - rho**2, 0.0) / np.maximum(n, 1.0)), 0.0, PHI_MAX)
+        rho_z = np.clip((rz[1:] * rz[:-1] * both).sum(axis=0) / np.where(szz > 0, szz, 1.0), 0.0, 1.0)
         infl = (1 + rho * rho_z) / np.maximum(1 - rho * rho_z, 1e-3)
-        var = sse / np.maximum(n - 3, 1.0) / np.where(szz > 0, szz, np.inf) * infl
-    return np.nan_to_num(b), np.nan_to_num(np.sqrt(var))
+        var = sse / np.maximum(n - degree - 2, 1.0) / np.where(szz > 0, szz, np.inf) * infl
+    enough = n >= degree + 4
+    return (np.where(enough, np.nan_to_num(b), 0.0), np.where(enough, np.nan_to_num(np.sqrt(var)), 0.0),
+            np.where(enough, sse, np.nan))
+
+
+def load_coefficient(y: np.ndarray, x: np.ndarray, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(b, its standard error) of y = trend(x) + b·z per column, least squares over the points with y and z.
+
+    The trend is a line (a leak or nothing: then the load's daily swing identifies b), or a
+    cubic where a cubic halves the residual variance (a fill's bend, which a line would leave
+    in the residuals; b then rests on the load's faster changes, test loops and bursts).  The
+    error is widened for AR(1) residuals by (1 + φρz)/(1 − φρz) (φ an upper confidence value
+    of the residuals' lag-1 autocorrelation, ρz that of z once the trend is taken out).
+    """
+    b1, se1, sse1 = _poly_with_covariate(y, x, z, 1)
+    b3, se3, sse3 = _poly_with_covariate(y, x, z, 3)
+    bent = np.nan_to_num(sse3) < 0.5 * np.nan_to_num(sse1)
+    return np.where(bent, b3, b1), np.where(bent, se3, se1)
 
 
 def drift_fit(y: np.ndarray, x: np.ndarray, scale: float | np.ndarray = 1.0, mask: np.ndarray | None = None,

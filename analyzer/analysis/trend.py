@@ -490,8 +490,6 @@ def _load_adjusted(y: np.ndarray, x: np.ndarray, z: np.ndarray) -> tuple[np.ndar
     their errors for b's (``z_se`` of :func:`stats.growth_fit`).
     """
     b, b_se = stats.load_coefficient(y, x, z)
-    # Only a tag that demonstrably follows its load is adjusted (the error of b widens the tests either way).
-    b = np.where(np.abs(b) > 3 * b_se, b, 0.0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         zm = np.nan_to_num(np.nanmean(z, axis=0))
@@ -672,12 +670,27 @@ def _long_path(st: SeriesStatistics, cols: np.ndarray, raw: np.ndarray, outstand
         rise_steps = np.diff(yb, axis=0)
         span_y = np.nanmax(yb, axis=0) - np.nanmin(yb, axis=0)
         jumps = rise_steps > np.maximum(6 * steps, 0.05 * span_y)[None, :]  # (nb - 1, m): step up after block i
+    # Two levels of the segment differ by at most √2 × its wander about a smooth path (any φ).
+    wander = stats.level_noise(np.where(ok, yb, np.nan), x)
+    x_b = np.where(ok, x[:, None], np.nan)
+    z99 = 2.326
     for share in (0.8, 0.65, 0.5):
         t0 = first + np.floor(share * (last - first)).astype(np.intp)
         in_tail = idx >= t0[None, :]
         tail = stats.growth_fit(yb, x, scale, in_tail, z=zb, z_se=zse)
         head = stats.growth_fit(yb, x, scale, ~in_tail, z=zb, z_se=zse)
-        up = tail.upper(0.99)
+        # The tail's rate bound: its slope's 99 % upper bound, or (often much tighter when the
+        # noise is strongly autocorrelated) the rise from its first three blocks to its last
+        # three plus 2.33 × √2 × the wander, over the time between them.
+        rise_start = _edge_mean(yb, ok & in_tail, t0, +1)
+        rise_end = _edge_mean(yb, ok, last, -1)
+        dur = _edge_mean(x_b, ok, last, -1) - _edge_mean(x_b, ok & in_tail, t0, +1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            up_level = np.where(dur > 0, (rise_end - rise_start + z99 * np.sqrt(2) * wander * scale) / dur, np.inf)
+        # ... only after a rise that is growth by itself (a flat tag has nothing to level off from).
+        rose = rise_start - seg_start_level > z99 * np.sqrt(2) * wander * scale
+        up_level = np.where(rose, up_level, np.inf)
+        up = np.fmin(tail.upper(0.99), up_level)
         # A pause no longer than the pauses between the steps before it is no plateau (a staircase).
         long_pause = x[last] - x[np.minimum(t0, nb - 1)] > 1.5 * _longest_pause(jumps, x, t0)
         flat = (tail.n >= 5) & (head.slope > 0) & (up < opts.flat_share * head.slope) & long_pause
