@@ -393,11 +393,11 @@ def test_slab_caches_get_linux_next_steps(in_repo: None) -> None:
 
 
 def test_too_few_snapshots_names_the_largest_growth() -> None:
-    report = build_report(leak_result(4), ReportOptions(use_default_tags=False))
+    report = build_report(leak_result(3), ReportOptions(use_default_tags=False))
     assert report.level == "insufficient-data"
     assert report.verdict == (
-        "Too few snapshots over 90m (4 snapshots) to judge any tag; the largest growth from first to last "
-        "was Abcd (nonpaged, +937.5 KB); capture for longer."
+        "Too few snapshots over 60m (3 snapshots) to judge any tag; the largest growth from first to last "
+        "was Abcd (nonpaged, +625.0 KB); capture for longer."
     )
     assert report.next_steps[-1].command == "poolscope capture --interval 5m --duration 6h -o pool-capture.log"
 

@@ -111,11 +111,11 @@ def test_series_returns_times_and_bytes_for_charts(mixed):
 
 
 def test_too_few_snapshots_is_insufficient_data():
-    result = _analyze({("Shrt", "paged"): [1000.0, 2000.0, 3000.0, 4000.0]})
+    result = _analyze({("Shrt", "paged"): [1000.0, 2000.0, 3000.0]})
     row = result.rows[0]
     assert row.verdict == "insufficient-data"
     assert row.rate_bytes_per_hour is None
-    assert "only 4 snapshots" in row.reason
+    assert "only 3 snapshots" in row.reason
 
 
 def test_leak_across_a_reboot_is_stitched():
@@ -217,7 +217,7 @@ def test_no_snapshots_no_rows():
 
 def test_insufficient_data_reason_gives_the_change():
     result = _analyze({("Shrt", "paged"): [1000.0, 2000.0, 4096.0]})
-    assert result.rows[0].reason == "only 3 snapshots with this tag (need 5); +3.0 KB from first to last"
+    assert result.rows[0].reason == "only 3 snapshots with this tag (need 4); +3.0 KB from first to last"
 
 
 def test_short_window_is_at_most_suspect():

@@ -515,6 +515,13 @@ def growth_fit(y: np.ndarray, x: np.ndarray, scale: float | np.ndarray = 1.0, ma
                      resid_sd=np.sqrt(s2), x_first=x_first, x_last=x_last)
 
 
+def _masked_gram(w: np.ndarray, basis: np.ndarray) -> np.ndarray:
+    """Bᵀ diag(w_c) B for every column c of the weights (m, d, d), by one matrix product."""
+    d = basis.shape[1]
+    pairs = (basis[:, :, None] * basis[:, None, :]).reshape(len(basis), d * d)
+    return (w.T @ pairs).reshape(w.shape[1], d, d) + 1e-9 * np.eye(d)[None]
+
+
 def level_noise(y: np.ndarray, x: np.ndarray, degree: int = 3) -> np.ndarray:
     """Standard deviation of each column about a cubic in x: how far its level wanders from a smooth path.
 
@@ -529,9 +536,8 @@ def level_noise(y: np.ndarray, x: np.ndarray, degree: int = 3) -> np.ndarray:
     u = (x - (np.nanmin(x) if len(x) else 0.0)) / span * 2 - 1 if span > 0 else np.zeros(len(x))
     basis = np.stack([u**k for k in range(degree + 1)], axis=1)
     yy = np.where(ok, y, 0.0)
-    gram = np.einsum("tc,ti,tj->cij", w, basis, basis) + 1e-9 * np.eye(degree + 1)[None]
-    coef = np.linalg.solve(gram, np.einsum("tc,ti->ci", yy, basis)[:, :, None])[:, :, 0]
-    r = (yy - np.einsum("ti,ci->tc", basis, coef)) * w
+    coef = np.linalg.solve(_masked_gram(w, basis), (yy.T @ basis)[:, :, None])[:, :, 0]
+    r = (yy - basis @ coef.T) * w
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(n > degree + 1, np.sqrt((r * r).sum(axis=0) / np.maximum(n - degree - 1, 1.0)), np.nan)
 
@@ -546,11 +552,11 @@ def _poly_with_covariate(y: np.ndarray, x: np.ndarray, z: np.ndarray,
     u = (x - (np.nanmin(x) if len(x) else 0.0)) / span * 2 - 1 if span > 0 else np.zeros(len(x))
     basis = np.stack([u**k for k in range(degree + 1)], axis=1)  # (T, d)
     yy, zz = np.where(ok, y, 0.0), np.where(ok, z, 0.0)
-    gram = np.einsum("tc,ti,tj->cij", w, basis, basis) + 1e-9 * np.eye(degree + 1)[None]
-    rhs = np.stack([np.einsum("tc,ti->ci", yy, basis), np.einsum("tc,ti->ci", zz, basis)], axis=2)
+    gram = _masked_gram(w, basis)
+    rhs = np.stack([yy.T @ basis, zz.T @ basis], axis=2)  # (m, d, 2); y and z are 0 where left out
     coef = np.linalg.solve(gram, rhs)  # (m, d, 2)
-    ry = (yy - np.einsum("ti,ci->tc", basis, coef[:, :, 0])) * w
-    rz = (zz - np.einsum("ti,ci->tc", basis, coef[:, :, 1])) * w
+    ry = (yy - basis @ coef[:, :, 0].T) * w
+    rz = (zz - basis @ coef[:, :, 1].T) * w
     with np.errstate(invalid="ignore", divide="ignore"):
         szz = (rz * rz).sum(axis=0)
         scale_z = (np.abs(zz) * w).sum(axis=0) / np.maximum(n, 1.0)

@@ -58,7 +58,7 @@ class TrendOptions:
     alpha: float = 0.01  # q-value (false-discovery rate) at or below this: leak
     suspect_alpha: float = 0.1  # q-value at or below this: at most suspect
     confidence: float = 0.95  # level of the rate's interval
-    min_points: int = 5  # fewer snapshots in every boot segment: insufficient-data
+    min_points: int = 4  # fewer snapshots in every boot segment: insufficient-data
     min_span_hours: float = 1 / 6  # a shorter window (timed logs) can say "suspect", not "leak"
     min_growth: int = 64 * 1024  # bytes a leak must have added over the window
     short_points: int = 24  # a boot segment of at most this many snapshots takes the test-window path
@@ -240,9 +240,10 @@ def _block_mean(a: np.ndarray, starts: np.ndarray | None) -> np.ndarray:
         return a
     valid = ~np.isnan(a)
     sums = np.add.reduceat(np.where(valid, a, 0.0), starts, axis=0)
-    cnt = np.add.reduceat(valid.astype(np.float64), starts, axis=0)
+    cnt = np.add.reduceat(valid, starts, axis=0, dtype=np.float64)
     with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(cnt > 0, sums / np.maximum(cnt, 1), np.nan)
+        sums /= cnt
+    return sums  # NaN where a block has no point (0 / 0)
 
 
 def _fill(a: np.ndarray) -> np.ndarray:
@@ -263,10 +264,15 @@ def _median3(a: np.ndarray, keep: np.ndarray) -> np.ndarray:
     if a.shape[0] < 3:
         return a
     prev, cur, nxt = a[:-2], a[1:-1], a[2:]
-    med = np.maximum(np.minimum(prev, cur), np.minimum(np.maximum(prev, cur), nxt))
+    low = np.minimum(prev, cur)
+    high = np.maximum(prev, cur)
+    np.minimum(high, nxt, out=high)
+    np.maximum(low, high, out=low)  # the median of the three (NaN if any is NaN)
     out = a.copy()
-    inner = ~np.isnan(med) & ~keep[1:-1] & ~keep[2:]
-    out[1:-1] = np.where(inner, med, cur)
+    inner = ~np.isnan(low)
+    inner &= ~keep[1:-1]
+    inner &= ~keep[2:]
+    np.copyto(out[1:-1], low, where=inner)
     return out
 
 
@@ -504,7 +510,6 @@ def _long_path(st: SeriesStatistics, cols: np.ndarray, raw: np.ndarray, outstand
     keep = resets[:, cols] | np.vstack([resets[1:, cols], np.zeros((1, len(cols)), bool)])
     starts = _blocks(t_count, opts.max_points)
     x = _block_mean(x_full[:, None], starts)[:, 0]
-    yb = _block_mean(_median3(np.where(in_seg[:, cols], raw[:, cols], np.nan), keep), starts)
     coarse_starts = _blocks(t_count, opts.coarse_points)
     x_coarse = _block_mean(x_full[:, None], coarse_starts)[:, 0]
     filtered = _median3(np.where(in_seg[:, cols], raw[:, cols], np.nan), keep)
@@ -580,12 +585,13 @@ def _long_path(st: SeriesStatistics, cols: np.ndarray, raw: np.ndarray, outstand
             name = "bytes" if m_i == 0 else "outstanding"
             usable = np.ones(len(cols), bool) if m_i == 0 else has_o
             share = 1.0 if j == 0 else 1.0 / later
-            line = fb if m_i == 0 else stats.growth_fit(y, x, scale, mask, z=z, z_se=z_se)
-            consider(line, TEST_WEIGHTS[(name, "line" if j == 0 else "line, later onset")] * share, j, m_i, 0,
-                     usable)
-            drift = stats.drift_fit(y, x, scale, mask, z=z, z_se=z_se)
-            consider(drift, TEST_WEIGHTS[(name, "drift" if j == 0 else "drift, later onset")] * share, j, m_i, 1,
-                     usable)
+            w_line = TEST_WEIGHTS[(name, "line" if j == 0 else "line, later onset")] * share
+            w_drift = TEST_WEIGHTS[(name, "drift" if j == 0 else "drift, later onset")] * share
+            if w_line > 0:  # a test without budget is not run at all
+                line = fb if m_i == 0 else stats.growth_fit(y, x, scale, mask, z=z, z_se=z_se)
+                consider(line, w_line, j, m_i, 0, usable)
+            if w_drift > 0:
+                consider(stats.drift_fit(y, x, scale, mask, z=z, z_se=z_se), w_drift, j, m_i, 1, usable)
             if j == 0:
                 coarse = stats.growth_fit(y_coarse, x_coarse, scale, z=z_coarse, z_se=z_se_coarse)
                 consider(coarse, TEST_WEIGHTS[(name, "line, coarse")], j, m_i, 2, usable)
