@@ -561,24 +561,36 @@ def _poly_with_covariate(y: np.ndarray, x: np.ndarray, z: np.ndarray,
         szz = (rz * rz).sum(axis=0)
         scale_z = (np.abs(zz) * w).sum(axis=0) / np.maximum(n, 1.0)
         szz = np.where(szz > 1e-12 * n * np.maximum(scale_z**2, 1.0), szz, 0.0)  # z constant but for rounding
-        b = np.where(szz > 0, (ry * rz).sum(axis=0) / np.where(szz > 0, szz, 1.0), 0.0)
+        # The turnover is counted, not known: its interval-to-interval counting noise would pull a
+        # plain least-squares b towards 0.  The previous point's z is the instrument (the load
+        # persists from one interval to the next, the counting noise does not).
+        both = ok[1:] & ok[:-1]
+        inst = np.where(both, rz[:-1], 0.0)
+        szv = (rz[1:] * inst).sum(axis=0)
+        svv = (inst * inst).sum(axis=0)
+        strong = (szz > 0) & (szv > 0.1 * np.sqrt(np.maximum(svv, 0.0) * szz))
+        safe = np.where(strong, szv, 1.0)
+        b_ols = np.where(szz > 0, (ry * rz).sum(axis=0) / np.where(szz > 0, szz, 1.0), 0.0)
+        b = np.where(strong, (ry[1:] * inst).sum(axis=0) / safe, b_ols)  # a weak instrument: plain least squares
         r = ry - b * rz
         sse = (r * r).sum(axis=0)
-        both = ok[1:] & ok[:-1]
         rho = np.where(sse > 0, (r[1:] * r[:-1] * both).sum(axis=0) / np.where(sse > 0, sse, 1.0), 0.0)
         rho = np.clip(rho + RHO_MARGIN * np.sqrt(np.maximum(1 - rho**2, 0.0) / np.maximum(n, 1.0)), 0.0, PHI_MAX)
         rho_z = np.clip((rz[1:] * rz[:-1] * both).sum(axis=0) / np.where(szz > 0, szz, 1.0), 0.0, 1.0)
         infl = (1 + rho * rho_z) / np.maximum(1 - rho * rho_z, 1e-3)
-        var = sse / np.maximum(n - degree - 2, 1.0) / np.where(szz > 0, szz, np.inf) * infl
+        s2 = sse / np.maximum(n - degree - 2, 1.0)
+        var = np.where(strong, s2 * svv / safe**2, s2 / np.where(szz > 0, szz, np.inf)) * infl
     enough = n >= degree + 4
     return (np.where(enough, np.nan_to_num(b), 0.0), np.where(enough, np.nan_to_num(np.sqrt(var)), 0.0),
             np.where(enough, sse, np.nan))
 
 
 def load_coefficient(y: np.ndarray, x: np.ndarray, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(b, its standard error) of y = trend(x) + b·z per column, least squares over the points with y and z.
+    """(b, its standard error) of y = trend(x) + b·z per column, over the points with y and z.
 
-    The trend is a line (a leak or nothing: then the load's daily swing identifies b), or a
+    b is an instrumental-variable estimate (z of the previous point as the instrument, so
+    that the counting noise of z does not pull b towards 0), or plain least squares where z
+    hardly persists from one point to the next.  The trend is a line (a leak or nothing: then the load's daily swing identifies b), or a
     cubic where a cubic halves the residual variance (a fill's bend, which a line would leave
     in the residuals; b then rests on the load's faster changes, test loops and bursts).  The
     error is widened for AR(1) residuals by (1 + φρz)/(1 − φρz) (φ an upper confidence value
