@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .picture import Grid
+from .picture import CELL_SHAPE, Grid
 
 #: Lower-case letters drawn as their capital, only smaller: height tells them apart.
 SAME_SHAPE_CASE = frozenset("cosuvwxz")
@@ -116,6 +116,8 @@ def _cluster(vecs: np.ndarray, same: float) -> np.ndarray:
 def settle_tags(
     grid: Grid,
     vecs: np.ndarray,
+    raw: np.ndarray,
+    blank: np.ndarray,
     cells: list[tuple[int, int]],
     votes: dict[tuple[int, int], str],
     templates: dict[str, list[tuple[int, int]]],
@@ -126,6 +128,9 @@ def settle_tags(
 
     ``templates`` maps a character to cells whose identity is certain; ``match`` is how close a
     cell must be to a template to be it (from how alike one glyph's cells are in this picture).
+    ``vecs`` are the cells as compared elsewhere; ``raw`` the unscaled samples, from which a tag
+    cell next to an inked cell is compared without the two sample columns on that side (where a
+    wide neighbour spills over), the templates alike.
     """
     if not cells:
         return {}
@@ -145,35 +150,53 @@ def settle_tags(
                 bottoms.append(bottom)
     heights = picture_heights(tops)
     baseline = float(np.median(bottoms)) if len(bottoms) >= 3 else None
+    # Each template's own radius: how far its cells lie from their mean here (JPEG spreads them).
+    thresholds = np.full(len(labels), match)
+    for k, t in enumerate(labels):
+        members = np.stack([vecs[c] for c in templates[t][:40]])
+        if len(members) >= 5:
+            radius = float(np.percentile(_distances(members, cents[k : k + 1])[:, 0], 98))
+            thresholds[k] = min(match, max(0.06, 1.3 * radius))
     cell_vecs = np.stack([vecs[c] for c in cells])
     if labels:
-        d = _distances(cell_vecs, cents)
-        order = np.argsort(d, axis=1)
-        d1 = d[np.arange(len(cells)), order[:, 0]]
-        d2 = d[np.arange(len(cells)), order[:, 1]] if len(labels) > 1 else np.full(len(cells), 9.0)
+        d = np.zeros((len(cells), len(labels)))
+        sides = [_spill_sides(raw, blank, c) for c in cells]
+        for side in set(sides):
+            mask = _side_mask(*side)
+            masked = np.stack([_unit(np.mean([_unit(raw[c] * mask) for c in templates[t][:40]], axis=0))
+                               for t in labels])  # fmt: skip
+            idx = [n for n, sd in enumerate(sides) if sd == side]
+            d[idx] = _distances(np.stack([_unit(raw[cells[n]] * mask) for n in idx]), masked)
+        order = np.argsort(d / thresholds, axis=1)
+        rows = np.arange(len(cells))
+        d1 = d[rows, order[:, 0]]
+        t1 = thresholds[order[:, 0]]
+        # The nearest template of another character, in plain distance.
+        d2 = np.array([min((d[n, k] for k in range(len(labels)) if k != order[n, 0]), default=9.0) for n in rows])
     else:
         order = np.zeros((len(cells), 1), int)
-        d1 = d2 = np.full(len(cells), 9.0)
+        d1 = d2 = t1 = np.full(len(cells), 9.0)
     out: dict[tuple[int, int], Settled] = {}
     free: list[int] = []  # cells that are no template glyph
     near_miss: dict[int, str] = {}
     for n, c in enumerate(cells):
         best = labels[order[n, 0]] if labels else ""
-        vote = _tag_vote(votes.get(c))
-        clear = d2[n] - d1[n] >= margin
-        if clear and (d1[n] < match or (d1[n] < 1.6 * match and vote == best)):
-            out[c] = Settled(best)  # this picture's glyph (Tesseract agrees when it is not quite as close)
+        if d1[n] < t1[n] and d2[n] - d1[n] >= margin:
+            out[c] = Settled(best)  # this picture's glyph
             continue
         free.append(n)
-        if d1[n] < 1.6 * match:
-            near_miss[n] = f"looks almost like {best!r}"
+        if d1[n] < max(1.6 * t1[n], t1[n] + 0.08):
+            near_miss[n] = best
 
-    def settle_vote(vote: str | None, c: tuple[int, int]) -> tuple[str | None, str | None]:
+    def settle_vote(vote: str | None, c: tuple[int, int], near: str | None) -> tuple[str | None, str | None]:
         """A reading made consistent with the templates and with the ink's height and depth."""
         if vote is None or not vote.isascii() or not vote.isalnum():
             return None, "unread"
         top, bottom = cell_extent(grid, *c)
         why = None
+        if near is not None and (vote == near or vote in templates):
+            # Almost this picture's glyph, and Tesseract read it so or read a glyph it is not.
+            return near, f"read {vote!r}, looks almost like {near!r}"
         if vote in templates:  # not this picture's glyph for it (else it had matched)
             if vote.lower() in SAME_SHAPE_CASE and vote.swapcase() not in templates:
                 vote = vote.swapcase()
@@ -188,6 +211,13 @@ def settle_tags(
                 why = "capital or small letter?"
             else:
                 vote = vote.upper() if case == "upper" else vote.lower()
+        if vote in ("V", "Y"):
+            # Y's arms meet half-way down, V's strokes only near the baseline.
+            meet = _arms_meet(raw[c])
+            if meet is None or 0.55 <= meet <= 0.68:
+                why = "V or Y?"
+            else:
+                vote = "V" if meet > 0.68 else "Y"
         if vote in ("O", "Q") and baseline is not None and heights is not None:
             # Q's tail reaches below the baseline, O's ink does not.
             depth = (bottom - baseline) / max(heights.x_top - heights.cap_top, 0.05)
@@ -207,9 +237,9 @@ def settle_tags(
     for g in range(int(groups.max()) + 1):
         ms = [free[k] for k in np.flatnonzero(groups == g)]
         readings: Counter[str] = Counter()
-        reasons: list[str] = [near_miss[n] for n in ms if n in near_miss]
+        reasons: list[str] = [f"looks almost like {near_miss[n]!r}" for n in ms if n in near_miss]
         for n in ms:
-            got, why = settle_vote(_tag_vote(votes.get(cells[n])), cells[n])
+            got, why = settle_vote(_tag_vote(votes.get(cells[n])), cells[n], near_miss.get(n))
             if got is not None:
                 readings[got] += 1
             if why:
@@ -242,12 +272,59 @@ def settle_tags(
     return out
 
 
-#: Symbols Tesseract gives for tag letters drawn in console fonts.
-_TAG_LOOKALIKE = {"¥": "Y", "@": "0", "§": "S", "$": "S", "€": "E", "£": "E", "|": "l"}
+#: Symbols Tesseract gives for tag letters drawn in console fonts (a bitmap V comes back as a yen sign).
+_TAG_LOOKALIKE = {"¥": "V", "@": "0", "§": "S", "$": "S", "€": "E", "£": "E", "|": "l"}
 
 
 def _tag_vote(vote: str | None) -> str | None:
     return None if vote is None else _TAG_LOOKALIKE.get(vote, vote)
+
+
+def _spill_sides(raw: np.ndarray, blank: np.ndarray, c: tuple[int, int]) -> tuple[bool, bool]:
+    """Whether ink runs across the cell's left / right edge into an inked neighbour (a wide glyph spilling)."""
+    cw, ch = CELL_SHAPE
+    me = raw[c].reshape(ch, cw)
+    out = []
+    for step, mine, theirs in ((-1, slice(0, 2), slice(cw - 2, cw)), (1, slice(cw - 2, cw), slice(0, 2))):
+        j = c[1] + step
+        if not 0 <= j < blank.shape[1] or blank[c[0], j]:
+            out.append(False)
+            continue
+        nb = raw[c[0], j].reshape(ch, cw)
+        crossing = np.minimum(me[:, mine].max(axis=1), nb[:, theirs].max(axis=1))
+        # A spill is partial-pixel ink; a glyph's own stem at its edge is full strength.
+        out.append(float(crossing.sum()) > 1.5 and float(me[:, mine].max()) < 0.75)
+    return out[0], out[1]
+
+
+def _arms_meet(sample: np.ndarray) -> float | None:
+    """How far down the glyph (0 top, 1 bottom) its two upper strokes join into one."""
+    cw, ch = CELL_SHAPE
+    img = sample.reshape(ch, cw) > 0.45
+    inked = np.flatnonzero(img.any(axis=1))
+    if len(inked) < 5:
+        return None
+    top, bottom = int(inked[0]), int(inked[-1])
+    seen_two = False
+    for y in range(top, bottom + 1):
+        row = img[y].astype(int)
+        runs = int(np.sum(np.diff(np.concatenate(([0], row))) == 1))
+        if runs >= 2:
+            seen_two = True
+        elif runs == 1 and seen_two:
+            return (y - top) / max(bottom - top, 1)
+    return None
+
+
+def _side_mask(left: bool, right: bool) -> np.ndarray:
+    cw, ch = CELL_SHAPE
+    mask = np.ones((ch, cw), dtype=np.float32)
+    mask[:, [0, -1]] = 0.0
+    if left:
+        mask[:, 1] = 0.0
+    if right:
+        mask[:, -2] = 0.0
+    return mask.ravel()
 
 
 def _unit(v: np.ndarray) -> np.ndarray:

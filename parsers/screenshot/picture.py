@@ -207,7 +207,11 @@ def find_columns(ink: np.ndarray, lines: tuple[float, float, int]) -> tuple[floa
         h = sums / counts
         contrast = np.roll(h, -bins // 2) - h
         b = int(np.argmax(contrast))
-        return float(contrast[b]), (b + 0.5) / bins * w
+        # The boundary goes right after the emptiest column: a wide glyph (M, W) may ink the
+        # column after it, which belongs to its own cell, not to the one before.
+        near = [(b + k) % bins for k in (0, -1, 1)]
+        edge = min(near, key=lambda k: h[k])
+        return float(contrast[b]), (edge + 0.5) / bins * w
 
     def search(ws: np.ndarray) -> tuple[float, float, float]:
         best = (-1e18, 0.0, 0.0)

@@ -152,6 +152,57 @@ def tesseract_words(
     return votes
 
 
+def reread_segments(
+    grid: Grid, segments: list[tuple[int, int, int]], blank: np.ndarray, name: str
+) -> dict[tuple[int, int], str]:
+    """Tesseract's reading of a few (line, first column, last column) pieces of the screen, each alone.
+
+    The pieces are laid on a sheet one below the other with a blank line between, so no
+    neighbouring text suggests anything; their words are put back on the grid as usual.
+    """
+    from PIL import Image
+
+    pytesseract = _tesseract()
+    cw, ch = int(np.ceil(grid.col_pitch)), int(np.ceil(grid.line_pitch))
+    width = max(c1 - c0 + 1 for _, c0, c1 in segments) + 4
+    sheet = np.zeros((ch * (2 * len(segments) + 1), cw * width), dtype=np.float32)
+    for k, (line, c0, c1) in enumerate(segments):
+        r0, r1 = grid.line_span(line)
+        x0, _ = grid.col_span(c0)
+        _, x1 = grid.col_span(c1)
+        patch = grid.ink[r0:r1, x0:x1][:ch, : cw * (width - 4)]
+        y = ch * (2 * k + 1)
+        sheet[y : y + patch.shape[0], 2 * cw : 2 * cw + patch.shape[1]] = patch
+    scale = max(1.0, TESSERACT_LINE_PX / grid.line_pitch)
+    img = Image.fromarray((255 * (1 - sheet)).astype(np.uint8))
+    if scale > 1.0:
+        img = img.resize((round(img.width * scale), round(img.height * scale)), Image.LANCZOS)
+    try:
+        data = pytesseract.image_to_data(img, config="--psm 6", output_type=pytesseract.Output.DICT)
+    except pytesseract.TesseractNotFoundError as exc:
+        raise InputError(name, "reading pictures needs Tesseract (apt install tesseract-ocr)") from exc
+    out: dict[tuple[int, int], str] = {}
+    boxes = zip(data["text"], data["left"], data["top"], data["width"], data["height"], strict=True)
+    for text, left, top, w, h in boxes:
+        text = (text or "").strip()
+        if not text:
+            continue
+        k = int(((top + h / 2) / scale) // ch - 1) // 2
+        if not 0 <= k < len(segments):
+            continue
+        line, c0, c1 = segments[k]
+        a = int((left / scale + 0.5) // cw) - 2 + c0
+        b = int(((left + w) / scale - 1.0) // cw) - 2 + c0
+        inked = [j for j in range(max(c0, a - 1), min(c1, b + 1) + 1) if not blank[line, j]]
+        if b - a + 1 != len(text) and len(inked) == len(text) and inked[-1] - inked[0] + 1 == len(text):
+            a, b = inked[0], inked[-1]
+        if b - a + 1 == len(text):
+            for n, chr_ in enumerate(text):
+                if c0 <= a + n <= c1:
+                    out[(line, a + n)] = chr_
+    return out
+
+
 def _normalise(v: np.ndarray) -> np.ndarray:
     n = np.linalg.norm(v, axis=-1, keepdims=True)
     return v / np.maximum(n, 1e-6)
@@ -270,11 +321,17 @@ def read_screen(data: bytes, name: str) -> ScreenText:
     cw, ch = CELL_SHAPE
     # Ink that spilled over from a neighbour (a descender, a wide letter) sits at the cell's
     # edges; a glyph, even a minus sign, has ink in the middle.
-    middle = raw.reshape(raw.shape[0], raw.shape[1], ch, cw)[..., cw // 4 : cw - cw // 4].sum(axis=(2, 3))
-    blank = raw.max(axis=2) < BLANK_INK
+    centre = raw.reshape(raw.shape[0], raw.shape[1], ch, cw)[..., cw // 4 : cw - cw // 4]
+    middle = centre.sum(axis=(2, 3))
+    # JPEG ringing beside a glyph is faint; every glyph has some full-strength ink in its middle half.
+    blank = (raw.max(axis=2) < BLANK_INK) | (centre.max(axis=(2, 3)) < 0.5)
     if (~blank).any():
         blank |= middle < 0.12 * np.median(middle[~blank])
-    vecs = _normalise(raw)
+    # Glyphs are compared without the cell's outermost sample columns, where a wide neighbour
+    # (M, W) spills over.
+    edge = np.ones((ch, cw), dtype=np.float32)
+    edge[:, [0, -1]] = 0.0
+    vecs = _normalise(raw * edge.ravel())
     confidence: dict[tuple[int, int], float] = {}
     words: list[tuple[int, int, str]] = []
     votes = tesseract_words(grid, name, confidence, words, blank)
@@ -380,7 +437,12 @@ def read_screen(data: bytes, name: str) -> ScreenText:
     letter_match = min(LETTER_MATCH, max(0.05, 2.0 * spread + 0.03))
 
     tag_cells = [(r.line, j) for r in rows for j in range(c0, c0 + 4) if not blank[r.line, j]]
-    settled = settle_tags(grid, vecs, tag_cells, votes, templates, letter_match, MARGIN)
+    unread = sorted({i for i, j in tag_cells if (i, j) not in votes})
+    if unread:
+        # Tesseract gave no word of the right width there: read those tags once more, alone.
+        for cell, ch in reread_segments(grid, [(i, c0, c0 + 3) for i in unread], blank, name).items():
+            votes.setdefault(cell, ch)
+    settled = settle_tags(grid, vecs, raw, blank, tag_cells, votes, templates, letter_match, MARGIN)
 
     # Other cells (header lines, driver text): a template they match, else Tesseract's reading.
     other_cells = [
