@@ -132,7 +132,7 @@ def main() -> None:
     base = ROOT / "bench" / "out" / f"fleet_{cfg.hosts}x{cfg.snapshots}x{cfg.tags}"
     inputs, dataset = base / "in", base / "dataset"
     stamp = base / "generated.ok"
-    if not stamp.exists():
+    if not stamp.exists() or not inputs.is_dir():  # the logs may have been removed to save disk
         shutil.rmtree(base, ignore_errors=True)
         t = time.perf_counter()
         _generate(inputs, cfg, args.jobs)
