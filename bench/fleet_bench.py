@@ -117,6 +117,8 @@ def check(rows: list[dict], cfg: FleetConfig) -> dict[str, object]:
     stray = [r for r in rows if r["hosts_leak"] and (r["tag"], r["binary"], r["driver_version"]) not in planted_keys]
     return {"planted": planted, "all_exact": all(p["exact"] for p in planted),
             "unplanted_leak_rows": len(stray), "unplanted_leak_hosts": sum(r["hosts_leak"] for r in stray),
+            "unplanted": [{k: r[k] for k in ("tag", "pool", "binary", "driver_version", "hosts_leak", "hosts_seen",
+                                              "rate_median")} for r in stray],
             "suspect_rows": sum(1 for r in rows if r["hosts_suspect"])}
 
 
