@@ -229,7 +229,10 @@ def stable_only(folder: Path, seed: int = 4242) -> dict:
     counts = result.counts()
     labels = json.loads(labels_path.read_text())
     assert not any(t["leak"] for t in labels["tags"])
-    return {"snapshots": len(parsed.snapshots), "series": len(result.rows), "counts": counts, "analyze_s": elapsed}
+    kind = {(t["tag"], t["pool"]): t["kind"] for t in labels["tags"]}
+    false_kinds = Counter(kind.get((r.tag, r.pool), "?") for r in result.rows if r.verdict == "leak")
+    return {"snapshots": len(parsed.snapshots), "series": len(result.rows), "counts": counts, "analyze_s": elapsed,
+            "leak_kinds": dict(false_kinds)}
 
 
 def timing_with_memory(folder: Path) -> dict:
@@ -320,7 +323,7 @@ def main() -> None:
         if args.stable_only:
             r = stable_only(folder)
             print(f"stable-only: {r['snapshots']} snapshots × {r['series']} series, verdicts {r['counts']}, "
-                  f"analyze {r['analyze_s']:.2f} s")
+                  f"analyze {r['analyze_s']:.2f} s; leak verdicts by kind {r['leak_kinds']}")
         if args.timing:
             t = timing_with_memory(folder)
             print(f"timing: {t['snapshots']} snapshots × {t['series']} series ({t['text_mb']:.0f} MB of text): "

@@ -590,9 +590,10 @@ def load_coefficient(y: np.ndarray, x: np.ndarray, z: np.ndarray) -> tuple[np.nd
 
     b is an instrumental-variable estimate (z of the previous point as the instrument, so
     that the counting noise of z does not pull b towards 0), or plain least squares where z
-    hardly persists from one point to the next.  The trend is a line (a leak or nothing: then the load's daily swing identifies b), or a
-    cubic where a cubic halves the residual variance (a fill's bend, which a line would leave
-    in the residuals; b then rests on the load's faster changes, test loops and bursts).  The
+    hardly persists from one point to the next.  The trend is a line (a leak or nothing: then
+    the load's daily swing identifies b), or a cubic where a cubic halves the residual variance
+    (a fill's bend, which a line would leave in the residuals; b then rests on the load's
+    faster changes, test loops and bursts).  The
     error is widened for AR(1) residuals by (1 + φρz)/(1 − φρz) (φ an upper confidence value
     of the residuals' lag-1 autocorrelation, ρz that of z once the trend is taken out).
     """

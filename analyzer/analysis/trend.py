@@ -512,7 +512,10 @@ def _long_path(st: SeriesStatistics, cols: np.ndarray, raw: np.ndarray, outstand
     x = _block_mean(x_full[:, None], starts)[:, 0]
     coarse_starts = _blocks(t_count, opts.coarse_points)
     x_coarse = _block_mean(x_full[:, None], coarse_starts)[:, 0]
-    filtered = _median3(np.where(in_seg[:, cols], raw[:, cols], np.nan), keep)
+    # Spikes removed once for the whole series: the restarts are kept points, so the median never
+    # reaches across a segment boundary and masking afterwards equals masking first.
+    despiked = _median3(raw[:, cols], keep)
+    filtered = np.where(in_seg[:, cols], despiked, np.nan)
     yb = _block_mean(filtered, starts)
     zf = zb = zc = None
     if turnover is not None:
@@ -650,7 +653,7 @@ def _long_path(st: SeriesStatistics, cols: np.ndarray, raw: np.ndarray, outstand
         ends = np.minimum((np.append(starts[1:], t_count) - 1) if starts is not None else np.arange(t_count),
                           t_count - 1)
         blk_ids = segs.ids[ends][:, cols]
-        every = _block_mean(_median3(raw[:, cols], keep), starts)
+        every = _block_mean(despiked, starts)
         smooth_all = _rolling_median(_fill(every), 3)
         smooth_all = np.where(np.isnan(every), np.nan, smooth_all)
         falls = np.zeros(len(cols), dtype=np.intp)
