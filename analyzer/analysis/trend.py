@@ -87,6 +87,7 @@ class TrendStatistics:
     path: str  # "long", "short" or "none"
     segment: int  # boot segment analysed (1 = first boot in which the tag was seen)
     segments: int  # boot segments in which the tag was seen
+    pooled_segments: int  # > 0: the evidence is growth in each of this many segments (pooled rate)
     segment_points: int  # snapshots of the tag in the analysed segment
     intervals: int
     intervals_up: int
@@ -375,6 +376,10 @@ class SeriesStatistics:
     growth: np.ndarray  # end level − start level of the growing part
     levelled: np.ndarray
     each: np.ndarray  # the "grew in every boot segment" route gave the smaller p
+    each_rate: np.ndarray  # that route's pooled rate, its standard error, and the segments pooled
+    each_se: np.ndarray
+    each_df: np.ndarray
+    each_count: np.ndarray
     level: np.ndarray
     level_since_x: np.ndarray
     tail_high: np.ndarray
@@ -436,6 +441,7 @@ def compute_statistics(data: SeriesSet, segs: BootSegments, opts: TrendOptions) 
         slope=nan.copy(),
         whole=(nan.copy(), nan.copy(), nan.copy()), low=nan.copy(), high=nan.copy(),
         onset_x=nan.copy(), window_x=window_x, growth=np.zeros(k), levelled=np.zeros(k, bool), each=np.zeros(k, bool),
+        each_rate=nan.copy(), each_se=nan.copy(), each_df=nan.copy(), each_count=np.zeros(k, dtype=np.intp),
         level=nan.copy(), level_since_x=nan.copy(), tail_high=nan.copy(), ref_rate=nan.copy(), fell_back=np.zeros(k),
         fell_back_limit=np.zeros(k), falls=np.zeros(k, dtype=np.intp), new_high=np.ones(k, bool),
         rise=np.zeros(k), fall=np.zeros(k), peak_x=nan.copy(), ends_above_peak=np.zeros(k, bool),
@@ -772,6 +778,7 @@ def _each_segment(st: SeriesStatistics, cols: np.ndarray, raw: np.ndarray, turno
     weighted = [np.zeros(len(sub)), np.zeros(len(sub))]
     dof = [np.zeros(len(sub)), np.zeros(len(sub))]
     all_grow = np.ones(len(sub), bool)
+    latest_up = [np.full(len(sub), np.inf), np.full(len(sub), np.inf)]  # the latest segment's own 99 % bound
     for s in range(segs.points.shape[0]):
         use = usable[s, multi]
         if not use.any():
@@ -797,15 +804,30 @@ def _each_segment(st: SeriesStatistics, cols: np.ndarray, raw: np.ndarray, turno
                 latest = s == segs.analysed[sub]
                 grows = (g.slope > 0) & (latest | ~(tail.upper(0.99) < opts.flat_share * g.slope))
                 all_grow &= ~use | grows
+            if np.isfinite(g.se).any():
+                latest_up[k] = np.where(use & (s == segs.analysed[sub]), g.upper(0.99), latest_up[k])
     p_each = np.ones(len(sub))
+    pooled = np.full(len(sub), np.nan)
+    pooled_se = np.full(len(sub), np.nan)
+    pooled_df = np.full(len(sub), np.nan)
     for k in range(2):
         with np.errstate(invalid="ignore", divide="ignore"):
             t = np.where(weight_sum[k] > 0, weighted[k] / np.sqrt(weight_sum[k]), 0.0)
+            rate_k = weighted[k] / weight_sum[k]
+            se_k = 1.0 / np.sqrt(weight_sum[k])
         p_k = np.where(weight_sum[k] > 0, stdtr(np.maximum(dof[k], 1.0), -t), 1.0)
+        # Growth "in each" must hold in the latest segment too: its own rate must not be surely
+        # below the pooled one (a tag flat since the last boot does not keep growing).
+        p_k = np.where(latest_up[k] >= rate_k, p_k, 1.0)
+        won = (2 * p_k < p_each) | np.isnan(pooled)
+        pooled, pooled_se = np.where(won, rate_k, pooled), np.where(won, se_k, pooled_se)
+        pooled_df = np.where(won, np.maximum(dof[k], 1.0), pooled_df)
         p_each = np.minimum(p_each, 2 * p_k)
     p_each = np.where(all_grow, np.minimum(p_each, 1.0), 1.0)
     # Two routes to "leak" (latest segment, every segment): half the budget each.
     st.each[sub] = p_each < st.p[sub]
+    st.each_rate[sub], st.each_se[sub], st.each_df[sub] = pooled, pooled_se, pooled_df
+    st.each_count[sub] = usable[:, multi].sum(axis=0)
     st.p[sub] = np.minimum(1.0, 2 * np.minimum(st.p[sub], p_each))
 
 
@@ -943,6 +965,16 @@ def analyze(snapshots: Sequence[Snapshot], options: TrendOptions | None = None) 
     st.low = np.where(calm, st.whole[1], st.low)
     st.high = np.where(calm, st.whole[2], st.high)
     st.onset_x = np.where(calm, np.nan, st.onset_x)
+    # Rows whose evidence is growth in every boot segment report the pooled rate of that route.
+    pooled = st.each & ~calm & ~st.short & np.isfinite(st.each_rate)
+    if pooled.any():
+        from scipy.special import stdtrit
+
+        half = stdtrit(np.where(pooled, st.each_df, 1.0), 0.5 + opts.confidence / 2) * np.nan_to_num(st.each_se)
+        st.slope = np.where(pooled, st.each_rate, st.slope)
+        st.low = np.where(pooled, st.each_rate - half, st.low)
+        st.high = np.where(pooled, st.each_rate + half, st.high)
+        st.onset_x = np.where(pooled, np.nan, st.onset_x)
 
     raw = data.values["bytes"]
     present = ~np.isnan(raw)
@@ -992,6 +1024,7 @@ def analyze(snapshots: Sequence[Snapshot], options: TrendOptions | None = None) 
             path="short" if st.short[c] else ("long" if tested else "none"),
             segment=int(st.segment[c]),
             segments=int(st.segments[c]),
+            pooled_segments=int(st.each_count[c]) if st.each[c] and v in (Verdict.LEAK, Verdict.SUSPECT) else 0,
             segment_points=int(st.segment_points[c]),
             intervals=int(st.intervals[c]),
             intervals_up=int(st.ups[c]),
@@ -1135,6 +1168,8 @@ def _reason(row: TrendRow, st: SeriesStatistics, c: int, data: SeriesSet, segs: 
     lo, hi = format_size(low, signed=True), format_size(high, signed=True)
     rate = f"{format_size(slope, signed=True)}{unit} [{lo}, {hi}]"
     grew = f"grew in {rec.intervals_up} of {rec.intervals} intervals"
+    if rec.pooled_segments:
+        grew = f"kept growing in each of {rec.pooled_segments} boot segments, pooled"
     since = f" since {_clock(row.onset, '')}" if row.onset else ""
     measure = " (outstanding allocations)" if rec.measure == "outstanding" else ""
     if row.verdict == Verdict.LEAK:
