@@ -6,8 +6,8 @@ snapshots' numpy columns without a Python loop over rows, and written a chunk of
 a time, so memory stays bounded by the chunk whatever the size of the input.
 
 ``fleet ingest`` lays a dataset out as ``DATASET/host=<host>/day=<YYYY-MM-DD>/part-*.parquet``
-(names percent-encoded); ``host`` and ``day`` are also columns of every file, so any Parquet
-reader sees the same rows with or without Hive partitioning.
+(names percent-encoded); ``host`` and ``day`` are also columns of every file, so a file read on
+its own still says where its rows came from.
 """
 
 from __future__ import annotations
