@@ -59,6 +59,7 @@ __all__ = [
     "parse",
     "parse_sources",
     "parse_text",
+    "settle_pictures",
 ]
 
 
@@ -112,6 +113,15 @@ def owner_map(tags: Iterable[str], candidates: Candidates | None) -> dict[str, l
     return out
 
 
+def settle_pictures(snapshots: list[Snapshot]) -> list[ParseWarning]:
+    """Screenshots read apart (``diff``'s two sides): settle the tags one doubts by the others."""
+    from .screenshot import settle_across_pictures
+
+    diag = Diagnostics()
+    settle_across_pictures(snapshots, diag)
+    return diag.warnings()
+
+
 def parse_sources(
     sources: Iterable[TextSource],
     *,
@@ -159,7 +169,10 @@ def parse_sources(
             raise failed[0]
         raise InputError(failed[0].source, f"nothing usable in {len(failed)} files; first: {failed[0].message}",
                          failed[0].line)
+    from .screenshot import settle_across_pictures
     from .timeline import order_snapshots
+
+    settle_across_pictures(result.snapshots, diag)
 
     for snap in result.snapshots:
         for key, value in list(snap.totals.items()):

@@ -192,3 +192,32 @@ def test_screenshot_format_rejects_text_forced_as_a_picture() -> None:
 
     with pytest.raises(InputError, match="not a picture"):
         parse_sources([text_source(" Tag  Type\n", "x.txt")], input_format="screenshot")
+
+
+def _picture(source: str, tags: list[str], doubtful: dict[str, list[int]]):
+    from parsers import Row, RowTable, Snapshot
+
+    rows = RowTable.from_rows(Row(tag, "paged", 10, 4, 6, 600) for tag in tags)
+    return Snapshot(source=source, index=0, format="screenshot", rows=rows, extra={"doubtful_tags": doubtful})
+
+
+def test_a_doubtful_tag_is_settled_by_the_picture_that_reads_it_without_doubt() -> None:
+    from parsers import settle_pictures
+
+    before = _picture("before.png", ["ImSI", "Abcd", "OJ  "], {"ImSI": [0, 1, 2], "OJ  ": [0]})
+    after = _picture("after.png", ["JmSI", "Abcd", "0J  "], {"JmSI": [1, 2], "0J  ": [0]})
+    warnings = settle_pictures([before, after])
+    # Character 1 is sure in the after picture: both read JmSI now, and the warning says where from.
+    assert [row.tag for row in before.rows] == ["JmSI", "Abcd", "OJ  "]
+    assert [str(w) for w in warnings] == ["before.png: picture: Tag 'ImSI' settled as 'JmSI', as after.png reads it"]
+    # Doubtful in both at the same character: nothing to settle it by, both stay as read (and reported).
+    assert [row.tag for row in after.rows] == ["JmSI", "Abcd", "0J  "]
+
+
+def test_a_tag_both_pictures_show_is_never_renamed() -> None:
+    from parsers import settle_pictures
+
+    before = _picture("before.png", ["Abc1", "Abcl"], {"Abc1": [3]})
+    after = _picture("after.png", ["Abc1", "Abcl"], {})
+    assert settle_pictures([before, after]) == []
+    assert [row.tag for row in before.rows] == ["Abc1", "Abcl"]

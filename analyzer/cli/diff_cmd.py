@@ -8,9 +8,17 @@ import poolscope
 from analyzer.analysis.gates import diff_gate
 from analyzer.analysis.selection import distance_note, select_snapshot, split_file_spec
 from analyzer.cli import fail_if_tripped
-from analyzer.cli.options import SIZE, InputOptions, input_options, load, output_format_option, owners_for
+from analyzer.cli.options import (
+    SIZE,
+    InputOptions,
+    echo_warnings,
+    input_options,
+    load,
+    output_format_option,
+    owners_for,
+)
 from analyzer.render.time_output import render_diff
-from parsers import ParseResult, Snapshot
+from parsers import ParseResult, Snapshot, settle_pictures
 
 
 def _load_pair(before: str, after: str, inputs: InputOptions) -> tuple[Snapshot, Snapshot]:
@@ -26,6 +34,8 @@ def _load_pair(before: str, after: str, inputs: InputOptions) -> tuple[Snapshot,
         if note:
             click.echo(f"warning: {path}: {note}", err=True)
         picked.append(chosen)
+    # Two screenshots: a tag one of them doubts is settled by the other, as when read together.
+    echo_warnings(settle_pictures(picked), verbose=inputs.verbose)
     return picked[0], picked[1]
 
 

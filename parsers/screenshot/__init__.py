@@ -13,12 +13,13 @@ Needs the ``ocr`` extra (pytesseract, Pillow) and the Tesseract program.
 
 from __future__ import annotations
 
+import dataclasses
 import struct
 from datetime import datetime
 
 from ..errors import Diagnostics, InputError
 from ..formats import InputFormat, ParseOptions
-from ..model import Snapshot, TimeOrigin
+from ..model import RowTable, Snapshot, TimeOrigin
 from ..textio import IMAGE_TEXT, ImageSource, TextSource
 
 FORMAT_NAME = "screenshot"
@@ -87,8 +88,10 @@ def parse(source: TextSource, diag: Diagnostics, options: ParseOptions) -> list[
         diag.note(source.name, note.line, message, strict=False)
     snapshots = parse_source(as_text, diag, options)
     taken = picture_time(source.data)
+    doubtful_tags = {note.kept: list(note.positions) for note in screen.notes if note.column == "Tag"}
     for snap in snapshots:
         snap.format = FORMAT_NAME
+        snap.extra["doubtful_tags"] = doubtful_tags
         snap.extra["ocr_seconds"] = round(screen.seconds, 3)
         snap.extra["doubtful_lines"] = sorted(screen.doubtful_lines)
         if snap.timestamp is None and taken is not None:
@@ -97,6 +100,57 @@ def parse(source: TextSource, diag: Diagnostics, options: ParseOptions) -> list[
     if not snapshots:
         diag.note(source.name, None, "picture: no PoolMon rows could be read", strict=False)
     return snapshots
+
+
+def settle_across_pictures(snapshots: list[Snapshot], diag: Diagnostics) -> None:
+    """A tag one picture doubts, settled by the other pictures of the same machine.
+
+    Screenshots of one machine show mostly the same tags.  A doubtful tag that no other picture
+    shows is compared with the tags other pictures show (same pool, absent from this picture):
+    one that agrees with it wherever either reading is sure is the same tag, and each doubtful
+    character is taken from the picture that read it without doubt.  One such tag only, or
+    nothing is changed; the warning names the picture that settled it.
+    """
+    pictures = [s for s in snapshots if s.format == FORMAT_NAME]
+    if len(pictures) < 2:
+        return
+    readings: dict[str, dict[str, tuple[set[int], str]]] = {}  # pool -> tag -> (doubtful positions, source)
+    shown: dict[tuple[str, str], int] = {}
+    for snap in pictures:
+        doubtful = snap.extra.get("doubtful_tags", {})
+        for row in snap.rows:
+            shown[row.key] = shown.get(row.key, 0) + 1
+            unsure = set(doubtful.get(row.tag, ()))
+            known = readings.setdefault(row.pool, {}).get(row.tag)
+            if known is None or len(unsure) < len(known[0]):
+                readings[row.pool][row.tag] = (unsure, snap.source)
+    for snap in pictures:
+        doubtful = snap.extra.get("doubtful_tags", {})
+        keys = {row.key for row in snap.rows}
+        renamed: dict[tuple[str, str], tuple[str, str]] = {}
+        for row in snap.rows:
+            if row.tag not in doubtful or shown.get(row.key, 0) > 1:
+                continue
+            mine = set(doubtful[row.tag])
+            merged: dict[str, str] = {}
+            for tag, (theirs, where) in readings.get(row.pool, {}).items():
+                if len(tag) != len(row.tag) or (tag, row.pool) in keys:
+                    continue
+                pairs = list(enumerate(zip(row.tag, tag, strict=True)))
+                if all(a == b for k, (a, b) in pairs if k not in mine and k not in theirs):
+                    settled = "".join(b if k in mine and k not in theirs else a for k, (a, b) in pairs)
+                    if settled != row.tag:
+                        merged[settled] = where
+            if len(merged) == 1:
+                new, where = next(iter(merged.items()))
+                if (new, row.pool) not in keys:
+                    renamed[row.key] = (new, where)
+        for (old, _), (new, where) in renamed.items():
+            diag.note(snap.source, None, f"picture: Tag {old!r} settled as {new!r}, as {where} reads it", strict=False)
+        if renamed:
+            snap.rows = RowTable.from_rows(
+                dataclasses.replace(row, tag=renamed[row.key][0]) if row.key in renamed else row for row in snap.rows
+            )
 
 
 FORMAT = InputFormat(

@@ -158,35 +158,27 @@ def settle_tags(
             radius = float(np.percentile(_distances(members, cents[k : k + 1])[:, 0], 98))
             thresholds[k] = min(match, max(0.06, 1.3 * radius))
     cell_vecs = np.stack([vecs[c] for c in cells])
-    if labels:
-        d = np.zeros((len(cells), len(labels)))
-        sides = [_spill_sides(raw, blank, c) for c in cells]
-        for side in set(sides):
-            mask = _side_mask(*side)
-            masked = np.stack([_unit(np.mean([_unit(raw[c] * mask) for c in templates[t][:40]], axis=0))
-                               for t in labels])  # fmt: skip
-            idx = [n for n, sd in enumerate(sides) if sd == side]
-            d[idx] = _distances(np.stack([_unit(raw[cells[n]] * mask) for n in idx]), masked)
-        order = np.argsort(d / thresholds, axis=1)
-        rows = np.arange(len(cells))
-        d1 = d[rows, order[:, 0]]
-        t1 = thresholds[order[:, 0]]
-        # The nearest template of another character, in plain distance.
-        d2 = np.array([min((d[n, k] for k in range(len(labels)) if k != order[n, 0]), default=9.0) for n in rows])
-    else:
-        order = np.zeros((len(cells), 1), int)
-        d1 = d2 = t1 = np.full(len(cells), 9.0)
+    plain = _nearest_templates(raw, cells, templates, labels, thresholds, [(False, False)] * len(cells))
+    sides = [_spill_sides(raw, blank, c) for c in cells]
+    spilled = _nearest_templates(raw, cells, templates, labels, thresholds, sides)
     out: dict[tuple[int, int], Settled] = {}
     free: list[int] = []  # cells that are no template glyph
     near_miss: dict[int, str] = {}
     for n, c in enumerate(cells):
-        best = labels[order[n, 0]] if labels else ""
-        if d1[n] < t1[n] and d2[n] - d1[n] >= margin:
+        vote = _tag_vote(votes.get(c))
+        best, d1, d2, t1 = plain[n]
+        if d1 < t1 and d2 - d1 >= margin:
             out[c] = Settled(best)  # this picture's glyph
             continue
+        s_best, s_d1, s_d2, s_t1 = spilled[n]
+        if sides[n] != (False, False) and s_d1 < s_t1 and s_d2 - s_d1 >= margin and vote == s_best:
+            out[c] = Settled(s_best)  # this glyph once a wide neighbour's spill is left out, as Tesseract read it
+            continue
         free.append(n)
-        if d1[n] < max(1.6 * t1[n], t1[n] + 0.08):
+        if d1 < max(1.6 * t1, t1 + 0.08):
             near_miss[n] = best
+        elif sides[n] != (False, False) and s_d1 < max(1.6 * s_t1, s_t1 + 0.08):
+            near_miss[n] = s_best
 
     def settle_vote(vote: str | None, c: tuple[int, int], near: str | None) -> tuple[str | None, str | None]:
         """A reading made consistent with the templates and with the ink's height and depth."""
@@ -204,18 +196,19 @@ def settle_tags(
                 other = CONFUSED_WITH.get(vote)
                 if other is None or other in templates:
                     return vote, f"does not look like this picture's {vote!r}"
+                why = f"read {vote!r}, not this picture's {vote!r}"
                 vote = other
         if vote.lower() in SAME_SHAPE_CASE and heights is not None:
             case = heights.case_of(top)
             if case is None:
-                why = "capital or small letter?"
+                why = "; ".join(filter(None, (why, "capital or small letter?")))
             else:
                 vote = vote.upper() if case == "upper" else vote.lower()
         if vote in ("V", "Y"):
             # Y's arms meet half-way down, V's strokes only near the baseline.
             meet = _arms_meet(raw[c])
             if meet is None or 0.55 <= meet <= 0.68:
-                why = "V or Y?"
+                why = "; ".join(filter(None, (why, "V or Y?")))
             else:
                 vote = "V" if meet > 0.68 else "Y"
         if vote in ("O", "Q") and baseline is not None and heights is not None:
@@ -226,7 +219,7 @@ def settle_tags(
             elif depth < 0.15:
                 vote = "O"
             else:
-                why = "O or Q?"
+                why = "; ".join(filter(None, (why, "O or Q?")))
         return vote, why
 
     # The cells no template explains: look-alikes read alike, by the majority of their readings.
@@ -292,9 +285,33 @@ def _spill_sides(raw: np.ndarray, blank: np.ndarray, c: tuple[int, int]) -> tupl
             continue
         nb = raw[c[0], j].reshape(ch, cw)
         crossing = np.minimum(me[:, mine].max(axis=1), nb[:, theirs].max(axis=1))
-        # A spill is partial-pixel ink; a glyph's own stem at its edge is full strength.
-        out.append(float(crossing.sum()) > 1.5 and float(me[:, mine].max()) < 0.75)
+        out.append(float(crossing.sum()) > 1.5)
     return out[0], out[1]
+
+
+def _nearest_templates(
+    raw: np.ndarray,
+    cells: list[tuple[int, int]],
+    templates: dict[str, list[tuple[int, int]]],
+    labels: list[str],
+    thresholds: np.ndarray,
+    sides: list[tuple[bool, bool]],
+) -> list[tuple[str, float, float, float]]:
+    """Per cell: (nearest template by its own radius, distance, distance of the next character, radius)."""
+    if not labels:
+        return [("", 9.0, 9.0, 0.0)] * len(cells)
+    d = np.zeros((len(cells), len(labels)))
+    for side in set(sides):
+        mask = _side_mask(*side)
+        cents = np.stack([_unit(np.mean([_unit(raw[c] * mask) for c in templates[t][:40]], axis=0)) for t in labels])
+        idx = [n for n, sd in enumerate(sides) if sd == side]
+        d[idx] = _distances(np.stack([_unit(raw[cells[n]] * mask) for n in idx]), cents)
+    out = []
+    for n in range(len(cells)):
+        k = int(np.argmin(d[n] / thresholds))
+        other = min((d[n, j] for j in range(len(labels)) if j != k), default=9.0)
+        out.append((labels[k], float(d[n, k]), float(other), float(thresholds[k])))
+    return out
 
 
 def _arms_meet(sample: np.ndarray) -> float | None:

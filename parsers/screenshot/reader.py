@@ -71,6 +71,7 @@ class CellNote:
     read: str
     kept: str
     why: str
+    positions: tuple[int, ...] = ()  # 0-based characters of a Tag that are in doubt
 
 
 @dataclass
@@ -480,7 +481,7 @@ def read_screen(data: bytes, name: str) -> ScreenText:
                 tag = "".join(chars[c0 : c0 + 4])
                 votes_read = "".join(votes.get((i, j), "?") if not blank[i, j] else " " for j in range(c0, c0 + 4))
                 why = "; ".join(f"character {k}: {w}" for k, w in unsure.items())
-                out.notes.append(CellNote(line_no, "Tag", votes_read, tag, why))
+                out.notes.append(CellNote(line_no, "Tag", votes_read, tag, why, tuple(k - 1 for k in unsure)))
                 out.doubtful_lines.add(line_no)
         out.lines.append(("".join(chars[max(0, c0 - 1) :])).rstrip())
     out.seconds = time.perf_counter() - started
