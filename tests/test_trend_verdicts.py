@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timedelta
+from itertools import pairwise
 
 import numpy as np
 import pytest
@@ -247,3 +248,28 @@ def test_vanished_tag_says_when_it_was_last_seen():
     row = _row(result, "Gone", "paged")
     assert row.reason.endswith(", not seen after 2026-11-21 10:29")
     assert row.stats.last_seen_index == 149
+
+
+def test_leak_in_every_boot_segment_reports_the_pooled_rate():
+    """Slow growth after each of three boots: each segment alone is weak, together they are not."""
+    rng = np.random.default_rng(31)
+    bounds = (0, 70, 140, N)
+    rate = 0.15 * MB_PER_HOUR  # about 150 KB/h under AR(1) noise of about 10 KB
+    noise = np.zeros(N)
+    for t in range(1, N):
+        noise[t] = 0.8 * noise[t - 1] + rng.normal(0, 6000)
+    leak = np.concatenate([200_000 + rate * np.arange(b - a) for a, b in pairwise(bounds)]) + noise
+    series = {("Slow", "nonpaged"): np.round(leak)}
+    series.update({(f"C{i:03d}", "paged"): np.round(noisy(rng, N, 300_000, 2000)) for i in range(30)})
+    allocs, frees = {}, {}
+    for k, v in series.items():
+        parts = [_counters(v[a:b], start=0 if a else 1_000_000) for a, b in pairwise(bounds)]
+        allocs[k] = np.concatenate([p[0] for p in parts])
+        frees[k] = np.concatenate([p[1] for p in parts])
+    row = _row(analyze(snapshots_from(series, allocs=allocs, frees=frees)), "Slow")
+    assert row.stats.segments == 3
+    assert row.verdict == "leak"
+    # The evidence is the every-segment route: the reason and the rate say so and are its own.
+    assert row.stats.pooled_segments == 3
+    assert row.reason.startswith("kept growing in each of 3 boot segments, pooled, +")
+    assert row.rate_low <= rate * 60 <= row.rate_high
