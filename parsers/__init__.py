@@ -11,9 +11,11 @@ The one entry point is :func:`parse`::
 from __future__ import annotations
 
 import os
+import queue
 import re
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import Any
 
@@ -26,7 +28,7 @@ from .errors import (
     PoolscopeError,
     UnsupportedPlatform,
 )
-from .formats import SNIFF_CHARS, InputFormat, ParseOptions, detect, format_names, get_format
+from .formats import SNIFF_CHARS, InputFormat, ParseOptions, SnapshotSink, detect, format_names, get_format
 from .model import MISSING, NONPAGED, PAGED, POOLS, Row, RowTable, Snapshot, TimeOrigin, fits_int64
 from .progress import ProgressCallback, counted_sources
 from .textio import StreamedSource, TextSource, UnreadableSource, read_inputs, text_source
@@ -51,6 +53,7 @@ __all__ = [
     "RowTable",
     "Snapshot",
     "SourceInfo",
+    "StreamedParse",
     "TextSource",
     "TimeOrigin",
     "UnsupportedPlatform",
@@ -58,6 +61,7 @@ __all__ = [
     "owner_map",
     "parse",
     "parse_sources",
+    "parse_streamed",
     "parse_text",
     "settle_pictures",
 ]
@@ -169,6 +173,11 @@ def parse_sources(
             raise failed[0]
         raise InputError(failed[0].source, f"nothing usable in {len(failed)} files; first: {failed[0].message}",
                          failed[0].line)
+    return _finish(result, diag, options)
+
+
+def _finish(result: ParseResult, diag: Diagnostics, options: ParseOptions) -> ParseResult:
+    """Pictures settled against each other, header figures kept in range, one time line, warnings."""
     from .screenshot import settle_across_pictures
     from .timeline import order_snapshots
 
@@ -184,6 +193,144 @@ def parse_sources(
     result.snapshots = order_snapshots(result.snapshots, result.sources, options, diag)
     result.warnings = diag.warnings()
     return result
+
+
+class StreamedParse:
+    """The snapshots of one large log, handed over as they are read (:func:`parse_streamed`).
+
+    Iterate once over :attr:`snapshots`; after that :attr:`warnings` and :attr:`sources` are
+    complete and :attr:`exact` says whether what was handed over is exactly what :func:`parse`
+    returns (the same snapshots, times and order).  When it is not (a log whose snapshots are
+    out of time order, say), the caller reads again with :func:`parse`.  :attr:`streaming` is
+    False when the input does not qualify; the snapshots then come from a whole parse.
+    """
+
+    def __init__(self, whole: ParseResult | None = None, source: TextSource | None = None,
+                 fmt: InputFormat | None = None, diag: Diagnostics | None = None,
+                 options: ParseOptions | None = None) -> None:
+        self.streaming = whole is None
+        self.exact = True
+        self.warnings: list[ParseWarning] = whole.warnings if whole is not None else []
+        self.sources: list[SourceInfo] = whole.sources if whole is not None else []
+        self._whole = whole
+        self._source, self._format, self._diag, self._options = source, fmt, diag, options
+        self._used = False
+
+    @property
+    def snapshots(self) -> Iterator[Snapshot]:
+        if self._used:
+            raise RuntimeError("a streamed parse can be read only once")
+        self._used = True
+        if self._whole is not None:
+            snaps, self._whole.snapshots = self._whole.snapshots, []
+            return iter(snaps)
+        return self._stream()
+
+    def _stream(self) -> Iterator[Snapshot]:
+        source, fmt, diag, options = self._source, self._format, self._diag, self._options
+        assert source is not None and fmt is not None and diag is not None and options is not None
+        handed: queue.Queue[Any] = queue.Queue(maxsize=4)
+        sink = SnapshotSink(handed.put)
+        done = object()
+
+        def read() -> None:
+            try:
+                handed.put((done, _parse_one(fmt, source, diag, replace(options, sink=sink)), None))
+            except BaseException as exc:  # handed to the reading thread, raised there
+                handed.put((done, None, exc))
+
+        threading.Thread(target=read, name="poolscope-streamed-parse", daemon=True).start()
+        check = _StreamCheck()
+        while True:
+            item = handed.get()
+            if isinstance(item, tuple) and item[0] is done:
+                break
+            check.see(item)
+            yield item
+        _, tail, error = item
+        if error is not None:
+            raise error
+        if not sink.handed_over:
+            # Nothing went out early (a small log): the whole path, exactly as parse does it.
+            _never_silently_empty(source.name, tail, diag)
+            info = SourceInfo(source.name, fmt.name, source.encoding, len(tail))
+            result = _finish(ParseResult(snapshots=tail, sources=[info]), diag, options)
+            self.sources, self.warnings = result.sources, result.warnings
+            yield from result.snapshots
+            return
+        for snap in tail:
+            check.see(snap)
+        self.exact = sink.exact and check.same_as_whole(options)
+        self.sources = [SourceInfo(source.name, fmt.name, source.encoding, check.count)]
+        self.warnings = diag.warnings()
+        yield from tail
+
+
+class _StreamCheck:
+    """What a whole parse would still do to snapshots seen one by one (:mod:`.timeline`, _finish)."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.rows = False
+        self.totals_fit = True
+        self.missing = False
+        self.zoned = False
+        self.backwards = False
+        self._last: Any = None
+
+    def see(self, snap: Snapshot) -> None:
+        self.count += 1
+        self.rows = self.rows or len(snap.rows) > 0
+        if snap.totals and not fits_int64(tuple(snap.totals.values())):
+            self.totals_fit = False
+        stamp = snap.timestamp
+        if stamp is None:
+            self.missing = True
+            return
+        if stamp.tzinfo is not None:
+            self.zoned = True
+            return
+        if self._last is not None and stamp < self._last:
+            self.backwards = True
+        self._last = stamp
+
+    def same_as_whole(self, options: ParseOptions) -> bool:
+        """True when the whole path would change nothing: no new warning, time or order."""
+        if not (self.rows and self.totals_fit) or self.zoned or self.count < 2:
+            return False
+        if self.missing:
+            # Without --interval, times stay unknown and file order stays (timeline.order_snapshots).
+            return options.interval is None
+        return not self.backwards
+
+
+def parse_streamed(
+    inputs: Iterable[str | os.PathLike[str]],
+    *,
+    input_format: str | None = None,
+    errors: ErrorLevel | str = ErrorLevel.WARN,
+    interval: timedelta | None = None,
+) -> StreamedParse:
+    """:func:`parse` for writers that take snapshots one at a time, so a large log is never held whole.
+
+    Streams when the input is one large plain file (read in chunks) of a reader that can
+    hand snapshots over in file order (PoolMon); anything else is parsed whole as usual.
+    See :class:`StreamedParse` for what the caller checks at the end.
+    """
+    level = ErrorLevel(errors)
+    sources = list(read_inputs(inputs))
+    source = sources[0] if len(sources) == 1 else None
+    if isinstance(source, StreamedSource) and input_format is None and level is not ErrorLevel.RAISE:
+        diag = Diagnostics(level=level)
+        try:
+            fmt = detect(source) if source.head(SNIFF_CHARS).strip() else None
+        except InputError:
+            fmt = None
+        if fmt is not None and fmt.name == "poolmon":
+            for note in source.notes:
+                diag.note(source.name, None, note)
+            return StreamedParse(None, source, fmt, diag, ParseOptions(interval=interval))
+    return StreamedParse(parse_sources(sources, input_format=input_format, errors=errors, interval=interval))
 
 
 #: Lines only one family writes, by family group (a debugger log holds !poolused tables: one group).

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 from .errors import Diagnostics, InputError
@@ -25,6 +25,22 @@ class ParseOptions:
     """What the caller knows that the text may not say."""
 
     interval: timedelta | None = None  # spacing of snapshots when no timestamps are found
+    #: A reader that can hand snapshots over in file order as it reads them gives each but the
+    #: last to this sink (parsers.parse_streamed); the list it returns then holds the rest.
+    sink: SnapshotSink | None = field(default=None, compare=False)
+
+
+class SnapshotSink:
+    """Where a streaming reader hands over snapshots, and says if they differ from a whole read.
+
+    ``exact`` turns False when something read later changes a snapshot already handed over
+    (its time, say, once a later marker shows the dates are day-first).
+    """
+
+    def __init__(self, put: Callable[[Snapshot], None]) -> None:
+        self.put = put
+        self.handed_over = 0
+        self.exact = True
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,7 @@ import numpy as np
 
 from . import pasted
 from .errors import Diagnostics
-from .formats import InputFormat, ParseOptions
+from .formats import InputFormat, ParseOptions, SnapshotSink
 from .model import MISSING, RowTable, Snapshot, TimeOrigin
 from .poolmon_fast import BulkResult, TagTable, read_chunk, resolve_tags
 from .poolmon_grammar import RowFields
@@ -115,7 +115,8 @@ class _Frame:
 class FrameAssembler:
     """Collects classified lines of one source and cuts them into snapshots."""
 
-    def __init__(self, source: TextSource, diag: Diagnostics, forced_format: str | None = None) -> None:
+    def __init__(self, source: TextSource, diag: Diagnostics, forced_format: str | None = None,
+                 sink: SnapshotSink | None = None) -> None:
         self.source = source
         self.name = source.name
         self.diag = diag
@@ -131,6 +132,17 @@ class FrameAssembler:
         self.repaired = 0
         self.first_repaired: int | None = None
         self.restart_noted = False
+        # Streaming (``emit``): every closed frame but the last goes out as soon as the next one
+        # closes (the last may yet be dropped as cut off), its rows dropped here.  Its time comes
+        # from the markers read so far; ``finish`` recomputes every time over the whole source
+        # and ``streamed_exact`` says whether the ones handed over were the same.
+        self.sink = sink
+        self.emitted = 0
+        self.streamed_times: list[tuple[object, object]] = []
+        self.streamed_exact = True
+        self._markers: list[Marker] = []
+        self._clock: MarkerClock | None = None
+        self._previous: _Frame | None = None
 
     # -- tags ---------------------------------------------------------------------------
     def tag_id(self, tag: str) -> int:
@@ -233,6 +245,44 @@ class FrameAssembler:
             f.table = RowTable(tags[part.tag_ids].tolist(), part.pools, part.columns, part.drivers)
             f.has_changes = bool(part.has_changes.any())
             self.frames.append(f)
+        self._emit_ready()
+
+    def _emit_ready(self) -> None:
+        """Hand over every frame but the last (streaming only), dropping its rows."""
+        if self.sink is None:
+            return
+        while self.emitted < len(self.frames) - 1:
+            frame = self.frames[self.emitted]
+            self._stream_time(frame)
+            self.streamed_times.append((frame.extra.get("timestamp"), frame.extra.get("time_zone")))
+            snapshot = self._snapshot(self.emitted, frame)
+            frame.table = None
+            self.emitted += 1
+            self.sink.handed_over += 1
+            self.sink.put(snapshot)
+
+    def _stream_time(self, frame: _Frame) -> None:
+        """:meth:`_assign_times` for one frame, from the markers read so far."""
+        self._markers.extend(m for _, m in frame.markers)
+        if not self._markers:
+            self._previous = frame
+            return
+        if self._clock is None:
+            stamp = timestamp_from_filename(self.name)
+            self._clock = MarkerClock(stamp.date() if stamp else None)
+        self._clock.day_first = day_first_for(self._markers)
+        moment = None
+        for _, marker in frame.markers:
+            moment = self._clock.feed(marker) or moment
+            if marker.tz_name:
+                frame.extra["time_zone"] = marker.tz_name
+        previous = self._previous
+        if moment is None and previous is not None and _continues_run(frame):
+            moment = previous.extra.get("timestamp")
+            if "time_zone" in previous.extra:
+                frame.extra["time_zone"] = previous.extra["time_zone"]
+        frame.extra["timestamp"] = moment
+        self._previous = frame
 
     def _split_repeats(self, batch: RowBatch) -> list[RowBatch]:
         keys = batch.tag_ids * 2 + batch.pools
@@ -311,8 +361,15 @@ class FrameAssembler:
                     frame.partial_at,
                     "rows were left out here ('...' or [snip]); the snapshot is partial",
                 )
+        if self.emitted:
+            for frame in frames[: self.emitted]:
+                frame.extra.pop("timestamp", None)
+                frame.extra.pop("time_zone", None)
         self._assign_times(frames)
-        return [self._snapshot(i, frame) for i, frame in enumerate(frames)]
+        if self.emitted:
+            again = [(f.extra.get("timestamp"), f.extra.get("time_zone")) for f in frames[: self.emitted]]
+            self.streamed_exact = again == self.streamed_times
+        return [self._snapshot(i, frame) for i, frame in enumerate(frames) if i >= self.emitted]
 
     def _assign_times(self, frames: list[_Frame]) -> None:
         all_markers = [m for f in frames for _, m in f.markers]
@@ -568,7 +625,7 @@ def parse_source(
 ) -> list[Snapshot]:
     """Every snapshot in one PoolMon source."""
 
-    asm = FrameAssembler(source, diag, forced)
+    asm = FrameAssembler(source, diag, forced, options.sink)
     reader = LineReader(asm)
     if pasted.looks_pasted(source.head(65536)):
         # Chunk by chunk too: a big log with one tab or '#' line in its head must not be
@@ -593,10 +650,11 @@ def parse_source(
         complete = _read_bulk(source, reader)
     reader.flush()
     cut = reader.last_bad
-    if cut is None or complete:
-        # A complete last line that simply did not parse is a bad row, not a cut-off log.
-        return asm.finish(options)
-    return asm.finish(options, cut[0], cut[1])
+    # A complete last line that simply did not parse is a bad row, not a cut-off log.
+    snapshots = asm.finish(options) if cut is None or complete else asm.finish(options, cut[0], cut[1])
+    if options.sink is not None and not asm.streamed_exact:
+        options.sink.exact = False
+    return snapshots
 
 
 def _read_bulk(source: TextSource, reader: LineReader) -> bool:

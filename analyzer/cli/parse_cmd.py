@@ -7,10 +7,17 @@ from typing import Any
 
 import click
 
-from analyzer.cli.options import InputOptions, input_options, load, output_format_option, owners_for
+from analyzer.cli.options import (
+    InputOptions,
+    echo_warnings,
+    input_options,
+    load,
+    output_format_option,
+    owners_for,
+)
 from analyzer.render.dataset import write_parquet
-from analyzer.render.parse_output import iter_csv, iter_csv_bytes, iter_json, to_table
-from parsers import ParseResult
+from analyzer.render.parse_output import iter_csv, iter_csv_bytes, iter_json, to_table, write_streamed
+from parsers import ParseResult, parse_streamed
 
 
 @click.command("parse")
@@ -31,19 +38,46 @@ def parse_command(paths: tuple[str, ...], output_format: str, output: str | None
     """
     if output_format == "parquet" and output is None and sys.stdout.isatty():
         raise click.UsageError("--format parquet writes binary data: give -o FILE or redirect standard output")
-    result = load(paths, inputs)
-    if output is not None:
+    if output is not None and output != "-":
         # A file, written under a temporary name and renamed at the end: no half file on failure.
         # CSV goes to it as bytes (Arrow's buffers as they are, no decode and re-encode).
         mode = "wb" if output_format in ("parquet", "csv") else "w"
         with click.open_file(output, mode, encoding=None if mode == "wb" else "utf-8", atomic=True) as out:
-            _write(result, output_format, inputs, out)
+            if output_format != "table" and _write_streamed(paths, output_format, inputs, out):
+                return
+            _write(load(paths, inputs), output_format, inputs, out)
         return
+    result = load(paths, inputs)
     if output_format == "parquet":
         # Binary: past the command line's text layer (analyzer.render.safe), straight to the descriptor.
         _write(result, output_format, inputs, sys.__stdout__.buffer)
         return
     _write(result, output_format, inputs, None)
+
+
+def _write_streamed(paths: tuple[str, ...], output_format: str, inputs: InputOptions, out: Any) -> bool:
+    """One large log written as it is read, so memory stays flat (parsers.parse_streamed).
+
+    False (the file emptied again) when the input does not qualify or turned out to need the
+    whole parse (snapshots out of time order, owner evidence in the rows...): the caller
+    then writes it the usual way, so the file is always what the whole path writes.
+    """
+    stream = parse_streamed(list(paths), input_format=inputs.input_format, errors=inputs.errors,
+                            interval=inputs.interval)
+    if not stream.streaming:
+        return False
+    from analyzer.owners import build_resolver
+
+    owners = build_resolver(inputs.tags, (), errors=inputs.errors)  # the inputs' evidence: checked as read
+    if write_streamed(stream, output_format, out, owners):
+        # In the order the whole path prints them; on a rewrite that path prints them itself.
+        echo_warnings(stream.warnings, verbose=inputs.verbose)
+        for warning in owners.warnings:
+            click.echo(f"warning: {warning}", err=True)
+        return True
+    out.seek(0)
+    out.truncate()
+    return False
 
 
 def _write(result: ParseResult, output_format: str, inputs: InputOptions, out: Any) -> None:

@@ -157,12 +157,16 @@ def row_table(snapshots: Sequence[Snapshot], owners: OwnerResolver | Callable[[s
 def write_parquet(result: ParseResult | Sequence[Snapshot], out: Any, owners: Any = None,
                   info: HostInfo | None = None) -> int:
     """Write the row table of every snapshot to ``out`` (a path or a binary file); returns the rows written."""
-    pq = require("pyarrow.parquet")
     snaps = result.snapshots if isinstance(result, ParseResult) else list(result)
-    info = host_info_from(snaps, info)
+    return write_parquet_rows(snaps, out, owners, host_info_from(snaps, info))
+
+
+def write_parquet_rows(snapshots: Iterable[Snapshot], out: Any, owners: Any, info: HostInfo) -> int:
+    """:func:`write_parquet` with the host fields given: snapshots are read once, a chunk at a time."""
+    pq = require("pyarrow.parquet")
     written = 0
     with pq.ParquetWriter(out, schema(), compression="zstd") as writer:
-        for chunk in snapshot_chunks(snaps, CHUNK_ROWS):
+        for chunk in snapshot_chunks(snapshots, CHUNK_ROWS):
             table = row_table(chunk, owners, info)
             writer.write_table(table)
             written += table.num_rows

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import numpy as np
@@ -16,7 +16,7 @@ import numpy as np
 from analyzer.render.safe import csv_text
 from analyzer.render.tables import Column, json_default, render_table
 from analyzer.units import format_size
-from parsers import Candidates, ParseResult, Snapshot, owner_map
+from parsers import Candidates, ParseResult, ParseWarning, Snapshot, StreamedParse, owner_map
 from parsers.model import MISSING, NUMERIC_COLUMNS, RowTable
 
 Owners = Callable[[str], str | None]
@@ -66,7 +66,7 @@ def iter_json(result: ParseResult, owners: Owners | None = None,
             parts.append(("\n" if first else ",\n") + "    " + _snapshot_json(snap, owners, seen, rows))
             first = False
         yield "".join(parts)
-    yield "\n  ]" if result.snapshots else "]"
+    yield "]" if first else "\n  ]"
     warnings = [json.dumps(w.to_dict(), ensure_ascii=False) for w in result.warnings]
     yield ',\n  "warnings": ' + _json_list(warnings, "    ", "  ")
     # `seen` holds every tag written, so no second pass over the rows.
@@ -169,6 +169,56 @@ def iter_csv_bytes(result: ParseResult, owners: Owners | None = None) -> Iterato
             yield data
 
 
+class _Watched:
+    """The snapshots of a streamed parse, noting any that a whole parse would treat differently.
+
+    The owner resolver of a whole parse also reads the inputs' own owner evidence (Mapped_Driver
+    cells, ``!poolused`` descriptions) and the Parquet writer their host metadata; a streamed
+    write starts before all snapshots are read, so it holds only for inputs without either.
+    """
+
+    def __init__(self, stream: StreamedParse) -> None:
+        self.stream = stream
+        self.plain = True
+
+    @property
+    def snapshots(self) -> Iterator[Snapshot]:
+        for snap in self.stream.snapshots:
+            extra = snap.extra
+            if snap.rows.mapped_driver is not None or any(k in extra for k in _EVIDENCE_KEYS):
+                self.plain = False
+            yield snap
+
+    @property
+    def warnings(self) -> list[ParseWarning]:
+        return self.stream.warnings  # complete once the snapshots have been read
+
+
+#: Snapshot extras that feed owners (``descriptions``) or the Parquet host fields.
+_EVIDENCE_KEYS = ("descriptions", "host", "os", "drivers")
+
+
+def write_streamed(stream: StreamedParse, output_format: str, out: Any, owners: Any) -> bool:
+    """Write ``csv`` (bytes), ``json`` (text) or ``parquet`` from a streamed parse to the file ``out``.
+
+    ``owners`` is the resolver built without the inputs' evidence.  Returns False when the file
+    is not what the whole path writes (the stream was not exact, or an input carried owner
+    evidence or host metadata): the caller then writes it again from :func:`parsers.parse`.
+    """
+    watched = _Watched(stream)
+    if output_format == "csv":
+        for data in iter_csv_bytes(watched, owners.best):  # type: ignore[arg-type]
+            out.write(data)
+    elif output_format == "json":
+        for piece in iter_json(watched, owners):  # type: ignore[arg-type]
+            out.write(piece)
+    else:
+        from analyzer.render.dataset import HostInfo, write_parquet_rows
+
+        write_parquet_rows(watched.snapshots, out, owners, HostInfo())
+    return stream.exact and watched.plain
+
+
 def _csv_text(value: str) -> str:
     return csv_text(value)  # formula guard and quoting: analyzer.render.safe
 
@@ -234,7 +284,7 @@ def _arrow() -> Any:
     return _ARROW[0]
 
 
-def snapshot_chunks(snapshots: Sequence[Snapshot], rows: int | None = None) -> Iterator[list[Snapshot]]:
+def snapshot_chunks(snapshots: Iterable[Snapshot], rows: int | None = None) -> Iterator[list[Snapshot]]:
     """Consecutive snapshots grouped until a group holds ``rows`` rows (default CHUNK_ROWS): bounded memory."""
     rows = rows or CHUNK_ROWS
     chunk: list[Snapshot] = []
