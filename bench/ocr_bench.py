@@ -1,6 +1,8 @@
 """Benchmark: read rendered PoolMon console pictures back and count rows read exactly.
 
     .venv/bin/python bench/ocr_bench.py [--set heldout|tuning] [--screens 200] [--workers 2]
+    .venv/bin/python bench/ocr_bench.py --set heldout --diff-pairs 12
+
 
 Screens come from tests/ocr_screens.py: random tags and counters obeying PoolMon's
 identities, drawn in DejaVu Sans Mono, Liberation Mono or Terminus at 12-20 px, in seven
@@ -11,6 +13,9 @@ frame, saved as PNG or JPEG at quality 50-90.  The reader was tuned on the ``tun
 A row counts as exactly right when its tag, pool and all seven numbers equal the truth.
 A wrong row counts as flagged when the reader reported a doubt or repair on its line.
 Prints per-case lines and a summary: rows right, wrong rows flagged/silent, seconds a screen.
+With ``--diff-pairs N``: N before/after pairs (a later screen of the same machine: tags grew,
+churned), each drawn as two pictures; ``poolscope diff`` on the pictures must print the same
+JSON as on the same screens as text (file names and warnings aside).
 Not part of the test suite.
 """
 
@@ -31,7 +36,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT))
 
-from ocr_screens import draw_screen, random_screen  # noqa: E402
+from ocr_screens import draw_screen, later_screen, random_screen  # noqa: E402
 
 FONTS = ("dejavu", "liberation", "terminus")
 SIZES = (12, 14, 16, 18, 20)
@@ -110,13 +115,57 @@ def run_case(case: dict) -> dict:
             "numbers_right": numbers_right, "seconds": seconds, "silent_examples": examples[:3]}
 
 
+def run_pair(case: dict) -> dict:
+    """``poolscope diff`` on a before/after picture pair and on the same screens as text."""
+    import subprocess
+    import tempfile
+    from datetime import datetime
+
+    before = random_screen(case["seed"], n_rows=case["rows"], width=case["width"], mapped_driver=case["driver"])
+    after = later_screen(before, case["seed"] + 7)
+    ext = ".png" if case["quality"] is None else ".jpg"
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        for k, (name, screen) in enumerate((("before", before), ("after", after))):
+            (folder / f"{name}.txt").write_text(screen.text(), encoding="ascii")
+            image = draw_screen(screen, case["font"], case["size"], case["scheme"], frame=case["frame"])
+            image.save(folder / f"{name}{ext}", **({} if case["quality"] is None else {"quality": case["quality"]}))
+            taken = datetime(2026, 11, 21, 9, 0).timestamp() + k * 8.5 * 3600
+            for suffix in (".txt", ext):
+                os.utime(folder / f"{name}{suffix}", (taken, taken))
+
+        def diff(a: str, b: str) -> dict:
+            run = subprocess.run([sys.executable, "-m", "analyzer.cli", "diff", a, b, "--format", "json"],
+                                 cwd=folder, capture_output=True, text=True, check=False)  # fmt: skip
+            doc = json.loads(run.stdout.replace(a, "before.txt").replace(b, "after.txt"))
+            doc.pop("warnings", None)
+            for side in ("before", "after"):
+                if isinstance(doc.get(side), dict):
+                    doc[side].pop("format", None)
+            return doc
+
+        pictures, text = diff(f"before{ext}", f"after{ext}"), diff("before.txt", "after.txt")
+    tags = lambda doc: {(r["tag"], r["pool"]) for r in doc.get("rows", [])}  # noqa: E731
+    return {**case, "same": pictures == text, "only_pictures": sorted(tags(pictures) - tags(text)),
+            "only_text": sorted(tags(text) - tags(pictures))}  # fmt: skip
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--set", choices=("tuning", "heldout"), default="heldout")
     ap.add_argument("--screens", type=int, default=200)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--json", type=Path, help="write per-screen results here")
+    ap.add_argument("--diff-pairs", type=int, default=0, help="compare diff on N picture pairs with text instead")
     args = ap.parse_args()
+    if args.diff_pairs:
+        with ProcessPoolExecutor(max_workers=args.workers) as pool:
+            pairs = list(pool.map(run_pair, cases(args.set, args.diff_pairs)))
+        for r in pairs:
+            print(f"{r['font']:10} {r['size']:2} {r['scheme']:10} q={r['quality']} w={r['width']}: "
+                  f"{'same diff' if r['same'] else 'DIFFERENT'} {r['only_pictures'] or ''} {r['only_text'] or ''}")
+        print(f"set={args.set} pairs={len(pairs)}: same diff as text {sum(r['same'] for r in pairs)}/{len(pairs)}")
+        return
     todo = cases(args.set, args.screens)
     started = time.perf_counter()
     with ProcessPoolExecutor(max_workers=args.workers) as pool:

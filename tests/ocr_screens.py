@@ -11,6 +11,7 @@ Used by tests/test_screenshots.py and bench/ocr_bench.py.
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
 import io
 import random
@@ -156,6 +157,20 @@ def header_lines(rng: random.Random) -> list[str]:
 def random_screen(seed: int, *, n_rows: int = 24, width: int = 80, mapped_driver: bool = False) -> Screen:
     rng = random.Random(seed)
     return Screen(random_rows(rng, n_rows), width, mapped_driver, header=header_lines(rng))
+
+
+def later_screen(before: Screen, seed: int) -> Screen:
+    """The same machine later: a few tags grew, others churned."""
+    rng = random.Random(seed)
+    rows = []
+    for k, r in enumerate(before.rows):
+        grow = rng.randint(0, 400) if k % 3 == 0 else 0
+        churn = rng.randint(0, 5000)
+        size = r.bytes // r.diff if r.diff else 64
+        rows.append(
+            dataclasses.replace(r, allocs=r.allocs + churn + grow, frees=r.frees + churn, bytes=r.bytes + grow * size)
+        )
+    return dataclasses.replace(before, rows=rows)
 
 
 # -- drawing ------------------------------------------------------------------------------------

@@ -8,11 +8,9 @@ suite reads only a handful of pictures.
 
 from __future__ import annotations
 
-import dataclasses
 import io
 import json
 import os
-import random
 import struct
 import zipfile
 import zlib
@@ -26,7 +24,7 @@ from parsers import parse, parse_sources
 from parsers.textio import ImageSource, read_path
 
 PIL = pytest.importorskip("PIL", reason="the ocr extra (Pillow) is not installed")
-from ocr_screens import Screen, ScreenRow, draw_screen, random_screen  # noqa: E402
+from ocr_screens import Screen, ScreenRow, draw_screen, later_screen, random_screen  # noqa: E402
 
 
 def _tesseract_ok() -> bool:
@@ -93,23 +91,10 @@ def test_jpeg_bitmap_font_dark_on_light_in_a_window_132_columns_with_mapped_driv
     assert sum(d == r.driver for d, r in zip(drivers, screen.rows, strict=True)) >= len(screen.rows) // 2
 
 
-def _after(before: Screen, seed: int) -> Screen:
-    """The same machine later: a few tags grew, others churned, one leaks steadily."""
-    rng = random.Random(seed)
-    rows = []
-    for k, r in enumerate(before.rows):
-        grow = rng.randint(0, 400) if k % 3 == 0 else 0
-        churn = rng.randint(0, 5000)
-        size = r.bytes // r.diff if r.diff else 64
-        rows.append(dataclasses.replace(r, allocs=r.allocs + churn + grow, frees=r.frees + churn,
-                                        bytes=r.bytes + grow * size))
-    return dataclasses.replace(before, rows=rows)
-
-
 @needs_tesseract
 def test_before_and_after_pictures_give_the_same_diff_as_text(tmp_path: Path) -> None:
     before = random_screen(21, n_rows=12)
-    after = _after(before, 22)
+    after = later_screen(before, 22)
     for k, (name, screen) in enumerate((("before", before), ("after", after))):
         (tmp_path / f"{name}.txt").write_text(screen.text(), encoding="ascii")
         draw_screen(screen, "dejavu", 16, "blue").save(tmp_path / f"{name}.png")
