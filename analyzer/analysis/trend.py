@@ -970,7 +970,7 @@ def analyze(snapshots: Sequence[Snapshot], options: TrendOptions | None = None) 
     if pooled.any():
         from scipy.special import stdtrit
 
-        half = stdtrit(np.where(pooled, st.each_df, 1.0), 0.5 + opts.confidence / 2) * np.nan_to_num(st.each_se)
+        half = stdtrit(np.where(pooled, st.each_df, 1.0), 0.5 + opts.confidence / 2) * np.where(pooled, st.each_se, 0.0)
         st.slope = np.where(pooled, st.each_rate, st.slope)
         st.low = np.where(pooled, st.each_rate - half, st.low)
         st.high = np.where(pooled, st.each_rate + half, st.high)
