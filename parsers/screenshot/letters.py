@@ -93,17 +93,18 @@ def picture_heights(tops: dict[str, list[float]]) -> Heights | None:
     return Heights(float(np.median(cap)), float(np.median(low)))
 
 
-def _distances(vecs: np.ndarray, cents: np.ndarray) -> np.ndarray:
+def glyph_distances(vecs: np.ndarray, cents: np.ndarray) -> np.ndarray:
+    """Euclidean distances between unit-length glyph vectors (rows) and centroids."""
     return np.sqrt(np.maximum(0.0, 2.0 - 2.0 * vecs @ cents.T))
 
 
-def _cluster(vecs: np.ndarray, same: float) -> np.ndarray:
+def leader_clusters(vecs: np.ndarray, same: float) -> np.ndarray:
     """Leader clustering: group number of each vector."""
     leaders: list[np.ndarray] = []
     out = np.zeros(len(vecs), dtype=int)
     for n, v in enumerate(vecs):
         if leaders:
-            d = _distances(v[None, :], np.stack(leaders))[0]
+            d = glyph_distances(v[None, :], np.stack(leaders))[0]
             k = int(d.argmin())
             if d[k] < same:
                 out[n] = k
@@ -155,7 +156,7 @@ def settle_tags(
     for k, t in enumerate(labels):
         members = np.stack([vecs[c] for c in templates[t][:40]])
         if len(members) >= 5:
-            radius = float(np.percentile(_distances(members, cents[k : k + 1])[:, 0], 98))
+            radius = float(np.percentile(glyph_distances(members, cents[k : k + 1])[:, 0], 98))
             thresholds[k] = min(match, max(0.06, 1.3 * radius))
     cell_vecs = np.stack([vecs[c] for c in cells])
     plain = _nearest_templates(raw, cells, templates, labels, thresholds, [(False, False)] * len(cells))
@@ -225,7 +226,7 @@ def settle_tags(
     # The cells no template explains: look-alikes read alike, by the majority of their readings.
     if not free:
         return out
-    groups = _cluster(cell_vecs[free], max(match, 0.12))
+    groups = leader_clusters(cell_vecs[free], max(match, 0.12))
     group_label: dict[int, str] = {}
     for g in range(int(groups.max()) + 1):
         ms = [free[k] for k in np.flatnonzero(groups == g)]
@@ -255,7 +256,7 @@ def settle_tags(
     for lab, gs in by_label.items():
         if len(gs) > 1:
             cent = [_unit(cell_vecs[[free[k] for k in np.flatnonzero(groups == g)]].mean(axis=0)) for g in gs]
-            far = _distances(np.stack(cent), np.stack(cent)).max()
+            far = glyph_distances(np.stack(cent), np.stack(cent)).max()
             if far > 2.0 * max(match, 0.12):
                 for g in gs:
                     for k in np.flatnonzero(groups == g):
@@ -305,7 +306,7 @@ def _nearest_templates(
         mask = _side_mask(*side)
         cents = np.stack([_unit(np.mean([_unit(raw[c] * mask) for c in templates[t][:40]], axis=0)) for t in labels])
         idx = [n for n, sd in enumerate(sides) if sd == side]
-        d[idx] = _distances(np.stack([_unit(raw[cells[n]] * mask) for n in idx]), cents)
+        d[idx] = glyph_distances(np.stack([_unit(raw[cells[n]] * mask) for n in idx]), cents)
     out = []
     for n in range(len(cells)):
         k = int(np.argmin(d[n] / thresholds))

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..errors import InputError
-from .letters import settle_tags
+from .letters import glyph_distances, leader_clusters, settle_tags
 from .picture import CELL_SHAPE, Grid, cell_vectors
 
 #: Upscale so that a text line is about this tall before Tesseract reads it.
@@ -221,14 +221,14 @@ class Glyphs:
         ks = [k for k, lab in enumerate(self.labels) if lab == symbol]
         if not ks:
             return 9.0
-        return float(np.sqrt(np.maximum(0.0, 2.0 - 2.0 * self.centroids[ks] @ vec)).min())
+        return float(glyph_distances(vec[None, :], self.centroids[ks]).min())
 
     def nearest(self, vecs: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(best group, its distance, distance of the nearest group with another symbol)."""
         if len(self.labels) == 0:
             n = len(vecs)
             return np.zeros(n, int), np.full(n, 9.0), np.full(n, 9.0)
-        d = np.sqrt(np.maximum(0.0, 2.0 - 2.0 * vecs @ self.centroids.T))
+        d = glyph_distances(vecs, self.centroids)
         best = d.argmin(axis=1)
         lab = np.array(self.labels)
         other = np.where(lab[None, :] == lab[best][:, None], 9.0, d).min(axis=1)
@@ -237,25 +237,15 @@ class Glyphs:
 
 def group_cells(vecs: np.ndarray, votes: list[str | None]) -> tuple[np.ndarray, np.ndarray]:
     """Leader clustering then two k-means passes: (group of each cell, centroids)."""
-    leaders: list[np.ndarray] = []
-    assign = np.zeros(len(vecs), dtype=int)
-    for i, v in enumerate(vecs):
-        if leaders:
-            d = np.sqrt(np.maximum(0.0, 2.0 - 2.0 * np.stack(leaders) @ v))
-            k = int(d.argmin())
-            if d[k] < SAME_GLYPH:
-                assign[i] = k
-                continue
-        leaders.append(v)
-        assign[i] = len(leaders) - 1
-    cents = np.stack(leaders) if leaders else np.zeros((0, vecs.shape[1]))
+    assign = leader_clusters(vecs, SAME_GLYPH)
+    cents = np.stack([vecs[np.argmax(assign == k)] for k in range(assign.max() + 1)]) if len(vecs) \
+        else np.zeros((0, vecs.shape[1]))
     for _ in range(2):
         for k in range(len(cents)):
             members = vecs[assign == k]
             if len(members):
                 cents[k] = _normalise(members.mean(axis=0))
-        d = np.sqrt(np.maximum(0.0, 2.0 - 2.0 * vecs @ cents.T))
-        assign = d.argmin(axis=1)
+        assign = glyph_distances(vecs, cents).argmin(axis=1)
     return assign, cents
 
 
