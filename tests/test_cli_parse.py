@@ -176,6 +176,30 @@ def test_input_format_override(tree):
     assert run.err.count("\n") == 1 and run.err.startswith("Error: samples/console_session1.txt")
 
 
+@pytest.mark.parametrize("output_format", ["csv", "json", "parquet"])
+def test_a_failed_parse_leaves_the_output_file_as_it_was(tmp_path, output_format):
+    """-o FILE is written under a temporary name: an input error replaces nothing and leaves nothing behind."""
+    (tmp_path / "junk.log").write_bytes(bytes(range(256)) * 20)
+    kept = tmp_path / "kept.out"
+    kept.write_text("earlier results\n")
+    for target in (kept, tmp_path / "new.out"):
+        run = poolscope("parse", "--format", output_format, "-o", str(target), str(tmp_path / "junk.log"))
+        assert (run.code, run.err) == (2, f"Error: {tmp_path / 'junk.log'}: binary data, not text\n")
+    assert kept.read_text() == "earlier results\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["junk.log", "kept.out"]
+
+
+def test_output_file_is_replaced_on_success_keeping_its_mode(tree, tmp_path):
+    target = tmp_path / "rows.csv"
+    target.write_text("old\n")
+    target.chmod(0o640)
+    run = poolscope("parse", "--format", "csv", "-o", str(target), str(SAMPLES / "leak_appended.log"))
+    assert run.code == 0, run.err
+    assert target.read_text().startswith("source,index,timestamp,")
+    assert target.stat().st_mode & 0o777 == 0o640
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["rows.csv"]
+
+
 def test_paths_are_required(tree):
     run = invoke(tree, "parse")
     assert run.code == 2

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import os
 import re
-from collections.abc import Callable, Sequence
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import click
 
@@ -168,3 +172,32 @@ def echo_warnings(warnings: Sequence[ParseWarning], *, verbose: bool = False) ->
         summary = repair_summary(repairs)
         if summary:
             click.echo(f"note: {summary}; -v lists them", err=True)
+
+
+@contextlib.contextmanager
+def atomic_output(path: str, binary: bool) -> Iterator[IO[Any]]:
+    """A file written under a temporary name beside ``path`` and renamed over it only on success.
+
+    On an error the temporary file is removed and whatever ``path`` held stays as it was
+    (click's own ``atomic=True`` renames the half-written file into place even on an error).
+    """
+    folder = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix=".poolscope-", suffix=".tmp", dir=folder)
+    try:
+        with os.fdopen(fd, "wb" if binary else "w", **({} if binary else {"encoding": "utf-8", "newline": ""})) as out:
+            yield out
+        if os.path.exists(path):
+            shutil.copymode(path, tmp)
+        else:
+            os.chmod(tmp, 0o666 & ~_umask())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask

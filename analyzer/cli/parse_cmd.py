@@ -9,6 +9,7 @@ import click
 
 from analyzer.cli.options import (
     InputOptions,
+    atomic_output,
     echo_warnings,
     input_options,
     load,
@@ -41,8 +42,7 @@ def parse_command(paths: tuple[str, ...], output_format: str, output: str | None
     if output is not None and output != "-":
         # A file, written under a temporary name and renamed at the end: no half file on failure.
         # CSV goes to it as bytes (Arrow's buffers as they are, no decode and re-encode).
-        mode = "wb" if output_format in ("parquet", "csv") else "w"
-        with click.open_file(output, mode, encoding=None if mode == "wb" else "utf-8", atomic=True) as out:
+        with atomic_output(output, binary=output_format in ("parquet", "csv")) as out:
             if output_format != "table" and _write_streamed(paths, output_format, inputs, out):
                 return
             _write(load(paths, inputs), output_format, inputs, out)
