@@ -142,8 +142,11 @@ def test_bad_inputs_are_one_line_errors(tmp_path, fleet):
     run = poolscope("fleet", "analyze", str(tmp_path))
     assert run.code == 2 and len(run.err_lines) == 1 and "no Parquet files found" in run.err
     (tmp_path / "junk.parquet").write_text("not parquet")
-    run = poolscope("fleet", "analyze", str(tmp_path / "junk.parquet"))
-    assert run.code == 0 and run.err.startswith("warning: ") and "junk.parquet: not a readable Parquet file" in run.err
+    run = poolscope("fleet", "analyze", str(tmp_path / "junk.parquet"))  # nothing readable: an error, said once
+    assert run.code == 2 and len(run.err_lines) == 1
+    assert run.err.startswith(f"Error: {tmp_path / 'junk.parquet'}: not a readable Parquet file: ")
+    run = poolscope("fleet", "analyze", str(fleet[1]), str(tmp_path / "junk.parquet"), "--jobs", "1")
+    assert run.code == 0 and run.err.startswith(f"warning: {tmp_path / 'junk.parquet'}: not a readable Parquet file")
     run = poolscope("fleet", "ingest", str(fleet[0]), "-o", str(fleet[1]))
     assert run.code == 2 and "folder is not empty (add --append" in run.err and "Traceback" not in run.err
     bad = tmp_path / "in" / "h1"

@@ -196,7 +196,10 @@ def analyze_unit(unit: HostUnit, options: TrendOptions) -> tuple[Any, list[HostF
     try:
         table = _read_unit(unit)
     except PoolscopeError as exc:
-        return _verdict_table(out), [HostFailure(unit.host or unit.files[0], str(exc))]
+        where = unit.host or unit.files[0]
+        # A loose file's failure is named by the file already: say it once.
+        message = exc.message if isinstance(exc, InputError) and exc.source == where else str(exc)
+        return _verdict_table(out), [HostFailure(where, message)]
     if unit.host is not None:
         parts = [(unit.host, table)]
     else:
@@ -362,6 +365,11 @@ def analyze_fleet(paths: Sequence[str | os.PathLike[str]], *, by: str = "tag", o
         table, failures = run_dask(units, opts, scheduler, progress)
     else:
         table, failures = run_process_pool(units, opts, jobs, progress)
+    if failures and not table.num_rows and len({f.host for f in failures}) >= len(units):
+        # Nothing could be read: an error naming the first input, not an empty fleet table.
+        first = failures[0]
+        raise InputError(first.host, first.message if len(failures) == 1
+                         else f"no host could be read ({len(failures)} failed); first: {first.message}")
     verdicts = table["verdict"].value_counts().to_pylist() if table.num_rows else []
     counts = {v["values"]: int(v["counts"]) for v in verdicts}
     hosts = len(table["host"].unique()) if table.num_rows else 0
