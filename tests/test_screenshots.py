@@ -131,6 +131,12 @@ def test_a_picture_without_a_console_is_a_clean_input_error(tmp_path: Path) -> N
 # -- no Tesseract needed ------------------------------------------------------------------------
 
 
+def test_a_damaged_picture_is_one_line_without_python_internals(tmp_path: Path) -> None:
+    (tmp_path / "shot.png").write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 8)
+    run = poolscope("parse", "shot.png", cwd=tmp_path)
+    assert (run.code, run.err) == (2, "Error: shot.png: damaged picture: the image data cannot be decoded\n")
+
+
 def _png_with_time(when: datetime) -> bytes:
     from PIL import Image
 

@@ -58,7 +58,9 @@ def load_rgb(data: bytes, name: str) -> np.ndarray:
     try:
         with Image.open(io.BytesIO(data)) as img:
             return np.asarray(img.convert("RGB"), dtype=np.float32)
-    except (UnidentifiedImageError, OSError, ValueError) as exc:
+    except UnidentifiedImageError as exc:
+        raise InputError(name, "damaged picture: the image data cannot be decoded") from exc
+    except (OSError, ValueError) as exc:
         raise InputError(name, f"damaged picture: {exc}") from exc
 
 
