@@ -418,6 +418,17 @@ def _expected_rho(phi: np.ndarray, n: np.ndarray) -> np.ndarray:
     return out
 
 
+def _columns_present(y: np.ndarray, mask: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    """``y`` as float columns (one series per column) and where it holds a value the caller keeps."""
+    y = np.asarray(y, dtype=np.float64)
+    if y.ndim == 1:
+        y = y[:, None]
+    ok = ~np.isnan(y)
+    if mask is not None:
+        ok &= mask
+    return y, ok
+
+
 def growth_fit(y: np.ndarray, x: np.ndarray, scale: float | np.ndarray = 1.0, mask: np.ndarray | None = None,
                z: np.ndarray | None = None, z_se: np.ndarray | None = None) -> GrowthFit:
     """Least-squares slope of each column of ``y`` against ``x`` and a one-sided test of growth.
@@ -443,12 +454,7 @@ def growth_fit(y: np.ndarray, x: np.ndarray, scale: float | np.ndarray = 1.0, ma
     """
     from scipy.special import stdtr
 
-    y = np.asarray(y, dtype=np.float64)
-    if y.ndim == 1:
-        y = y[:, None]
-    ok = ~np.isnan(y)
-    if mask is not None:
-        ok &= mask
+    y, ok = _columns_present(y, mask)
     w = ok.astype(np.float64)
     n = w.sum(axis=0)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -618,12 +624,7 @@ def drift_fit(y: np.ndarray, x: np.ndarray, scale: float | np.ndarray = 1.0, mas
     """
     from scipy.special import stdtr
 
-    y = np.asarray(y, dtype=np.float64)
-    if y.ndim == 1:
-        y = y[:, None]
-    ok = ~np.isnan(y)
-    if mask is not None:
-        ok &= mask
+    y, ok = _columns_present(y, mask)
     m = y.shape[1]
     # Consecutive present points, gaps bridged: compress each column to its present points.
     n = ok.sum(axis=0)
