@@ -28,6 +28,7 @@ import tempfile
 import time
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -101,19 +102,25 @@ def latency(snapshots: list, labels: dict, interval_s: int, step_min: int = 15) 
     return out
 
 
-def run_seed(seed: int, folder: Path, snapshots: int, background: int, with_latency: bool) -> dict:
-    cfg = ScenarioConfig(seed=seed, snapshots=snapshots, background=background)
-    log, labels_path = write_scenario(cfg, folder, f"scenario_{seed}")
+def _scored(log: Path, labels_path: Path) -> tuple[dict, Any, dict[tuple[str, str], str]]:
+    """Parse and judge one labelled log, timing both; the labels are opened only after the analysis."""
     t0 = time.perf_counter()
     parsed = parse([log])
     t1 = time.perf_counter()
     verdicts = _verdicts(parsed.snapshots)
     t2 = time.perf_counter()
-    labels = json.loads(labels_path.read_text())  # opened only after the analysis
-    result = score(verdicts, labels)
-    result.update(parse_s=t1 - t0, analyze_s=t2 - t1, rows=sum(len(s.rows) for s in parsed.snapshots))
+    result = score(verdicts, json.loads(labels_path.read_text()))
+    result.update(parse_s=t1 - t0, analyze_s=t2 - t1)
+    return result, parsed, verdicts
+
+
+def run_seed(seed: int, folder: Path, snapshots: int, background: int, with_latency: bool) -> dict:
+    cfg = ScenarioConfig(seed=seed, snapshots=snapshots, background=background)
+    log, labels_path = write_scenario(cfg, folder, f"scenario_{seed}")
+    result, parsed, _ = _scored(log, labels_path)
+    result["rows"] = sum(len(s.rows) for s in parsed.snapshots)
     if with_latency:
-        result["latency_min"] = latency(parsed.snapshots, labels, cfg.interval_s)
+        result["latency_min"] = latency(parsed.snapshots, json.loads(labels_path.read_text()), cfg.interval_s)
     return result
 
 
@@ -168,15 +175,8 @@ def _kernel_cfg(family: str, seed: int) -> KernelConfig:
 
 def run_kernel(family: str, seed: int, folder: Path) -> dict:
     log, labels_path = write_run(_kernel_cfg(family, seed), folder, f"kernel_{family}_{seed}")
-    t0 = time.perf_counter()
-    parsed = parse([log])
-    t1 = time.perf_counter()
-    verdicts = _verdicts(parsed.snapshots)
-    t2 = time.perf_counter()
-    labels = json.loads(labels_path.read_text())  # opened only after the analysis
-    result = score(verdicts, labels)
-    result.update(parse_s=t1 - t0, analyze_s=t2 - t1, snapshots=len(parsed.snapshots),
-                  series=len(verdicts))
+    result, parsed, verdicts = _scored(log, labels_path)
+    result.update(snapshots=len(parsed.snapshots), series=len(verdicts))
     return result
 
 
