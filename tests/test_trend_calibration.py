@@ -82,6 +82,33 @@ def test_the_turnover_does_not_hide_a_leak_of_one_in_n_operations():
     assert np.median(fit.slope) == pytest.approx(5.0, rel=0.1)  # 100 operations/h ÷ 20
 
 
+@pytest.mark.parametrize("phi", [0.5, 0.9])
+def test_growth_in_every_boot_segment_is_combined_at_the_nominal_rate(phi):
+    """Three short stable segments (10–40 points): each segment's p is honest, and so is their combination.
+
+    Pooling the slopes by inverse variance trusts each short segment's noisy standard error
+    (few degrees of freedom); the segments' own p-values, combined, keep the nominal rate.
+    """
+    rng = np.random.default_rng(int(100 * phi) + 7)
+    sizes = (40, 25, 10)
+    ps, weights = [], []
+    for n in sizes:
+        fit = stats.growth_fit(_ar1(rng, n, SERIES, phi, heavy=True), np.arange(n) / 30.0)
+        ps.append(fit.p)
+        weights.append(np.full(SERIES, np.sqrt(n)))
+    combined = stats.combine_one_sided(np.array(ps), np.array(weights))
+    for alpha in (0.05, 0.01):
+        assert np.mean(combined < alpha) <= _allowed(alpha)
+    # Uniform p-values give a uniform combination; a segment left out (NaN) takes no part.
+    u = rng.uniform(size=(3, SERIES))
+    u[2, : SERIES // 2] = np.nan
+    both = stats.combine_one_sided(u, np.ones((3, SERIES)))
+    assert abs(np.mean(both < 0.05) - 0.05) <= 3 * np.sqrt(0.05 * 0.95 / SERIES)
+    assert stats.combine_one_sided(np.full((2, 1), np.nan), np.ones((2, 1)))[0] == 1.0
+    # Growth in each segment adds up: three p of 0.02 together say far more than one.
+    assert stats.combine_one_sided(np.full((3, 1), 0.02), np.ones((3, 1)))[0] < 0.001
+
+
 def test_q_values_are_monotone_in_p():
     rng = np.random.default_rng(79)
     p = np.concatenate([rng.uniform(size=500), rng.uniform(0, 1e-4, 20), [np.nan, 1.0, 0.0]])

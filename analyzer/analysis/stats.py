@@ -743,3 +743,21 @@ def large_falls(y: np.ndarray, threshold: np.ndarray) -> np.ndarray:
         peak = np.where(fell, v, peak)
         trough = np.where(fell, v, trough)
     return count
+
+
+def combine_one_sided(p: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Weighted Stouffer combination of independent one-sided p-values, per column of ``p`` (S, m).
+
+    Each p becomes z = Φ⁻¹(1 − p); Σ wᵢzᵢ / √Σ wᵢ² is N(0, 1) when every p is uniform, so the
+    combined p is exact whatever the weights, as long as they are fixed without looking at
+    the p-values.  NaN entries (or weight 0) take no part; a column with none gives 1.
+    """
+    from scipy.special import ndtr, ndtri
+
+    use = np.isfinite(p) & (weights > 0)
+    w = np.where(use, weights, 0.0)
+    z = np.where(use, -ndtri(np.clip(np.where(use, p, 0.5), 1e-300, 1.0)), 0.0)
+    norm = np.sqrt((w * w).sum(axis=0))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        total = np.where(norm > 0, (w * z).sum(axis=0) / np.where(norm > 0, norm, 1.0), -np.inf)
+    return np.where(norm > 0, ndtr(-total), 1.0)

@@ -757,13 +757,12 @@ def _each_segment(st: SeriesStatistics, cols: np.ndarray, raw: np.ndarray, turno
     """"Keeps growing in each boot segment": one slope common to every usable segment, a second route.
 
     Each segment keeps its own level: a reboot restarts it, and joining the segments end to end
-    would read the restart's random step as growth.  The segments' slopes are pooled by inverse
-    variance (at full and at coarse resolution, half the budget each).  Every earlier segment
+    would read the restart's random step as growth.  The evidence is the segments' own one-sided
+    p-values combined (Stouffer, weights √points), at full and at coarse resolution, half the
+    budget each; the rate reported is the slopes pooled by inverse variance.  Every earlier segment
     must have grown to its end (a cache that refills after each boot levels off in each); the
     latest may have just begun.
     """
-    from scipy.special import stdtr
-
     usable = segs.points[:, cols] > opts.short_points
     multi = usable.sum(axis=0) >= 2
     if not multi.any():
@@ -779,6 +778,8 @@ def _each_segment(st: SeriesStatistics, cols: np.ndarray, raw: np.ndarray, turno
     dof = [np.zeros(len(sub)), np.zeros(len(sub))]
     all_grow = np.ones(len(sub), bool)
     latest_up = [np.full(len(sub), np.inf), np.full(len(sub), np.inf)]  # the latest segment's own 99 % bound
+    seg_p: list[list[np.ndarray]] = [[], []]  # each segment's own one-sided p, per resolution
+    seg_w: list[list[np.ndarray]] = [[], []]
     for s in range(segs.points.shape[0]):
         use = usable[s, multi]
         if not use.any():
@@ -797,6 +798,8 @@ def _each_segment(st: SeriesStatistics, cols: np.ndarray, raw: np.ndarray, turno
             weight_sum[k] += w
             weighted[k] += w * np.nan_to_num(g.slope)
             dof[k] += np.where(ok, g.df, 0.0)
+            seg_p[k].append(np.where(ok, g.p, np.nan))
+            seg_w[k].append(np.where(ok, np.sqrt(segs.points[s, sub]), 0.0))
             if k == 0:
                 first, last = _first_last(~np.isnan(y))
                 mid = first + (last - first) // 2
@@ -812,10 +815,12 @@ def _each_segment(st: SeriesStatistics, cols: np.ndarray, raw: np.ndarray, turno
     pooled_df = np.full(len(sub), np.nan)
     for k in range(2):
         with np.errstate(invalid="ignore", divide="ignore"):
-            t = np.where(weight_sum[k] > 0, weighted[k] / np.sqrt(weight_sum[k]), 0.0)
             rate_k = weighted[k] / weight_sum[k]
             se_k = 1.0 / np.sqrt(weight_sum[k])
-        p_k = np.where(weight_sum[k] > 0, stdtr(np.maximum(dof[k], 1.0), -t), 1.0)
+        # The evidence: the segments' own p-values combined (Stouffer, weights √points fixed by the
+        # design), each already honest about its autocorrelation and degrees of freedom.  A t
+        # pooled by inverse variance would trust the noisy standard errors of short segments.
+        p_k = stats.combine_one_sided(np.array(seg_p[k]), np.array(seg_w[k]))
         # Growth "in each" must hold in the latest segment too: its own rate must not be surely
         # below the pooled one (a tag flat since the last boot does not keep growing).
         p_k = np.where(latest_up[k] >= rate_k, p_k, 1.0)
