@@ -408,26 +408,10 @@ def compute_statistics(data: SeriesSet, segs: BootSegments, opts: TrendOptions) 
     """Stage 2: every statistic of every series, for the analysed boot segment."""
     k = len(data.tags)
     x_full = data.times / 3600.0 if data.timed else data.times.astype(np.float64)
-    raw = data.values["bytes"]
-    present = ~np.isnan(raw)
-    n_points = present.sum(axis=0)
-    in_seg = segs.mask(segs.analysed) & present & (segs.analysed >= 0)[None, :]
-    seg_points = in_seg.sum(axis=0)
+    prep = _prepare(data, segs, opts, x_full)
+    seg_points = prep.seg_points
     rank, count = segs.rank()
-    outstanding = None
-    if "allocs" in data.values and "frees" in data.values:
-        o = data.values["allocs"] - data.values["frees"]
-        if not np.isnan(o).all():
-            outstanding = o
-
-    # Interval counts at full resolution inside the segment ("grew in 118 of 120 intervals").
-    seg_raw = np.where(in_seg, raw, np.nan)
-    d = np.diff(seg_raw, axis=0)
-    d_valid = ~np.isnan(d)
-    ups = ((d > 0) & d_valid).sum(axis=0)
-    downs = ((d < 0) & d_valid).sum(axis=0)
-    intervals = d_valid.sum(axis=0)
-    first_i, last_i = _first_last(in_seg)
+    first_i, last_i = prep.first_i, prep.last_i
     window_x = np.where(seg_points > 0, x_full[last_i] - x_full[first_i], 0.0)
 
     short = (seg_points >= opts.min_points) & (seg_points <= opts.short_points) & (segs.analysed >= 0)
@@ -435,7 +419,7 @@ def compute_statistics(data: SeriesSet, segs: BootSegments, opts: TrendOptions) 
 
     nan = np.full(k, np.nan)
     st = SeriesStatistics(
-        n_points=n_points, segment_points=seg_points, segment=rank, segments=count, short=short,
+        n_points=prep.n_points, segment_points=seg_points, segment=rank, segments=count, short=short,
         tested=short | long_, p=np.ones(k), q=nan.copy(), t=np.zeros(k), phi=np.zeros(k), n_eff=nan.copy(),
         measure=np.zeros(k, dtype=np.intp), model=np.zeros(k, dtype=np.intp), onset_j=np.zeros(k, dtype=np.intp),
         slope=nan.copy(),
@@ -447,43 +431,184 @@ def compute_statistics(data: SeriesSet, segs: BootSegments, opts: TrendOptions) 
         rise=np.zeros(k), fall=np.zeros(k), peak_x=nan.copy(), ends_above_peak=np.zeros(k, bool),
         noise=np.zeros(k), reference=np.zeros(k, dtype=np.intp), smallest_step=nan.copy(),
         all_up=np.zeros(k, bool), top_steps=np.zeros(k, dtype=np.intp),
-        intervals=intervals, ups=ups, downs=downs, freed=nan.copy(), null_scale=1.0,
+        intervals=prep.intervals, ups=prep.ups, downs=prep.downs, freed=nan.copy(), null_scale=1.0,
     )
 
     # Freed share of new allocations over the segment.
-    if outstanding is not None:
-        seg_resets = data.resets & in_seg
-        da = _window_delta(np.where(in_seg, data.values["allocs"], np.nan), seg_resets)
-        df = _window_delta(np.where(in_seg, data.values["frees"], np.nan), seg_resets)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            st.freed = np.where(da > 0, df / da, np.nan)
+    if prep.has_outstanding:
+        st.freed = prep.freed
 
-    turnover = _turnover(data, x_full) if opts.load_adjust else None
     if long_.any():
-        _long_path(st, np.flatnonzero(long_), raw, outstanding, turnover, in_seg, data.resets, x_full, segs, opts)
+        _long_path(st, np.flatnonzero(long_), prep, data, x_full, segs, opts)
     if short.any():
-        _short_path(st, np.flatnonzero(short), seg_raw, x_full, first_i, last_i)
+        cols = np.flatnonzero(short)
+        raw = data.values["bytes"][:, cols]
+        in_seg = (segs.ids[:, cols] == segs.analysed[cols][None, :]) & ~np.isnan(raw)
+        seg_raw = np.full((raw.shape[0], k), np.nan)
+        seg_raw[:, cols] = np.where(in_seg, raw, np.nan)
+        _short_path(st, cols, seg_raw, x_full, first_i, last_i)
     st.q = stats.benjamini_hochberg(np.where(st.tested, st.p, np.nan))
     return st
 
 
-def _turnover(data: SeriesSet, x_full: np.ndarray) -> np.ndarray | None:
-    """(T, K) allocations per x unit that were also freed: min(ΔAllocs, ΔFrees) / Δx (NaN: unknown).
+#: Columns per pass over the full-resolution matrices: a few (T × 128) arrays stay in the CPU cache,
+#: where a pass over the whole (T × K) matrix would stream it from memory, once per operation.
+_CHUNK = 128
+
+
+def _take(a: np.ndarray, cols: slice | np.ndarray) -> np.ndarray:
+    """Columns of ``a``, row-major like ``a`` (``a[:, cols]`` with an index array would be column-major,
+    and numpy's sums then add in another order: results would differ in the last digits)."""
+    if isinstance(cols, np.ndarray) and len(cols) and cols[-1] - cols[0] == len(cols) - 1 \
+            and (len(cols) < 2 or bool(np.all(np.diff(cols) == 1))):
+        cols = slice(int(cols[0]), int(cols[-1]) + 1)  # a run of columns: a view, no gather
+    return a[:, cols] if isinstance(cols, slice) else np.take(a, cols, axis=1)
+
+
+def _column_chunks(k: int) -> list[slice]:
+    return [slice(a, min(k, a + _CHUNK)) for a in range(0, k, _CHUNK)]
+
+
+@dataclass
+class _Prepared:
+    """What stage 2 reads from the full-resolution matrices, gathered in one pass over column chunks.
+
+    The rest of stage 2 works on block means (at most ``max_points`` and ``coarse_points`` rows),
+    so the (T × K) matrices are read once, chunk by chunk, instead of once per statistic.
+    Pairs are (fine blocks, coarse blocks); every array has one column per series.
+    """
+
+    n_points: np.ndarray
+    seg_points: np.ndarray
+    first_i: np.ndarray  # first and last snapshot of the analysed segment with the tag
+    last_i: np.ndarray
+    ups: np.ndarray  # intervals up, down, and counted, at full resolution inside the segment
+    downs: np.ndarray
+    intervals: np.ndarray
+    has_outstanding: bool  # Allocs − Frees known somewhere
+    freed: np.ndarray  # freed share of the segment's new allocations
+    bytes: tuple[np.ndarray, np.ndarray]  # spikes removed, analysed segment only
+    raw_fine: np.ndarray  # spikes kept, analysed segment only (the step noise)
+    every: np.ndarray | None  # spikes removed, every boot segment (only with several segments)
+    outstanding: tuple[np.ndarray, np.ndarray] | None  # spikes removed, analysed segment only
+    outstanding_seen: np.ndarray  # (K,) the despiked outstanding count has a point
+    turnover: tuple[np.ndarray, np.ndarray] | None  # spikes removed, analysed segment only
+
+
+def _turnover_of(data: SeriesSet, cols: slice | np.ndarray, dx: np.ndarray) -> np.ndarray:
+    """(T, len(cols)) allocations per x unit that were also freed: min(ΔAllocs, ΔFrees) / Δx (NaN: unknown).
 
     A tag's in-use count follows its load (Little's law: in use ≈ turnover rate × lifetime), so
     the turnover is the covariate that tells load-following from leaking.  What is allocated
-    and never freed shows in ΔAllocs − ΔFrees, not in the smaller of the two.
+    and never freed shows in ΔAllocs − ΔFrees, not in the smaller of the two.  ``dx`` is
+    ``np.diff(x)[:, None]``.
     """
-    if "allocs" not in data.values or "frees" not in data.values:
-        return None
-    a, f = data.values["allocs"], data.values["frees"]
-    if np.isnan(a).all() or np.isnan(f).all():
-        return None
-    dx = np.diff(x_full)[:, None]
+    a, f = _take(data.values["allocs"], cols), _take(data.values["frees"], cols)
     with np.errstate(invalid="ignore", divide="ignore"):
         rate = np.minimum(np.diff(a, axis=0), np.diff(f, axis=0)) / dx
-    rate = np.where((dx > 0) & ~data.resets[1:] & (rate >= 0), rate, np.nan)
-    return np.vstack([np.full((1, a.shape[1]), np.nan), rate])
+    rate = np.where((dx > 0) & ~_take(data.resets, cols)[1:] & (rate >= 0), rate, np.nan)
+    return np.vstack([np.full((1, rate.shape[1]), np.nan), rate])
+
+
+def _has_turnover(data: SeriesSet, opts: TrendOptions) -> bool:
+    if not opts.load_adjust or "allocs" not in data.values or "frees" not in data.values:
+        return False
+    return not (np.isnan(data.values["allocs"]).all() or np.isnan(data.values["frees"]).all())
+
+
+def _prepare(data: SeriesSet, segs: BootSegments, opts: TrendOptions, x_full: np.ndarray) -> _Prepared:
+    """One pass over the full-resolution matrices, column chunk by column chunk (see :class:`_Prepared`)."""
+    raw_all = data.values["bytes"]
+    t_count, k = raw_all.shape
+    counters = "allocs" in data.values and "frees" in data.values
+    with_turnover = _has_turnover(data, opts)
+    starts = _blocks(t_count, opts.max_points)
+    coarse_starts = _blocks(t_count, opts.coarse_points)
+    nb = t_count if starts is None else len(starts)
+    nc = t_count if coarse_starts is None else len(coarse_starts)
+    several = len(segs.points) > 1
+    dx = np.diff(x_full)[:, None]
+
+    def ints() -> np.ndarray:
+        return np.zeros(k, dtype=np.intp)
+
+    def pair() -> tuple[np.ndarray, np.ndarray]:
+        return np.empty((nb, k)), np.empty((nc, k))
+
+    n_points, seg_points, first_i, last_i = ints(), ints(), ints(), ints()
+    ups, downs, intervals = ints(), ints(), ints()
+    freed = np.full(k, np.nan)
+    y_pair, o_pair, z_pair = pair(), pair(), pair()
+    raw_fine = np.empty((nb, k))
+    every = np.empty((nb, k)) if several else None
+    o_seen = np.zeros(k, bool)
+    has_outstanding = False
+    for cs in _column_chunks(k):
+        raw = raw_all[:, cs]
+        present = ~np.isnan(raw)
+        analysed = segs.analysed[cs]
+        in_seg = (segs.ids[:, cs] == analysed[None, :]) & present & (analysed >= 0)[None, :]
+        n_points[cs] = present.sum(axis=0)
+        seg_points[cs] = in_seg.sum(axis=0)
+        first_i[cs], last_i[cs] = _first_last(in_seg)
+        # Interval counts at full resolution inside the segment ("grew in 118 of 120 intervals").
+        seg_raw = np.where(in_seg, raw, np.nan)
+        d = np.diff(seg_raw, axis=0)
+        d_valid = ~np.isnan(d)
+        ups[cs] = ((d > 0) & d_valid).sum(axis=0)
+        downs[cs] = ((d < 0) & d_valid).sum(axis=0)
+        intervals[cs] = d_valid.sum(axis=0)
+        resets = data.resets[:, cs]
+        # Spikes removed once for the whole series: the restarts are kept points, so the median never
+        # reaches across a segment boundary and masking afterwards equals masking first.
+        keep = resets | np.vstack([resets[1:], np.zeros((1, raw.shape[1]), bool)])
+        despiked = _median3(raw, keep)
+        filtered = np.where(in_seg, despiked, np.nan)
+        y_pair[0][:, cs], y_pair[1][:, cs] = _block_mean(filtered, starts), _block_mean(filtered, coarse_starts)
+        raw_fine[:, cs] = _block_mean(seg_raw, starts)
+        if every is not None:
+            every[:, cs] = _block_mean(despiked, starts)
+        if counters:
+            allocs, frees = data.values["allocs"][:, cs], data.values["frees"][:, cs]
+            o = allocs - frees
+            if not np.isnan(o).all():
+                has_outstanding = True
+            seg_resets = resets & in_seg
+            da = _window_delta(np.where(in_seg, allocs, np.nan), seg_resets)
+            df = _window_delta(np.where(in_seg, frees, np.nan), seg_resets)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                freed[cs] = np.where(da > 0, df / da, np.nan)
+            o = _median3(np.where(in_seg, o, np.nan), keep)
+            o_seen[cs] = ~np.isnan(o).all(axis=0)
+            o_pair[0][:, cs], o_pair[1][:, cs] = _block_mean(o, starts), _block_mean(o, coarse_starts)
+        if with_turnover:
+            zf = _median3(np.where(in_seg, _turnover_of(data, cs, dx), np.nan), keep)
+            z_pair[0][:, cs], z_pair[1][:, cs] = _block_mean(zf, starts), _block_mean(zf, coarse_starts)
+    return _Prepared(
+        n_points=n_points, seg_points=seg_points, first_i=first_i, last_i=last_i, ups=ups, downs=downs,
+        intervals=intervals, has_outstanding=has_outstanding, freed=freed, bytes=y_pair, raw_fine=raw_fine,
+        every=every, outstanding=o_pair if has_outstanding else None, outstanding_seen=o_seen,
+        turnover=z_pair if with_turnover else None)
+
+
+def _segment_blocks(data: SeriesSet, segs: BootSegments, s: int, cols: np.ndarray, starts: list[np.ndarray | None],
+                    x_full: np.ndarray, with_turnover: bool) -> list[tuple[np.ndarray, np.ndarray | None]]:
+    """(bytes, turnover) block means of boot segment ``s`` of the given columns, at each block layout."""
+    t_count = data.values["bytes"].shape[0]
+    sizes = [t_count if st is None else len(st) for st in starts]
+    ys = [np.empty((size, len(cols))) for size in sizes]
+    zs = [np.empty((size, len(cols))) for size in sizes] if with_turnover else None
+    dx = np.diff(x_full)[:, None]
+    for cs in _column_chunks(len(cols)):
+        idx = cols[cs]
+        mine = _take(segs.ids, idx) == s
+        part = np.where(mine, _take(data.values["bytes"], idx), np.nan)
+        z_part = np.where(mine, _turnover_of(data, idx, dx), np.nan) if zs is not None else None
+        for i, st in enumerate(starts):
+            ys[i][:, cs] = _block_mean(part, st)
+            if zs is not None and z_part is not None:
+                zs[i][:, cs] = _block_mean(z_part, st)
+    return [(ys[i], zs[i] if zs is not None else None) for i in range(len(starts))]
 
 
 def _covariate(z: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -508,35 +633,25 @@ def _load_adjusted(y: np.ndarray, x: np.ndarray, z: np.ndarray) -> tuple[np.ndar
     return y - b[None, :] * np.nan_to_num(z - zm[None, :]), b_se
 
 
-def _long_path(st: SeriesStatistics, cols: np.ndarray, raw: np.ndarray, outstanding: np.ndarray | None,
-               turnover: np.ndarray | None, in_seg: np.ndarray, resets: np.ndarray, x_full: np.ndarray,
+def _long_path(st: SeriesStatistics, cols: np.ndarray, prep: _Prepared, data: SeriesSet, x_full: np.ndarray,
                segs: BootSegments, opts: TrendOptions) -> None:
     """Growth at candidate onsets, levelling off, give-back: the statistics of segments with many points."""
-    t_count = raw.shape[0]
-    keep = resets[:, cols] | np.vstack([resets[1:, cols], np.zeros((1, len(cols)), bool)])
+    t_count = len(x_full)
     starts = _blocks(t_count, opts.max_points)
     x = _block_mean(x_full[:, None], starts)[:, 0]
     coarse_starts = _blocks(t_count, opts.coarse_points)
     x_coarse = _block_mean(x_full[:, None], coarse_starts)[:, 0]
-    # Spikes removed once for the whole series: the restarts are kept points, so the median never
-    # reaches across a segment boundary and masking afterwards equals masking first.
-    despiked = _median3(raw[:, cols], keep)
-    filtered = np.where(in_seg[:, cols], despiked, np.nan)
-    yb = _block_mean(filtered, starts)
-    zf = zb = zc = None
-    if turnover is not None:
-        zf = _median3(np.where(in_seg[:, cols], turnover[:, cols], np.nan), keep)
-        zb, zc = _block_mean(zf, starts), _block_mean(zf, coarse_starts)
+    zb = zc = None
+    if prep.turnover is not None:
+        zb, zc = _take(prep.turnover[0], cols), _take(prep.turnover[1], cols)
     Adjusted = tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None, np.ndarray | None,
                      np.ndarray | None]
     measures: list[Adjusted] = []
-    raw_y = [filtered]
-    if outstanding is not None:
-        o = _median3(np.where(in_seg[:, cols], outstanding[:, cols], np.nan), keep)
-        if not np.isnan(o).all():
-            raw_y.append(o)
-    for y_full in raw_y:
-        y_b, y_c = _block_mean(y_full, starts), _block_mean(y_full, coarse_starts)
+    raw_y = [prep.bytes]
+    if prep.outstanding is not None and prep.outstanding_seen[cols].any():
+        raw_y.append(prep.outstanding)
+    for y_fine, y_coarse in raw_y:
+        y_b, y_c = _take(y_fine, cols), _take(y_coarse, cols)
         z_b = z_c = se_b = se_c = None
         if zb is not None and zc is not None:
             # Load-following taken out: every test and shape statistic reads the adjusted series,
@@ -622,7 +737,7 @@ def _long_path(st: SeriesStatistics, cols: np.ndarray, raw: np.ndarray, outstand
     st.whole[0][cols], st.whole[1][cols], st.whole[2][cols] = fits[0].slope, w_low, w_high
     noise = np.choose(best_j, [f.resid_sd for f in fits])  # level noise about the growth line
     # Point-to-point noise of the unfiltered series: what a rise or fall must stand out from.
-    steps = stats.step_noise(_block_mean(np.where(in_seg[:, cols], raw[:, cols], np.nan), starts))
+    steps = stats.step_noise(_take(prep.raw_fine, cols))
     st.noise[cols] = steps
     st.p[cols] = p_growth
 
@@ -659,7 +774,8 @@ def _long_path(st: SeriesStatistics, cols: np.ndarray, raw: np.ndarray, outstand
         ends = np.minimum((np.append(starts[1:], t_count) - 1) if starts is not None else np.arange(t_count),
                           t_count - 1)
         blk_ids = segs.ids[ends][:, cols]
-        every = _block_mean(despiked, starts)
+        assert prep.every is not None
+        every = _take(prep.every, cols)
         smooth_all = _rolling_median(_fill(every), 3)
         smooth_all = np.where(np.isnan(every), np.nan, smooth_all)
         falls = np.zeros(len(cols), dtype=np.intp)
@@ -727,7 +843,7 @@ def _long_path(st: SeriesStatistics, cols: np.ndarray, raw: np.ndarray, outstand
     st.ends_above_peak[cols] = end_level > smooth[peak_i, c] + np.maximum(opts.noise_multiple * steps, 0.1 * rise)
 
     if len(segs.points) > 1:
-        _each_segment(st, cols, raw, turnover, x_full, segs, opts, scale)
+        _each_segment(st, cols, data, prep.turnover is not None, x_full, segs, opts, scale)
 
 
 def _longest_pause(jumps: np.ndarray, x: np.ndarray, before: np.ndarray) -> np.ndarray:
@@ -752,7 +868,7 @@ def _edge_mean(y: np.ndarray, ok: np.ndarray, at: np.ndarray, direction: int, wi
         return np.where(sel, y, 0.0).sum(axis=0) / sel.sum(axis=0)
 
 
-def _each_segment(st: SeriesStatistics, cols: np.ndarray, raw: np.ndarray, turnover: np.ndarray | None,
+def _each_segment(st: SeriesStatistics, cols: np.ndarray, data: SeriesSet, with_turnover: bool,
                   x_full: np.ndarray, segs: BootSegments, opts: TrendOptions, scale: float) -> None:
     """"Keeps growing in each boot segment": one slope common to every usable segment, a second route.
 
@@ -768,7 +884,7 @@ def _each_segment(st: SeriesStatistics, cols: np.ndarray, raw: np.ndarray, turno
     if not multi.any():
         return
     sub = cols[multi]
-    t_count = raw.shape[0]
+    t_count = len(x_full)
     scales = []
     for n_blocks in (opts.max_points, opts.coarse_points):
         starts = _blocks(t_count, n_blocks)
@@ -784,13 +900,12 @@ def _each_segment(st: SeriesStatistics, cols: np.ndarray, raw: np.ndarray, turno
         use = usable[s, multi]
         if not use.any():
             continue
-        part = np.where(segs.ids[:, sub] == s, raw[:, sub], np.nan)
-        z_part = None if turnover is None else np.where(segs.ids[:, sub] == s, turnover[:, sub], np.nan)
-        for k, (starts, x) in enumerate(scales):
-            y = _block_mean(part, starts)
+        parts = _segment_blocks(data, segs, s, sub, [layout for layout, _ in scales], x_full, with_turnover)
+        for k, (_, x) in enumerate(scales):
+            y, z_raw = parts[k]
             z = z_se = None
-            if z_part is not None:
-                z = _covariate(_block_mean(z_part, starts), y)
+            if z_raw is not None:
+                z = _covariate(z_raw, y)
                 y, z_se = _load_adjusted(y, x, z)
             g = stats.growth_fit(y, x, scale, z=z, z_se=z_se)
             ok = use & np.isfinite(g.se) & (g.se > 0) & (g.n >= 5)
