@@ -8,9 +8,11 @@ suite reads only a handful of pictures.
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import os
+import shutil
 import struct
 import zipfile
 import zlib
@@ -24,7 +26,7 @@ from parsers import parse, parse_sources
 from parsers.textio import ImageSource, read_path
 
 PIL = pytest.importorskip("PIL", reason="the ocr extra (Pillow) is not installed")
-from ocr_screens import Screen, ScreenRow, draw_screen, later_screen, random_screen  # noqa: E402
+from ocr_screens import FONT_FILES, Screen, ScreenRow, draw_screen, later_screen, random_screen  # noqa: E402
 
 
 def _tesseract_ok() -> bool:
@@ -114,6 +116,65 @@ def test_before_and_after_pictures_give_the_same_diff_as_text(tmp_path: Path) ->
                 doc[side].pop("format", None)
     assert pic_doc["rows"] == txt_doc["rows"]
     assert pic_doc == txt_doc
+
+
+#: Tags made of letters PoolMon's own words never show, so the picture has no template for them.
+_UNSHOWN_TAGS = ("JQVw", "YUOj", "XZhq", "GHWb", "EQOx", "uzVY", "jJUW", "Oq0Q")
+
+
+def _unshown_letter_screen(seed: int) -> Screen:
+    rows = random_screen(seed, n_rows=len(_UNSHOWN_TAGS)).rows
+    return Screen([dataclasses.replace(r, tag=t) for r, t in zip(rows, _UNSHOWN_TAGS, strict=True)])
+
+
+needs_fonts = pytest.mark.skipif(
+    shutil.which("fc-list") is None or not Path(FONT_FILES["liberation"]).exists(),
+    reason="fontconfig (fc-list) or Liberation Mono is not installed",
+)
+
+
+@needs_tesseract
+@needs_fonts
+def test_letters_poolmon_never_shows_are_read_by_the_installed_font_that_draws_the_picture(pictures: Path) -> None:
+    from parsers.screenshot.reader import read_screen
+
+    screen = _unshown_letter_screen(31)
+    path = pictures / "liberation.jpg"
+    draw_screen(screen, "liberation", 14, "powershell").save(path, quality=60)
+    read = read_screen(path.read_bytes(), "liberation.jpg")
+    assert read.font is not None and "LiberationMono-Regular" in read.font.choice.path
+    assert read.font.choice.size == 14
+    snap = parse([path]).snapshots[0]
+    assert [row.tag for row in snap.rows] == list(_UNSHOWN_TAGS)
+    assert [_numbers(row) for row in snap.rows] == [_truth_numbers(r) for r in screen.rows]
+
+
+@needs_tesseract
+def test_a_font_not_installed_reads_no_letter_from_fonts_and_reports_what_it_cannot_settle(
+    pictures: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from parsers.screenshot.fonts import EXCLUDE_ENV
+    from parsers.screenshot.reader import read_screen
+
+    monkeypatch.setenv(EXCLUDE_ENV, "ter-")  # as if Terminus were not on this machine
+    screen = _unshown_letter_screen(32)
+    path = pictures / "terminus-unknown.jpg"
+    draw_screen(screen, "terminus", 14, "cmd").save(path, quality=70)
+    assert read_screen(path.read_bytes(), "terminus-unknown.jpg").font is None
+    _check_against(screen, path)
+
+
+@needs_tesseract
+@needs_fonts
+def test_digits_and_letters_in_mapped_driver_text_follow_the_glyphs(pictures: Path) -> None:
+    rows = random_screen(33, n_rows=6, width=132, mapped_driver=True).rows
+    rows = [dataclasses.replace(r, driver="[nt!io - general IO allocations]") for r in rows]
+    screen = Screen(rows, 132, True)
+    path = pictures / "driver.jpg"
+    draw_screen(screen, "dejavu", 12, "cmd").save(path, quality=50)
+    snap = parse([path]).snapshots[0]
+    drivers = [row.mapped_driver for row in snap.rows]
+    assert all("IO allocations" in (d or "") for d in drivers), drivers
 
 
 @needs_tesseract

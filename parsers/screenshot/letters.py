@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .fonts import FontGlyphs
 from .picture import CELL_SHAPE, Grid
 
 #: Lower-case letters drawn as their capital, only smaller: height tells them apart.
@@ -114,6 +115,75 @@ def leader_clusters(vecs: np.ndarray, same: float) -> np.ndarray:
     return out
 
 
+def template_radii(
+    vecs: np.ndarray, templates: dict[str, list[tuple[int, int]]], labels: list[str], cents: np.ndarray, match: float
+) -> np.ndarray:
+    """Each template's own radius: how far its cells lie from their mean here (JPEG spreads them)."""
+    thresholds = np.full(len(labels), match)
+    for k, t in enumerate(labels):
+        members = np.stack([vecs[c] for c in templates[t][:40]])
+        if len(members) >= 5:
+            radius = float(np.percentile(glyph_distances(members, cents[k : k + 1])[:, 0], 98))
+            thresholds[k] = min(match, max(0.06, 1.3 * radius))
+    return thresholds
+
+
+def settle_text(
+    vecs: np.ndarray,
+    raw: np.ndarray,
+    cells: list[tuple[int, int]],
+    votes: dict[tuple[int, int], str],
+    templates: dict[str, list[tuple[int, int]]],
+    match: float,
+    margin: float,
+    font: FontGlyphs | None = None,
+) -> dict[tuple[int, int], str]:
+    """The characters of free text (header lines, Mapped_Driver text): nothing checks them, so a
+    cell takes the glyph the picture proves it is, else Tesseract's reading.
+
+    In order: the installed font's glyph that it clearly is; a template it lies within that
+    template's own radius of; Tesseract's reading, except that a digit the cell does not look
+    like (this picture's digits are all proven) is its look-alike letter (``I0`` is ``IO``).
+    """
+    if not cells:
+        return {}
+    labels = sorted(templates)
+    cents = (
+        np.stack([_unit(np.mean([vecs[c] for c in templates[t][:40]], axis=0)) for t in labels])
+        if labels
+        else np.zeros((0, vecs.shape[-1]))
+    )
+    thresholds = template_radii(vecs, templates, labels, cents, match)
+    d = glyph_distances(np.stack([vecs[c] for c in cells]), cents) if labels else np.zeros((len(cells), 0))
+    fonted: list[tuple[str, float, float]] = []
+    if font is not None:
+        fonted = font.nearest(np.stack([raw[c] for c in cells]), _side_mask(False, False))
+    font_margin = max(FONT_MARGIN, FONT_MARGIN_SHARE * font.radius) if font is not None else 0.0
+    out: dict[tuple[int, int], str] = {}
+    for n, c in enumerate(cells):
+        vote = votes.get(c)
+        if fonted:
+            ch, f1, f2 = fonted[n]
+            if f1 <= FONT_RADIUS * font.radius and f2 - f1 >= font_margin:  # type: ignore[union-attr]
+                out[c] = ch
+                continue
+        if labels:
+            ratio = d[n] / thresholds
+            k = int(np.argmin(ratio))
+            other = min((d[n, j] for j in range(len(labels)) if j != k), default=9.0)
+            if ratio[k] < 1.0 and other - d[n, k] >= margin:
+                out[c] = labels[k]
+                continue
+            if vote is not None and vote.isdigit() and vote in labels:
+                t = thresholds[labels.index(vote)]
+                looks = CONFUSED_WITH.get(vote)
+                if d[n, labels.index(vote)] > max(1.6 * t, t + 0.08) and looks is not None and looks.isalpha():
+                    out[c] = looks
+                    continue
+        out[c] = vote if vote is not None else "?"
+    return out
+
+
 def settle_tags(
     grid: Grid,
     vecs: np.ndarray,
@@ -124,6 +194,7 @@ def settle_tags(
     templates: dict[str, list[tuple[int, int]]],
     match: float,
     margin: float,
+    font: FontGlyphs | None = None,
 ) -> dict[tuple[int, int], Settled]:
     """The character of each tag cell.
 
@@ -131,7 +202,10 @@ def settle_tags(
     cell must be to a template to be it (from how alike one glyph's cells are in this picture).
     ``vecs`` are the cells as compared elsewhere; ``raw`` the unscaled samples, from which a tag
     cell next to an inked cell is compared without the two sample columns on that side (where a
-    wide neighbour spills over), the templates alike.
+    wide neighbour spills over), the templates alike.  ``font``, when an installed font draws the
+    picture, gives a glyph for every letter: a cell no template explains that is as close to one
+    of its glyphs as the proven cells are to theirs, and clearly closer than to any other, is that
+    letter.
     """
     if not cells:
         return {}
@@ -151,17 +225,12 @@ def settle_tags(
                 bottoms.append(bottom)
     heights = picture_heights(tops)
     baseline = float(np.median(bottoms)) if len(bottoms) >= 3 else None
-    # Each template's own radius: how far its cells lie from their mean here (JPEG spreads them).
-    thresholds = np.full(len(labels), match)
-    for k, t in enumerate(labels):
-        members = np.stack([vecs[c] for c in templates[t][:40]])
-        if len(members) >= 5:
-            radius = float(np.percentile(glyph_distances(members, cents[k : k + 1])[:, 0], 98))
-            thresholds[k] = min(match, max(0.06, 1.3 * radius))
+    thresholds = template_radii(vecs, templates, labels, cents, match)
     cell_vecs = np.stack([vecs[c] for c in cells])
     plain = _nearest_templates(raw, cells, templates, labels, thresholds, [(False, False)] * len(cells))
     sides = [_spill_sides(raw, blank, c) for c in cells]
     spilled = _nearest_templates(raw, cells, templates, labels, thresholds, sides)
+    by_font = _font_readings(font, raw, cells, sides)
     out: dict[tuple[int, int], Settled] = {}
     free: list[int] = []  # cells that are no template glyph
     near_miss: dict[int, str] = {}
@@ -174,6 +243,9 @@ def settle_tags(
         s_best, s_d1, s_d2, s_t1 = spilled[n]
         if sides[n] != (False, False) and s_d1 < s_t1 and s_d2 - s_d1 >= margin and vote == s_best:
             out[c] = Settled(s_best)  # this glyph once a wide neighbour's spill is left out, as Tesseract read it
+            continue
+        if by_font.get(n) is not None:
+            out[c] = Settled(by_font[n])  # the installed font that draws this picture draws this letter so
             continue
         free.append(n)
         if d1 < max(1.6 * t1, t1 + 0.08):
@@ -263,6 +335,30 @@ def settle_tags(
                         c = cells[free[k]]
                         why = f"two different glyphs both read as {lab!r}"
                         out[c] = Settled(lab, "; ".join(filter(None, (out[c].doubt, why))))
+    return out
+
+
+#: A cell is the font's glyph when it lies within this factor of the font's radius (how far the proven
+#: cells lie from their glyphs) ...
+FONT_RADIUS = 1.15
+#: ... and the next glyph is this much further (absolute, and as a share of the radius).
+FONT_MARGIN = 0.03
+FONT_MARGIN_SHARE = 0.25
+
+
+def _font_readings(
+    font: FontGlyphs | None, raw: np.ndarray, cells: list[tuple[int, int]], sides: list[tuple[bool, bool]]
+) -> dict[int, str | None]:
+    """The font's reading of each tag cell (index into ``cells``), None where it does not clearly settle it."""
+    if font is None or not cells:
+        return {}
+    out: dict[int, str | None] = {}
+    margin = max(FONT_MARGIN, FONT_MARGIN_SHARE * font.radius)
+    for side in set(sides):
+        idx = [n for n, sd in enumerate(sides) if sd == side]
+        found = font.nearest(np.stack([raw[cells[n]] for n in idx]), _side_mask(*side), TAG_ALPHABET)
+        for n, (ch, d1, d2) in zip(idx, found, strict=True):
+            out[n] = ch if d1 <= FONT_RADIUS * font.radius and d2 - d1 >= margin else None
     return out
 
 

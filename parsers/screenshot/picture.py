@@ -260,11 +260,11 @@ def cell_vectors(grid: Grid) -> np.ndarray:
         for j in range(grid.n_cols):
             x0 = grid.col_phase + j * grid.col_pitch
             xs = x0 + (np.arange(cw) + 0.5) * grid.col_pitch / cw
-            out[i, j] = _sample(grid.ink, ys, xs).ravel()
+            out[i, j] = sample_grid(grid.ink, ys, xs).ravel()
     return out
 
 
-def _sample(img: np.ndarray, ys: np.ndarray, xs: np.ndarray) -> np.ndarray:
+def sample_grid(img: np.ndarray, ys: np.ndarray, xs: np.ndarray) -> np.ndarray:
     """Bilinear samples of ``img`` at the grid ys × xs (outside reads as 0)."""
     h, w = img.shape
     y = np.clip(ys, 0, h - 1.001)

@@ -22,7 +22,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..errors import InputError
-from .letters import glyph_distances, leader_clusters, settle_tags
+from .fonts import FontGlyphs, font_glyphs
+from .letters import glyph_distances, leader_clusters, settle_tags, settle_text
 from .picture import CELL_SHAPE, Grid, cell_vectors
 
 #: Upscale so that a text line is about this tall before Tesseract reads it.
@@ -82,6 +83,7 @@ class ScreenText:
     notes: list[CellNote] = field(default_factory=list)
     doubtful_lines: set[int] = field(default_factory=set)  # 1-based
     seconds: float = 0.0
+    font: FontGlyphs | None = None  # the installed font that draws this picture, when one does
 
 
 def _tesseract():
@@ -414,13 +416,8 @@ def read_screen(data: bytes, name: str) -> ScreenText:
                 cell = (line, start + k)
                 if 0 <= cell[0] < n_lines and 0 <= cell[1] < n_cols and not blank[cell] and ch not in "0123456789":
                     templates.setdefault(ch, []).append(cell)
-    t_labels = sorted(templates)
-    t_cents = (
-        np.stack([_normalise(np.mean([vecs[c] for c in templates[t][:40]], axis=0)) for t in t_labels])
-        if t_labels
-        else cents[:0]
-    )
-    known = Glyphs(t_cents, t_labels)
+    proven = {ch: raw[tuple(np.array(cs[:40]).T)] for ch, cs in templates.items()}
+    font = font_glyphs(proven, grid.col_pitch, grid.line_pitch, edge.ravel())
     # How alike two cells of one glyph are in this picture (sharp PNG: nearly identical; JPEG: less):
     # a cell must be that close to a template to be read as it.
     big = np.isin(near, np.flatnonzero(sizes >= 3)) if len(near) else np.zeros(0, bool)
@@ -433,7 +430,7 @@ def read_screen(data: bytes, name: str) -> ScreenText:
         # Tesseract gave no word of the right width there: read those tags once more, alone.
         for cell, ch in reread_segments(grid, [(i, c0, c0 + 3) for i in unread], blank, name).items():
             votes.setdefault(cell, ch)
-    settled = settle_tags(grid, vecs, raw, blank, tag_cells, votes, templates, letter_match, MARGIN)
+    settled = settle_tags(grid, vecs, raw, blank, tag_cells, votes, templates, letter_match, MARGIN, font)
 
     # Other cells (header lines, driver text): a template they match, else Tesseract's reading.
     other_cells = [
@@ -442,15 +439,8 @@ def read_screen(data: bytes, name: str) -> ScreenText:
         for j in range(n_cols)
         if not blank[i, j] and (i, j) not in cell_label and (i, j) not in settled
     ]
-    other_vecs = vecs[tuple(np.array(other_cells).T)] if other_cells else np.zeros((0, vecs.shape[2]))
-    k_near, k_d, k_other = known.nearest(other_vecs)
     other_label: dict[tuple[int, int], str] = {c: s.char for c, s in settled.items()}
-    for c, kn, kd, ko in zip(other_cells, k_near, k_d, k_other, strict=True):
-        vote = votes.get(c)
-        if t_labels and kd < letter_match and ko - kd >= MARGIN:
-            other_label[c] = t_labels[kn]
-        else:
-            other_label[c] = vote if vote is not None else "?"
+    other_label.update(settle_text(vecs, raw, other_cells, votes, templates, letter_match, MARGIN, font))
 
     row_by_line = {r.line: r for r in rows}
     for i in range(n_lines):
@@ -475,6 +465,7 @@ def read_screen(data: bytes, name: str) -> ScreenText:
                 out.doubtful_lines.add(line_no)
         out.lines.append(("".join(chars[max(0, c0 - 1) :])).rstrip())
     out.seconds = time.perf_counter() - started
+    out.font = font
     return out
 
 
