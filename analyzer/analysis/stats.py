@@ -17,9 +17,11 @@ need it: ``import poolscope`` stays light.
 
 from __future__ import annotations
 
+import contextlib
 import warnings
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 import numpy as np
 
@@ -27,6 +29,20 @@ import numpy as np
 _PAIR_BUDGET = 4_000_000
 #: Autocorrelation factor up to which the slope interval is read from the first sorting pass.
 _BAND_FACTOR = 6.0
+
+
+def one_blas_thread() -> contextlib.AbstractContextManager[Any]:
+    """BLAS on one thread while the block: the matrix products here have an inner dimension of 2–4.
+
+    Split over threads they gain nothing, and OpenBLAS's waiting threads burn a second core
+    (about a fifth of the CPU time of a large ``trend``).  Without threadpoolctl, nothing changes.
+    The products split their rows and columns among threads, never a sum, so the results are the same.
+    """
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - a dependency; an older environment may lack it
+        return contextlib.nullcontext()
+    return threadpool_limits(limits=1, user_api="blas")
 
 
 @dataclass
@@ -388,20 +404,36 @@ def _ar1_table(n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     return phis, rho, infl, tr_hr
 
 
+@lru_cache(maxsize=256)
+def _rho_order(size: int) -> tuple[np.ndarray, np.ndarray]:
+    """The table of ``size`` sorted by expected ρ (for the inverse lookup φ of an observed ρ)."""
+    phis, rho, _, _ = _ar1_table(size)
+    order = np.argsort(rho, kind="stable")
+    return rho[order], phis[order]
+
+
+def _table_groups(n: np.ndarray) -> list[tuple[int, np.ndarray]]:
+    """(table size, columns) for the columns of ``n`` points: tables by point count rounded to about 5 %."""
+    key = np.where(n >= 3, np.round(np.exp(np.round(np.log(np.maximum(n, 3)) / 0.05) * 0.05)), 0).astype(int)
+    if not len(key):
+        return []
+    order = np.argsort(key, kind="stable")  # each group's columns stay in ascending order
+    bounds = np.flatnonzero(np.diff(key[order])) + 1
+    return [(int(key[g[0]]), g) for g in np.split(order, bounds) if key[g[0]] >= 3]
+
+
 def _ar1_terms(rho_obs: np.ndarray, n: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(φ, slope-variance inflation, tr(HR)) for each column's observed residual autocorrelation."""
     phi = np.zeros(len(n))
     infl = np.ones(len(n))
     tr_hr = np.full(len(n), 2.0)
     # Columns share tables by their point count, rounded to about 5 % (a few distinct tables per run).
-    key = np.where(n >= 3, np.round(np.exp(np.round(np.log(np.maximum(n, 3)) / 0.05) * 0.05)), 0).astype(int)
-    for size in np.unique(key[key >= 3]):
-        cols = np.flatnonzero(key == size)
-        phis, rho, inf, trh = _ar1_table(int(size))
+    for size, cols in _table_groups(n):
+        phis, rho, inf, trh = _ar1_table(size)
         # Expected ρ rises with φ: invert it; beyond the table's top φ = PHI_MAX, below 0 → φ = 0.
         r = np.clip(rho_obs[cols], rho[0], rho[-1])
-        order = np.argsort(rho, kind="stable")
-        phi[cols] = np.interp(r, rho[order], phis[order])
+        rho_sorted, phis_sorted = _rho_order(size)
+        phi[cols] = np.interp(r, rho_sorted, phis_sorted)
         infl[cols] = np.interp(phi[cols], phis, inf)
         tr_hr[cols] = np.interp(phi[cols], phis, trh)
     return phi, infl, tr_hr
@@ -410,10 +442,8 @@ def _ar1_terms(rho_obs: np.ndarray, n: np.ndarray) -> tuple[np.ndarray, np.ndarr
 def _expected_rho(phi: np.ndarray, n: np.ndarray) -> np.ndarray:
     """The residual autocorrelation a line fit leaves on AR(φ) noise of n points (inverse of _ar1_terms)."""
     out = np.zeros(len(n))
-    key = np.where(n >= 3, np.round(np.exp(np.round(np.log(np.maximum(n, 3)) / 0.05) * 0.05)), 0).astype(int)
-    for size in np.unique(key[key >= 3]):
-        cols = np.flatnonzero(key == size)
-        phis, rho, _, _ = _ar1_table(int(size))
+    for size, cols in _table_groups(n):
+        phis, rho, _, _ = _ar1_table(size)
         out[cols] = np.interp(phi[cols], phis, rho)
     return out
 
@@ -427,6 +457,23 @@ def _columns_present(y: np.ndarray, mask: np.ndarray | None) -> tuple[np.ndarray
     if mask is not None:
         ok &= mask
     return y, ok
+
+
+def _x_ends(x: np.ndarray, ok: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """x of the first and of the last point used, per column (NaN for a column without any)."""
+    m = ok.shape[1]
+    if not len(x):
+        return np.zeros(m), np.zeros(m)
+    if len(x) > 1 and not bool(np.all(np.diff(x) >= 0)):
+        xs = np.where(ok, x[:, None], np.nan)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            return np.nanmin(xs, axis=0), np.nanmax(xs, axis=0)
+    # x in order (times are): the smallest and largest x used are those of the first and last point.
+    seen = ok.any(axis=0)
+    first = np.argmax(ok, axis=0)
+    last = ok.shape[0] - 1 - np.argmax(ok[::-1], axis=0)
+    return np.where(seen, x[first], np.nan), np.where(seen, x[last], np.nan)
 
 
 def growth_fit(y: np.ndarray, x: np.ndarray, scale: float | np.ndarray = 1.0, mask: np.ndarray | None = None,
@@ -512,11 +559,7 @@ def growth_fit(y: np.ndarray, x: np.ndarray, scale: float | np.ndarray = 1.0, ma
     p[bad] = 1.0
     t[bad] = 0.0
     slope[bad & ~np.isfinite(slope)] = np.nan
-    xs = np.where(ok, x[:, None], np.nan)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        x_first = np.nanmin(xs, axis=0) if len(x) else np.zeros(y.shape[1])
-        x_last = np.nanmax(xs, axis=0) if len(x) else np.zeros(y.shape[1])
+    x_first, x_last = _x_ends(x, ok)
     return GrowthFit(slope=slope, se=se, t=t, p=p, df=df, phi=phi, n=n, n_eff=n_eff,
                      resid_sd=np.sqrt(s2), x_first=x_first, x_last=x_last)
 
@@ -626,11 +669,23 @@ def drift_fit(y: np.ndarray, x: np.ndarray, scale: float | np.ndarray = 1.0, mas
 
     y, ok = _columns_present(y, mask)
     m = y.shape[1]
-    # Consecutive present points, gaps bridged: compress each column to its present points.
+    # Consecutive present points, gaps bridged: a column with gaps inside is compressed to its present
+    # points.  A column without is left where it is: every statistic below is a sum over its steps
+    # in time order, which the absent points around its run (steps of 0 weight) do not change.
     n = ok.sum(axis=0)
-    order = np.argsort(~ok, axis=0, kind="stable")  # present rows first, in time order
-    ys = np.take_along_axis(np.where(ok, y, np.nan), order, axis=0)
-    xs = np.where(np.take_along_axis(ok, order, axis=0), x[order], np.nan)
+    ys = np.where(ok, y, np.nan)
+    xs = np.where(ok, x[:, None], np.nan)
+    zs_all = None if z is None else np.where(ok, z, np.nan)
+    first = np.argmax(ok, axis=0)
+    last = ok.shape[0] - 1 - np.argmax(ok[::-1], axis=0)
+    gappy = np.flatnonzero((n > 0) & (last - first + 1 != n))
+    if len(gappy):
+        ok_g = ok[:, gappy]
+        order = np.argsort(~ok_g, axis=0, kind="stable")  # present rows first, in time order
+        ys[:, gappy] = np.take_along_axis(ys[:, gappy], order, axis=0)
+        xs[:, gappy] = np.where(np.take_along_axis(ok_g, order, axis=0), x[order], np.nan)
+        if zs_all is not None:
+            zs_all[:, gappy] = np.take_along_axis(zs_all[:, gappy], order, axis=0)
     dy = np.diff(ys, axis=0)
     dxs = np.diff(xs, axis=0)
     valid = ~np.isnan(dy) & (dxs > 0)
@@ -645,13 +700,11 @@ def drift_fit(y: np.ndarray, x: np.ndarray, scale: float | np.ndarray = 1.0, mas
             mu = dy.sum(axis=0) / total_dx
             e = np.where(valid, (dy - mu * dxs) / np.sqrt(np.where(valid, dxs, 1.0)), 0.0)
             if z is not None:
-                zs = np.take_along_axis(np.where(ok, z, np.nan), order, axis=0)
-                dzs = np.where(valid, np.nan_to_num(np.diff(zs, axis=0)), 0.0)
+                dzs = np.where(valid, np.nan_to_num(np.diff(zs_all, axis=0)), 0.0)
                 z_drift = np.nan_to_num(z_se * dzs.sum(axis=0) / total_dx)
         else:
             # Weighted (1/Δx) least squares of the steps on Δx and Δz, without intercept.
-            zs = np.take_along_axis(np.where(ok, z, np.nan), order, axis=0)
-            dzs = np.where(valid, np.nan_to_num(np.diff(zs, axis=0)), 0.0)
+            dzs = np.where(valid, np.nan_to_num(np.diff(zs_all, axis=0)), 0.0)
             root = np.sqrt(np.where(valid, dxs, 1.0))
             u, v, wv = np.where(valid, dxs / root, 0.0), dzs / root, dy / root
             svv = (v * v).sum(axis=0)
@@ -677,10 +730,7 @@ def drift_fit(y: np.ndarray, x: np.ndarray, scale: float | np.ndarray = 1.0, mas
     bad = (steps < 3) | ~(total_dx > 0)
     p[bad] = 1.0
     t[bad] = 0.0
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        x_first = np.nanmin(xs, axis=0) if len(x) else np.zeros(m)
-        x_last = np.nanmax(xs, axis=0) if len(x) else np.zeros(m)
+    x_first, x_last = _x_ends(x, ok)
     return GrowthFit(slope=mu, se=se, t=t, p=p, df=df, phi=rho_up, n=n.astype(np.float64), n_eff=n_eff,
                      resid_sd=np.sqrt(s2), x_first=x_first, x_last=x_last)
 

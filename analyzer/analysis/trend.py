@@ -281,6 +281,15 @@ def _rolling_median(a: np.ndarray, width: int = 5) -> np.ndarray:
     n = a.shape[0]
     if n < width:
         return a
+    if width == 3:
+        # The median of three is one of them: max(min(a, b), min(max(a, b), c)) picks the same value
+        # np.median does (NaN if any is NaN), without sorting every window.
+        prev = np.concatenate([a[:1], a[:-1]])
+        nxt = np.concatenate([a[1:], a[-1:]])
+        low = np.minimum(prev, a)
+        np.maximum(prev, a, out=prev)
+        np.minimum(prev, nxt, out=prev)
+        return np.maximum(low, prev, out=low)
     half = width // 2
     padded = np.concatenate([np.repeat(a[:1], half, axis=0), a, np.repeat(a[-1:], half, axis=0)])
     win = np.lib.stride_tricks.sliding_window_view(padded, width, axis=0)
@@ -1077,7 +1086,8 @@ def analyze(snapshots: Sequence[Snapshot], options: TrendOptions | None = None) 
         return TrendResult([], summary, None, data, totals)
 
     segs = segment_by_boot(data, opts.min_points)
-    st = compute_statistics(data, segs, opts)
+    with stats.one_blas_thread():
+        st = compute_statistics(data, segs, opts)
     verdict = verdict_rules(st, opts, data.timed)
     # Rows that are not growing report the rate of their whole segment, not of the best-looking onset.
     calm = (verdict != Verdict.LEAK) & (verdict != Verdict.SUSPECT) & ~st.short
