@@ -273,3 +273,40 @@ def test_leak_in_every_boot_segment_reports_the_pooled_rate():
     assert row.stats.pooled_segments == 3
     assert row.reason.startswith("kept growing in each of 3 boot segments, pooled, +")
     assert row.rate_low <= rate * 60 <= row.rate_high
+
+
+def _busy_mixed_leak(seed: int):
+    """A busy tag of three sizes whose mix swings (bytes noisy, count steady), one early working-set
+    swing given back, and 40 small allocations a minute never freed; 30 calm tags around it."""
+    rng = np.random.default_rng(seed)
+    n = 240
+    t = np.arange(n, dtype=float)
+    swing = np.zeros(n)
+    for i in range(1, n):
+        swing[i] = 0.9 * swing[i - 1] + rng.normal(0, 0.25 * np.sqrt(1 - 0.81))
+    mix = np.array([0.5, 0.3, 0.2])[None, :] * np.exp(np.outer(swing, [1.0, -0.5, 0.8]))
+    mix /= mix.sum(axis=1, keepdims=True)
+    base = 40_000 + rng.normal(0, 150, n)
+    base[20:36] += 12_000
+    counts = np.round(base[:, None] * mix)
+    counts[:, 0] += np.round(40 * t)
+    out = counts.sum(axis=1)
+    series = {("Busy", "paged"): (counts * np.array([16.0, 512.0, 4096.0])).sum(axis=1)}
+    allocs = {("Busy", "paged"): 1_000_000 + out[0] + np.cumsum(5000 + np.maximum(np.diff(out, prepend=out[:1]), 0))}
+    frees = {("Busy", "paged"): allocs[("Busy", "paged")] - out}
+    for i in range(30):
+        key = (f"C{i:03d}", "nonpaged")
+        series[key] = noisy(rng, n, 300_000, 2000)
+        allocs[key], frees[key] = _counters(series[key])
+    return _row(analyze(snapshots_from(series, allocs=allocs, frees=frees)), "Busy", "paged")
+
+
+def test_a_busy_mixed_size_leak_after_an_early_swing_is_found_on_its_outstanding_allocations():
+    # Before, the swing's give-back (read on bytes, from the start of the segment) made every one "recovers".
+    rows = [_busy_mixed_leak(seed) for seed in range(6)]
+    leaks = [r for r in rows if r.verdict == "leak"]
+    assert len(leaks) >= 4
+    for row in leaks:
+        assert row.stats.measure == "outstanding"
+        assert "(outstanding allocations)" in row.reason
+        assert row.q_value <= 0.01 and not row.stats.levelled_off

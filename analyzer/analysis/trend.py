@@ -39,14 +39,14 @@ MODELS = ("line", "drift", "line, coarse")
 #: The whole-segment line tests carry most of it; later onsets split theirs equally.
 TEST_WEIGHTS: dict[tuple[str, str], float] = {
     ("bytes", "line"): 0.25,
-    ("bytes", "line, coarse"): 0.25,
+    ("bytes", "line, coarse"): 0.2,
     ("bytes", "drift"): 0.05,
-    ("bytes", "line, later onset"): 0.2,
+    ("bytes", "line, later onset"): 0.15,
     ("bytes", "drift, later onset"): 0.1,
     ("outstanding", "line"): 0.05,
     ("outstanding", "line, coarse"): 0.05,
     ("outstanding", "drift"): 0.05,
-    ("outstanding", "line, later onset"): 0.0,
+    ("outstanding", "line, later onset"): 0.1,
     ("outstanding", "drift, later onset"): 0.0,
 }
 
@@ -501,6 +501,7 @@ class _Prepared:
     every: np.ndarray | None  # spikes removed, every boot segment (only with several segments)
     outstanding: tuple[np.ndarray, np.ndarray] | None  # spikes removed, analysed segment only
     outstanding_seen: np.ndarray  # (K,) the despiked outstanding count has a point
+    every_outstanding: np.ndarray | None  # spikes removed, every boot segment (several segments, counters)
     turnover: tuple[np.ndarray, np.ndarray] | None  # spikes removed, analysed segment only
 
 
@@ -550,6 +551,7 @@ def _prepare(data: SeriesSet, segs: BootSegments, opts: TrendOptions, x_full: np
     y_pair, o_pair, z_pair = pair(), pair(), pair()
     raw_fine = np.empty((nb, k))
     every = np.empty((nb, k)) if several else None
+    every_o = np.full((nb, k), np.nan) if several and counters else None
     o_seen = np.zeros(k, bool)
     has_outstanding = False
     for cs in _column_chunks(k):
@@ -587,6 +589,8 @@ def _prepare(data: SeriesSet, segs: BootSegments, opts: TrendOptions, x_full: np
             df = _window_delta(np.where(in_seg, frees, np.nan), seg_resets)
             with np.errstate(invalid="ignore", divide="ignore"):
                 freed[cs] = np.where(da > 0, df / da, np.nan)
+            if every_o is not None:
+                every_o[:, cs] = _block_mean(_median3(o, keep), starts)
             o = _median3(np.where(in_seg, o, np.nan), keep)
             o_seen[cs] = ~np.isnan(o).all(axis=0)
             o_pair[0][:, cs], o_pair[1][:, cs] = _block_mean(o, starts), _block_mean(o, coarse_starts)
@@ -597,6 +601,7 @@ def _prepare(data: SeriesSet, segs: BootSegments, opts: TrendOptions, x_full: np
         n_points=n_points, seg_points=seg_points, first_i=first_i, last_i=last_i, ups=ups, downs=downs,
         intervals=intervals, has_outstanding=has_outstanding, freed=freed, bytes=y_pair, raw_fine=raw_fine,
         every=every, outstanding=o_pair if has_outstanding else None, outstanding_seen=o_seen,
+        every_outstanding=every_o if has_outstanding else None,
         turnover=z_pair if with_turnover else None)
 
 
@@ -685,22 +690,49 @@ def _long_path(st: SeriesStatistics, cols: np.ndarray, prep: _Prepared, data: Se
     if len(measures) > 1:
         has_o = (~np.isnan(measures[1][0])).sum(axis=0) >= 6
     total_w = np.where(has_o, 1.0, 1.0 - sum(w for (m, _), w in TEST_WEIGHTS.items() if m == "outstanding"))
-    best_p = np.full(len(cols), np.inf)
-    best_j = np.zeros(len(cols), dtype=np.intp)
-    best_m = np.zeros(len(cols), dtype=np.intp)
-    best_model = np.zeros(len(cols), dtype=np.intp)
-    best_fit: dict[str, np.ndarray] = {"t": np.zeros(len(cols)), "phi": np.zeros(len(cols)),
-                                       "n_eff": np.full(len(cols), np.nan)}
+    # Two tiers of "best test": over every test, and over the tests whose growing part (from
+    # their onset on) kept its growth to the end.  A leak with one early working-set swing shows
+    # it from an onset after the swing; the series' p is the best of the second tier when there
+    # is one (never below the best of all, so still a valid p-value).
+    tiers = [_BestTest(len(cols)), _BestTest(len(cols))]
 
-    def consider(g: stats.GrowthFit, weight: float, j: int, m_i: int, model: int, usable: np.ndarray) -> None:
+    def consider(g: stats.GrowthFit, weight: float, j: int, m_i: int, model: int, usable: np.ndarray,
+                 kept_j: np.ndarray) -> None:
         if weight <= 0:
             return
         adj = np.where(usable & (g.n >= 6) & (g.slope > 0), g.p / (weight / total_w), np.inf)
-        better = adj < best_p
-        best_p[better] = adj[better]
-        best_j[better], best_m[better], best_model[better] = j, m_i, model
-        for name in best_fit:
-            best_fit[name][better] = getattr(g, name)[better]
+        tiers[0].offer(adj, g, j, m_i, model)
+        tiers[1].offer(np.where(kept_j, adj, np.inf), g, j, m_i, model)
+
+    # What each onset's growing part gave back by the end (the same rule as the verdict's), read
+    # on the measure of the test: bytes, or outstanding allocations at the tag's mean size (a
+    # busy tag of mixed sizes swings in bytes with its size mix, not in its count).
+    smooth = _rolling_median(_fill(np.where(ok, yb, np.nan)), 3)
+    smooth = np.where(ok, smooth, np.nan)
+    end_level = _edge_mean(yb, ok, last, -1)
+    shapes = [(yb, smooth, end_level)]
+    if len(measures) > 1:
+        with np.errstate(invalid="ignore", divide="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            size = np.nanmean(yb, axis=0) / np.nanmean(measures[1][0], axis=0)
+        size = np.where(np.isfinite(size) & (size > 0), size, 0.0)
+        yo = measures[1][0] * size[None, :]
+        ok_o = ~np.isnan(yo)
+        smooth_o = np.where(ok_o, _rolling_median(_fill(yo), 3), np.nan)
+        shapes.append((yo, smooth_o, _edge_mean(yo, ok_o, _first_last(ok_o)[1], -1)))
+    gave_back: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]] = {}
+
+    def kept_from(start: np.ndarray, noise_j: np.ndarray, j: int, m_i: int) -> np.ndarray:
+        y_s, smooth_s, end_s = shapes[m_i]
+        part = idx >= start[None, :]
+        with np.errstate(invalid="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            high_j = np.nanmax(np.where(part, smooth_s, np.nan), axis=0)
+        begin = _edge_mean(y_s, ~np.isnan(y_s) & part, start, +1)
+        fell_j = high_j - end_s
+        limit_j = np.maximum(opts.giveback * (high_j - begin), opts.noise_multiple * noise_j)
+        gave_back[(j, m_i)] = (fell_j, limit_j)
+        return fell_j <= limit_j
 
     fits: list[stats.GrowthFit] = []
     cand_start = []
@@ -720,14 +752,18 @@ def _long_path(st: SeriesStatistics, cols: np.ndarray, prep: _Prepared, data: Se
             share = 1.0 if j == 0 else 1.0 / later
             w_line = TEST_WEIGHTS[(name, "line" if j == 0 else "line, later onset")] * share
             w_drift = TEST_WEIGHTS[(name, "drift" if j == 0 else "drift, later onset")] * share
+            line = fb if m_i == 0 else stats.growth_fit(y, x, scale, mask, z=z, z_se=z_se)
+            kept_j = kept_from(start, line.resid_sd * (1.0 if m_i == 0 else size), j, m_i)
             if w_line > 0:  # a test without budget is not run at all
-                line = fb if m_i == 0 else stats.growth_fit(y, x, scale, mask, z=z, z_se=z_se)
-                consider(line, w_line, j, m_i, 0, usable)
+                consider(line, w_line, j, m_i, 0, usable, kept_j)
             if w_drift > 0:
-                consider(stats.drift_fit(y, x, scale, mask, z=z, z_se=z_se), w_drift, j, m_i, 1, usable)
+                consider(stats.drift_fit(y, x, scale, mask, z=z, z_se=z_se), w_drift, j, m_i, 1, usable, kept_j)
             if j == 0:
                 coarse = stats.growth_fit(y_coarse, x_coarse, scale, z=z_coarse, z_se=z_se_coarse)
-                consider(coarse, TEST_WEIGHTS[(name, "line, coarse")], j, m_i, 2, usable)
+                consider(coarse, TEST_WEIGHTS[(name, "line, coarse")], j, m_i, 2, usable, kept_j)
+    best = tiers[0].merged(tiers[1])
+    best_p, best_j, best_m, best_model = best.p, best.j, best.m, best.model
+    best_fit = best.fit
     p_growth = np.minimum(1.0, best_p)
     c = np.arange(len(cols))
     slope = np.choose(best_j, [f.slope for f in fits])
@@ -744,7 +780,6 @@ def _long_path(st: SeriesStatistics, cols: np.ndarray, prep: _Prepared, data: Se
     st.slope[cols], st.low[cols], st.high[cols] = slope, slope - half, slope + half
     w_low, w_high = fits[0].interval(opts.confidence)
     st.whole[0][cols], st.whole[1][cols], st.whole[2][cols] = fits[0].slope, w_low, w_high
-    noise = np.choose(best_j, [f.resid_sd for f in fits])  # level noise about the growth line
     # Point-to-point noise of the unfiltered series: what a rise or fall must stand out from.
     steps = stats.step_noise(_take(prep.raw_fine, cols))
     st.noise[cols] = steps
@@ -762,51 +797,92 @@ def _long_path(st: SeriesStatistics, cols: np.ndarray, prep: _Prepared, data: Se
         st.onset_x[cols[late[clear]]] = x[brk[clear]]
 
     # Level of the growing part at its start and end (3 blocks), its high, what it gave back by the end.
-    smooth = _rolling_median(_fill(np.where(ok, yb, np.nan)), 3)
-    smooth = np.where(ok, smooth, np.nan)
     grow_part = idx >= start_b[None, :]
-    seg_part = ok
-    end_level = _edge_mean(yb, ok, last, -1)
     start_level = _edge_mean(yb, ok & grow_part, start_b, +1)
-    with np.errstate(invalid="ignore"):
-        high = np.nanmax(np.where(grow_part, smooth, np.nan), axis=0)
-        before = np.where(~grow_part & seg_part, smooth, -np.inf).max(axis=0)
     growth = end_level - start_level
     st.growth[cols] = growth
-    fell = high - end_level
-    st.fell_back[cols] = fell
-    st.fell_back_limit[cols] = np.maximum(opts.giveback * (high - start_level), opts.noise_multiple * noise)
+    # What the growing part gave back, on the measure of the test that carried the evidence.
+    fell_all = np.stack([gave_back[(j, m)][0] for j in range(opts.onsets) for m in range(len(measures))])
+    limit_all = np.stack([gave_back[(j, m)][1] for j in range(opts.onsets) for m in range(len(measures))])
+    pick = best_j * len(measures) + best_m
+    st.fell_back[cols] = np.take_along_axis(fell_all, pick[None, :], axis=0)[0]
+    st.fell_back_limit[cols] = np.take_along_axis(limit_all, pick[None, :], axis=0)[0]
     # Large falls counted inside every boot segment (a reboot's drop is no fall), and the highest
     # level reached before the growing part, earlier boots included (a cache that refills after a
-    # reboot reaches the same height again; only a new high is growth beyond its cycles).
+    # reboot reaches the same height again; only a new high is growth beyond its cycles).  Read on
+    # the measure of the test, as the give-back above.
+    blk_ids = None
     if len(segs.points) > 1:
         ends = np.minimum((np.append(starts[1:], t_count) - 1) if starts is not None else np.arange(t_count),
                           t_count - 1)
         blk_ids = segs.ids[ends][:, cols]
-        assert prep.every is not None
-        every = _take(prep.every, cols)
-        smooth_all = _rolling_median(_fill(every), 3)
-        smooth_all = np.where(np.isnan(every), np.nan, smooth_all)
-        falls = np.zeros(len(cols), dtype=np.intp)
-        for s_id in range(len(segs.points)):
-            part = np.where(blk_ids == s_id, smooth_all, np.nan)
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", RuntimeWarning)
-                span = np.nanmax(part, axis=0) - np.nanmin(part, axis=0)
-            falls += stats.large_falls(part, np.nan_to_num(np.maximum(0.5 * span, opts.noise_multiple * steps)))
-        st.falls[cols] = falls
-        before = np.fmax(before, np.where(idx < start_b[None, :], np.nan_to_num(smooth_all, nan=-np.inf),
-                                          -np.inf).max(axis=0))
-    else:
-        rng = np.nanmax(smooth, axis=0) - np.nanmin(smooth, axis=0)
-        st.falls[cols] = stats.large_falls(smooth, np.maximum(0.5 * rng, opts.noise_multiple * steps))
-    st.new_high[cols] = end_level - before >= 0.25 * np.maximum(growth, 0)
+    falls, before = _falls_and_before(smooth, _take(prep.every, cols) if prep.every is not None else smooth, steps,
+                                      grow_part, blk_ids, opts)
+    new_high = end_level - before >= 0.25 * np.maximum(growth, 0)
+    if len(shapes) > 1 and (best_m == 1).any():
+        yo, smooth_o, end_o = shapes[1]
+        every_o = yo if blk_ids is None or prep.every_outstanding is None \
+            else _take(prep.every_outstanding, cols) * size[None, :]
+        steps_o = stats.step_noise(np.where(ok, every_o, np.nan))
+        falls_o, before_o = _falls_and_before(smooth_o, every_o, steps_o, grow_part, blk_ids, opts)
+        begin_o = _edge_mean(yo, ~np.isnan(yo) & grow_part, start_b, +1)
+        on_o = best_m == 1
+        falls = np.where(on_o, falls_o, falls)
+        new_high = np.where(on_o, end_o - before_o >= 0.25 * np.maximum(end_o - begin_o, 0), new_high)
+    st.falls[cols] = falls
+    st.new_high[cols] = new_high
 
-    # Levelled off: a tail whose rate is surely (99 %) below flat_share × the rate of the rise before it.
+    # Levelled off: a tail whose rate is surely (99 %) below flat_share × the rate of the rise before it,
+    # on the measure of the test (bytes, or outstanding allocations at the tag's mean size).
     seg_start_level = _edge_mean(yb, ok, first, +1)
-    levelled = np.zeros(len(cols), bool)
-    ref_rate = np.full(len(cols), np.nan)
-    with np.errstate(invalid="ignore"):
+    tails = _levelled_off(yb, zb, zse, x, first, last, steps, scale, opts)
+    if len(shapes) > 1 and (best_m == 1).any():
+        on_o = np.flatnonzero(best_m == 1)
+        m_o = measures[1]
+        z_o = None if m_o[2] is None else m_o[2][:, on_o]
+        se_o = None if m_o[4] is None else m_o[4][on_o] * size[on_o]
+        steps_o = stats.step_noise(shapes[1][0][:, on_o])
+        tails_o = _levelled_off(shapes[1][0][:, on_o], z_o, se_o, x, first[on_o], last[on_o], steps_o, scale, opts)
+        for whole, part in zip(tails, tails_o, strict=True):
+            whole[on_o] = part
+    levelled, ref_rate, level, level_since, tail_high = tails
+    st.level[cols], st.level_since_x[cols], st.tail_high[cols] = level, level_since, tail_high
+    st.levelled[cols] = levelled
+    st.ref_rate[cols] = ref_rate
+    st.growth[cols] = np.where(levelled, end_level - seg_start_level, growth)
+
+    # Largest give-back of the segment: a rise to a peak, then a fall from it.
+    fall, peak_i, _ = stats.drawdown(smooth)
+    running_min = np.fmin.accumulate(np.where(ok, smooth, np.nan), axis=0)
+    rise = smooth[peak_i, c] - running_min[peak_i, c]
+    st.rise[cols], st.fall[cols] = np.nan_to_num(rise), np.nan_to_num(fall)
+    st.peak_x[cols] = x[peak_i]
+    st.ends_above_peak[cols] = end_level > smooth[peak_i, c] + np.maximum(opts.noise_multiple * steps, 0.1 * rise)
+
+    if len(segs.points) > 1:
+        _each_segment(st, cols, data, prep.turnover is not None, x_full, segs, opts, scale)
+
+
+def _levelled_off(yb: np.ndarray, zb: np.ndarray | None, zse: np.ndarray | None, x: np.ndarray, first: np.ndarray,
+                  last: np.ndarray, steps: np.ndarray, scale: float,
+                  opts: TrendOptions) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(levelled off, rate before the tail, level, where the tail starts, tail rate bound) per column.
+
+    A tail (the last 20, 35 or 50 %) whose rate is surely (99 %) below flat_share × the rate of
+    the rise before it, and longer than 1.5 × the longest pause between the steps before it.
+    """
+    m = yb.shape[1]
+    nb = len(x)
+    idx = np.arange(nb)[:, None]
+    ok = ~np.isnan(yb)
+    seg_start_level = _edge_mean(yb, ok, first, +1)
+    levelled = np.zeros(m, bool)
+    ref_rate = np.full(m, np.nan)
+    level = np.full(m, np.nan)
+    level_since = np.full(m, np.nan)
+    tail_high = np.full(m, np.nan)
+    with np.errstate(invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
         rise_steps = np.diff(yb, axis=0)
         span_y = np.nanmax(yb, axis=0) - np.nanmin(yb, axis=0)
         jumps = rise_steps > np.maximum(6 * steps, 0.05 * span_y)[None, :]  # (nb - 1, m): step up after block i
@@ -836,23 +912,65 @@ def _long_path(st: SeriesStatistics, cols: np.ndarray, prep: _Prepared, data: Se
         flat = (tail.n >= 5) & (head.slope > 0) & (up < opts.flat_share * head.slope) & long_pause
         levelled |= flat
         ref_rate = np.where(flat | np.isnan(ref_rate), head.slope, ref_rate)
-        st.level[cols] = np.where(flat, np.nanmean(np.where(in_tail, yb, np.nan), axis=0), st.level[cols])
-        st.level_since_x[cols] = np.where(flat, x[np.minimum(t0, nb - 1)], st.level_since_x[cols])
-        st.tail_high[cols] = np.where(flat | np.isnan(st.tail_high[cols]), up, st.tail_high[cols])
-    st.levelled[cols] = levelled
-    st.ref_rate[cols] = ref_rate
-    st.growth[cols] = np.where(levelled, end_level - seg_start_level, growth)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            level = np.where(flat, np.nanmean(np.where(in_tail, yb, np.nan), axis=0), level)
+        level_since = np.where(flat, x[np.minimum(t0, nb - 1)], level_since)
+        tail_high = np.where(flat | np.isnan(tail_high), up, tail_high)
+    return levelled, ref_rate, level, level_since, tail_high
 
-    # Largest give-back of the segment: a rise to a peak, then a fall from it.
-    fall, peak_i, _ = stats.drawdown(smooth)
-    running_min = np.fmin.accumulate(np.where(ok, smooth, np.nan), axis=0)
-    rise = smooth[peak_i, c] - running_min[peak_i, c]
-    st.rise[cols], st.fall[cols] = np.nan_to_num(rise), np.nan_to_num(fall)
-    st.peak_x[cols] = x[peak_i]
-    st.ends_above_peak[cols] = end_level > smooth[peak_i, c] + np.maximum(opts.noise_multiple * steps, 0.1 * rise)
 
-    if len(segs.points) > 1:
-        _each_segment(st, cols, data, prep.turnover is not None, x_full, segs, opts, scale)
+def _falls_and_before(smooth: np.ndarray, every: np.ndarray, steps: np.ndarray, grow_part: np.ndarray,
+                      blk_ids: np.ndarray | None, opts: TrendOptions) -> tuple[np.ndarray, np.ndarray]:
+    """(large falls inside each boot segment, highest smoothed level before the growing part).
+
+    ``smooth`` is the analysed segment (blocks, smoothed), ``every`` the whole series in blocks
+    (every boot), ``blk_ids`` the boot segment of each block (None: one segment only).
+    """
+    with np.errstate(invalid="ignore"):
+        before = np.where(~grow_part & ~np.isnan(smooth), smooth, -np.inf).max(axis=0)
+    if blk_ids is None:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            rng = np.nanmax(smooth, axis=0) - np.nanmin(smooth, axis=0)
+        return stats.large_falls(smooth, np.maximum(0.5 * rng, opts.noise_multiple * steps)), before
+    smooth_all = np.where(np.isnan(every), np.nan, _rolling_median(_fill(every), 3))
+    falls = np.zeros(smooth.shape[1], dtype=np.intp)
+    for s_id in range(int(blk_ids.max()) + 1):
+        part = np.where(blk_ids == s_id, smooth_all, np.nan)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            span = np.nanmax(part, axis=0) - np.nanmin(part, axis=0)
+        falls += stats.large_falls(part, np.nan_to_num(np.maximum(0.5 * span, opts.noise_multiple * steps)))
+    before = np.fmax(before, np.where(~grow_part, np.nan_to_num(smooth_all, nan=-np.inf), -np.inf).max(axis=0))
+    return falls, before
+
+
+class _BestTest:
+    """The test with the smallest Bonferroni-weighted p so far, per series (see _long_path)."""
+
+    def __init__(self, m: int) -> None:
+        self.p = np.full(m, np.inf)
+        self.j = np.zeros(m, dtype=np.intp)
+        self.m = np.zeros(m, dtype=np.intp)
+        self.model = np.zeros(m, dtype=np.intp)
+        self.fit: dict[str, np.ndarray] = {"t": np.zeros(m), "phi": np.zeros(m), "n_eff": np.full(m, np.nan)}
+
+    def offer(self, adj: np.ndarray, g: stats.GrowthFit, j: int, m_i: int, model: int) -> None:
+        better = adj < self.p
+        self.p[better] = adj[better]
+        self.j[better], self.m[better], self.model[better] = j, m_i, model
+        for name, arr in self.fit.items():
+            arr[better] = getattr(g, name)[better]
+
+    def merged(self, preferred: _BestTest) -> _BestTest:
+        """``preferred`` where it found a test, else this one."""
+        use = np.isfinite(preferred.p)
+        out = _BestTest(len(self.p))
+        for name in ("p", "j", "m", "model"):
+            setattr(out, name, np.where(use, getattr(preferred, name), getattr(self, name)))
+        out.fit = {k: np.where(use, preferred.fit[k], v) for k, v in self.fit.items()}
+        return out
 
 
 def _longest_pause(jumps: np.ndarray, x: np.ndarray, before: np.ndarray) -> np.ndarray:
