@@ -310,3 +310,22 @@ def test_a_busy_mixed_size_leak_after_an_early_swing_is_found_on_its_outstanding
         assert row.stats.measure == "outstanding"
         assert "(outstanding allocations)" in row.reason
         assert row.q_value <= 0.01 and not row.stats.levelled_off
+
+
+def test_a_block_that_straddles_a_reboot_is_no_fall():
+    """600 snapshots average into blocks of 3; a reboot inside a block mixes two boots in its mean."""
+    rng = np.random.default_rng(32)
+    n = 600
+    bounds = (0, 301, 452, n)  # both restarts fall inside a block
+    leak = np.concatenate([200_000 + 3000.0 * np.arange(b - a) for a, b in pairwise(bounds)])
+    series = {("Boot", "nonpaged"): np.round(leak + rng.normal(0, 2000, n))}
+    series.update({(f"C{i:03d}", "paged"): noisy(rng, n, 300_000, 2000) for i in range(10)})
+    allocs, frees = {}, {}
+    for k, v in series.items():
+        parts = [_counters(v[a:b], start=0 if a else 1_000_000) for a, b in pairwise(bounds)]
+        allocs[k] = np.concatenate([p[0] for p in parts])
+        frees[k] = np.concatenate([p[1] for p in parts])
+    row = _row(analyze(snapshots_from(series, allocs=allocs, frees=frees)), "Boot")
+    assert row.stats.segments == 3
+    assert row.stats.large_falls == 0
+    assert row.verdict == "leak"

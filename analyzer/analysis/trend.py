@@ -436,7 +436,8 @@ def compute_statistics(data: SeriesSet, segs: BootSegments, opts: TrendOptions) 
         onset_x=nan.copy(), window_x=window_x, growth=np.zeros(k), levelled=np.zeros(k, bool), each=np.zeros(k, bool),
         each_rate=nan.copy(), each_se=nan.copy(), each_df=nan.copy(), each_count=np.zeros(k, dtype=np.intp),
         level=nan.copy(), level_since_x=nan.copy(), tail_high=nan.copy(), ref_rate=nan.copy(), fell_back=np.zeros(k),
-        fell_back_limit=np.zeros(k), falls=np.zeros(k, dtype=np.intp), new_high=np.ones(k, bool),
+        fell_back_limit=np.zeros(k), falls=np.zeros(k, dtype=np.intp),
+        new_high=np.ones(k, bool),
         rise=np.zeros(k), fall=np.zeros(k), peak_x=nan.copy(), ends_above_peak=np.zeros(k, bool),
         noise=np.zeros(k), reference=np.zeros(k, dtype=np.intp), smallest_step=nan.copy(),
         all_up=np.zeros(k, bool), top_steps=np.zeros(k, dtype=np.intp),
@@ -816,6 +817,9 @@ def _long_path(st: SeriesStatistics, cols: np.ndarray, prep: _Prepared, data: Se
         ends = np.minimum((np.append(starts[1:], t_count) - 1) if starts is not None else np.arange(t_count),
                           t_count - 1)
         blk_ids = segs.ids[ends][:, cols]
+        # A block that straddles a restart mixes two boots: it belongs to neither (its mean is no fall).
+        begins = starts if starts is not None else np.arange(t_count)
+        blk_ids = np.where(segs.ids[begins][:, cols] != blk_ids, -1, blk_ids)
     falls, before = _falls_and_before(smooth, _take(prep.every, cols) if prep.every is not None else smooth, steps,
                                       grow_part, blk_ids, opts)
     new_high = end_level - before >= 0.25 * np.maximum(growth, 0)
@@ -824,8 +828,8 @@ def _long_path(st: SeriesStatistics, cols: np.ndarray, prep: _Prepared, data: Se
         every_o = yo if blk_ids is None or prep.every_outstanding is None \
             else _take(prep.every_outstanding, cols) * size[None, :]
         steps_o = stats.step_noise(np.where(ok, every_o, np.nan))
-        falls_o, before_o = _falls_and_before(smooth_o, every_o, steps_o, grow_part, blk_ids, opts)
         begin_o = _edge_mean(yo, ~np.isnan(yo) & grow_part, start_b, +1)
+        falls_o, before_o = _falls_and_before(smooth_o, every_o, steps_o, grow_part, blk_ids, opts)
         on_o = best_m == 1
         falls = np.where(on_o, falls_o, falls)
         new_high = np.where(on_o, end_o - before_o >= 0.25 * np.maximum(end_o - begin_o, 0), new_high)
@@ -925,7 +929,8 @@ def _falls_and_before(smooth: np.ndarray, every: np.ndarray, steps: np.ndarray, 
     """(large falls inside each boot segment, highest smoothed level before the growing part).
 
     ``smooth`` is the analysed segment (blocks, smoothed), ``every`` the whole series in blocks
-    (every boot), ``blk_ids`` the boot segment of each block (None: one segment only).
+    (every boot), ``blk_ids`` the boot segment of each block (None: one segment only; -1: a
+    block of no segment).
     """
     with np.errstate(invalid="ignore"):
         before = np.where(~grow_part & ~np.isnan(smooth), smooth, -np.inf).max(axis=0)
