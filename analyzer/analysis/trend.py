@@ -364,6 +364,7 @@ class SeriesStatistics:
 
     n_points: np.ndarray
     segment_points: np.ndarray
+    segment_start: np.ndarray  # first snapshot of the analysed segment with the tag (0 without one)
     segment: np.ndarray  # 1-based rank of the analysed segment among those the tag was seen in
     segments: np.ndarray
     short: np.ndarray  # took the short-window path
@@ -428,7 +429,8 @@ def compute_statistics(data: SeriesSet, segs: BootSegments, opts: TrendOptions) 
 
     nan = np.full(k, np.nan)
     st = SeriesStatistics(
-        n_points=prep.n_points, segment_points=seg_points, segment=rank, segments=count, short=short,
+        n_points=prep.n_points, segment_points=seg_points, segment_start=first_i, segment=rank, segments=count,
+        short=short,
         tested=short | long_, p=np.ones(k), q=nan.copy(), t=np.zeros(k), phi=np.zeros(k), n_eff=nan.copy(),
         measure=np.zeros(k, dtype=np.intp), model=np.zeros(k, dtype=np.intp), onset_j=np.zeros(k, dtype=np.intp),
         slope=nan.copy(),
@@ -464,6 +466,9 @@ def compute_statistics(data: SeriesSet, segs: BootSegments, opts: TrendOptions) 
 #: Columns per pass over the full-resolution matrices: a few (T × 128) arrays stay in the CPU cache,
 #: where a pass over the whole (T × K) matrix would stream it from memory, once per operation.
 _CHUNK = 128
+#: At most this many boot segments' block means are gathered in the one pass and held for the
+#: every-segment route; with more, each is read from the matrices when that route needs it.
+_HELD_SEGMENTS = 4
 
 
 def _take(a: np.ndarray, cols: slice | np.ndarray) -> np.ndarray:
@@ -477,6 +482,10 @@ def _take(a: np.ndarray, cols: slice | np.ndarray) -> np.ndarray:
 
 def _column_chunks(k: int) -> list[slice]:
     return [slice(a, min(k, a + _CHUNK)) for a in range(0, k, _CHUNK)]
+
+
+#: (bytes, turnover or None) block means of one boot segment, one pair per block layout.
+_SegmentBlocks = list[tuple[np.ndarray, np.ndarray | None]]
 
 
 @dataclass
@@ -504,6 +513,16 @@ class _Prepared:
     outstanding_seen: np.ndarray  # (K,) the despiked outstanding count has a point
     every_outstanding: np.ndarray | None  # spikes removed, every boot segment (several segments, counters)
     turnover: tuple[np.ndarray, np.ndarray] | None  # spikes removed, analysed segment only
+    #: Boot segment → (bytes, turnover) block means of that segment alone, fine and coarse, for the
+    #: "keeps growing in each segment" route (only the segments it reads, when they are few).
+    segments: dict[int, _SegmentBlocks]
+
+    def segment_blocks(self, data: SeriesSet, segs: BootSegments, s: int, cols: np.ndarray,
+                       starts: list[np.ndarray | None], x_full: np.ndarray) -> _SegmentBlocks:
+        """(bytes, turnover) block means of boot segment ``s`` of the given columns, at each block layout."""
+        if s in self.segments:
+            return [(_take(y, cols), None if z is None else _take(z, cols)) for y, z in self.segments[s]]
+        return _segment_blocks(data, segs, s, cols, starts, x_full, self.turnover is not None)
 
 
 def _turnover_of(data: SeriesSet, cols: slice | np.ndarray, dx: np.ndarray) -> np.ndarray:
@@ -539,6 +558,15 @@ def _prepare(data: SeriesSet, segs: BootSegments, opts: TrendOptions, x_full: np
     nc = t_count if coarse_starts is None else len(coarse_starts)
     several = len(segs.points) > 1
     dx = np.diff(x_full)[:, None]
+    # The segments the every-segment route reads (those with many points, of tags with two or more).
+    usable = segs.points > opts.short_points
+    wanted: list[int] = np.flatnonzero((usable & (usable.sum(axis=0) >= 2)[None, :]).any(axis=1)).tolist() \
+        if several else []
+    if len(wanted) > _HELD_SEGMENTS:
+        wanted = []  # many restarts: each segment is read when it is needed instead of all held at once
+    seg_blocks: dict[int, _SegmentBlocks] = {
+        int(w): [(np.empty((size, k)), np.empty((size, k)) if with_turnover else None) for size in (nb, nc)]
+        for w in wanted}
 
     def ints() -> np.ndarray:
         return np.zeros(k, dtype=np.intp)
@@ -595,19 +623,28 @@ def _prepare(data: SeriesSet, segs: BootSegments, opts: TrendOptions, x_full: np
             o = _median3(np.where(in_seg, o, np.nan), keep)
             o_seen[cs] = ~np.isnan(o).all(axis=0)
             o_pair[0][:, cs], o_pair[1][:, cs] = _block_mean(o, starts), _block_mean(o, coarse_starts)
-        if with_turnover:
-            zf = _median3(np.where(in_seg, _turnover_of(data, cs, dx), np.nan), keep)
+        turnover = _turnover_of(data, cs, dx) if with_turnover else None
+        if turnover is not None:
+            zf = _median3(np.where(in_seg, turnover, np.nan), keep)
             z_pair[0][:, cs], z_pair[1][:, cs] = _block_mean(zf, starts), _block_mean(zf, coarse_starts)
+        for s_id, layouts in seg_blocks.items():
+            mine = segs.ids[:, cs] == s_id
+            part = np.where(mine, raw, np.nan)
+            z_part = None if turnover is None else np.where(mine, turnover, np.nan)
+            for (y_out, z_out), layout in zip(layouts, (starts, coarse_starts), strict=True):
+                y_out[:, cs] = _block_mean(part, layout)
+                if z_out is not None and z_part is not None:
+                    z_out[:, cs] = _block_mean(z_part, layout)
     return _Prepared(
         n_points=n_points, seg_points=seg_points, first_i=first_i, last_i=last_i, ups=ups, downs=downs,
         intervals=intervals, has_outstanding=has_outstanding, freed=freed, bytes=y_pair, raw_fine=raw_fine,
         every=every, outstanding=o_pair if has_outstanding else None, outstanding_seen=o_seen,
         every_outstanding=every_o if has_outstanding else None,
-        turnover=z_pair if with_turnover else None)
+        turnover=z_pair if with_turnover else None, segments=seg_blocks)
 
 
 def _segment_blocks(data: SeriesSet, segs: BootSegments, s: int, cols: np.ndarray, starts: list[np.ndarray | None],
-                    x_full: np.ndarray, with_turnover: bool) -> list[tuple[np.ndarray, np.ndarray | None]]:
+                    x_full: np.ndarray, with_turnover: bool) -> _SegmentBlocks:
     """(bytes, turnover) block means of boot segment ``s`` of the given columns, at each block layout."""
     t_count = data.values["bytes"].shape[0]
     sizes = [t_count if st is None else len(st) for st in starts]
@@ -864,7 +901,7 @@ def _long_path(st: SeriesStatistics, cols: np.ndarray, prep: _Prepared, data: Se
     st.ends_above_peak[cols] = end_level > smooth[peak_i, c] + np.maximum(opts.noise_multiple * steps, 0.1 * rise)
 
     if len(segs.points) > 1:
-        _each_segment(st, cols, data, prep.turnover is not None, x_full, segs, opts, scale)
+        _each_segment(st, cols, data, prep, x_full, segs, opts, scale)
 
 
 def _levelled_off(yb: np.ndarray, zb: np.ndarray | None, zse: np.ndarray | None, x: np.ndarray, first: np.ndarray,
@@ -1000,7 +1037,7 @@ def _edge_mean(y: np.ndarray, ok: np.ndarray, at: np.ndarray, direction: int, wi
         return np.where(sel, y, 0.0).sum(axis=0) / sel.sum(axis=0)
 
 
-def _each_segment(st: SeriesStatistics, cols: np.ndarray, data: SeriesSet, with_turnover: bool,
+def _each_segment(st: SeriesStatistics, cols: np.ndarray, data: SeriesSet, prep: _Prepared,
                   x_full: np.ndarray, segs: BootSegments, opts: TrendOptions, scale: float) -> None:
     """"Keeps growing in each boot segment": one slope common to every usable segment, a second route.
 
@@ -1032,7 +1069,7 @@ def _each_segment(st: SeriesStatistics, cols: np.ndarray, data: SeriesSet, with_
         use = usable[s, multi]
         if not use.any():
             continue
-        parts = _segment_blocks(data, segs, s, sub, [layout for layout, _ in scales], x_full, with_turnover)
+        parts = prep.segment_blocks(data, segs, s, sub, [layout for layout, _ in scales], x_full)
         for k, (_, x) in enumerate(scales):
             y, z_raw = parts[k]
             z = z_se = None
@@ -1153,6 +1190,16 @@ def _short_path(st: SeriesStatistics, cols: np.ndarray, seg_raw: np.ndarray, x_f
         st.top_steps[c] = best + 1
 
 
+class _Listed:
+    """The arrays of a :class:`SeriesStatistics` as Python lists, for the loop that builds one row at a time."""
+
+    def __init__(self, st: SeriesStatistics) -> None:
+        self.__dict__.update({k: v.tolist() if isinstance(v, np.ndarray) else v for k, v in vars(st).items()})
+
+    def __getattr__(self, name: str) -> Any:
+        raise AttributeError(name)
+
+
 # -- stage 3: verdict rules -----------------------------------------------------------------------
 
 
@@ -1254,74 +1301,79 @@ def analyze(snapshots: Sequence[Snapshot], options: TrendOptions | None = None) 
         enough_o = (~np.isnan(o)).sum(axis=0) >= 3
         allocs_rate[suspicious[enough_o]] = rates[enough_o]
     headroom = _headroom(data)
-    n_resets, n_wraps = data.resets.sum(axis=0), data.wraps.sum(axis=0)
+    n_resets, n_wraps = data.resets.sum(axis=0).tolist(), data.wraps.sum(axis=0).tolist()
+    # The loop reads Python numbers: indexing numpy arrays one element at a time costs more than the rest.
+    sv = _Listed(st)
+    verdicts, per_hour = verdict.tolist(), allocs_rate.tolist()
+    firsts, lasts, group_of = bytes_first.tolist(), bytes_last.tolist(), groups.tolist()
+    last_seen, pool_codes = last_i.tolist(), data.pool_codes.tolist()
     measures = ("bytes", "outstanding")
     rows: list[TrendRow] = []
     for c in range(k):
-        v = verdict[c]
-        tested = bool(st.tested[c])
-        onset_dt = _stamp(data, st.onset_x[c]) if tested and np.isfinite(st.onset_x[c]) else None
-        apr = None if np.isnan(allocs_rate[c]) else float(allocs_rate[c])
+        v = verdicts[c]
+        tested = bool(sv.tested[c])
+        onset_dt = _stamp(data, sv.onset_x[c]) if tested and np.isfinite(sv.onset_x[c]) else None
+        apr = None if np.isnan(per_hour[c]) else float(per_hour[c])
         exh = None
-        if v in (Verdict.LEAK, Verdict.SUSPECT) and data.timed and np.isfinite(st.low[c]):
-            exh = _row_exhaustion(headroom, POOLS[data.pool_codes[c]], st.slope[c], st.low[c], st.high[c], data)
+        if v in (Verdict.LEAK, Verdict.SUSPECT) and data.timed and np.isfinite(sv.low[c]):
+            exh = _row_exhaustion(headroom, POOLS[pool_codes[c]], sv.slope[c], sv.low[c], sv.high[c], data)
         record = TrendStatistics(
-            p_value=float(st.p[c]) if tested else None,
-            q_value=float(st.q[c]) if tested and np.isfinite(st.q[c]) else None,
-            t_stat=float(st.t[c]),
-            null_scale=float(st.null_scale),
-            autocorrelation=float(st.phi[c]),
-            effective_points=float(st.n_eff[c]),
-            measure=measures[int(st.measure[c])],
-            model=MODELS[int(st.model[c])],
-            path="short" if st.short[c] else ("long" if tested else "none"),
-            segment=int(st.segment[c]),
-            segments=int(st.segments[c]),
-            pooled_segments=int(st.each_count[c]) if st.each[c] and v in (Verdict.LEAK, Verdict.SUSPECT) else 0,
-            segment_points=int(st.segment_points[c]),
-            intervals=int(st.intervals[c]),
-            intervals_up=int(st.ups[c]),
-            intervals_down=int(st.downs[c]),
-            growth_bytes=float(st.growth[c]),
-            levelled_off=bool(st.levelled[c]),
-            level_bytes=float(st.level[c]) if st.levelled[c] else None,
-            tail_rate_high=float(st.tail_high[c]) if np.isfinite(st.tail_high[c]) else None,
-            rate_before_tail=float(st.ref_rate[c]) if np.isfinite(st.ref_rate[c]) else None,
-            fell_back_bytes=float(st.fell_back[c]),
-            large_falls=int(st.falls[c]),
-            rise_bytes=float(st.rise[c]),
-            fall_bytes=float(st.fall[c]),
-            noise_bytes=float(st.noise[c]),
-            reference_tags=int(st.reference[c]),
-            smallest_step_bytes=float(st.smallest_step[c]) if np.isfinite(st.smallest_step[c]) else None,
-            top_steps=int(st.top_steps[c]),
+            p_value=float(sv.p[c]) if tested else None,
+            q_value=float(sv.q[c]) if tested and np.isfinite(sv.q[c]) else None,
+            t_stat=float(sv.t[c]),
+            null_scale=float(sv.null_scale),
+            autocorrelation=float(sv.phi[c]),
+            effective_points=float(sv.n_eff[c]),
+            measure=measures[int(sv.measure[c])],
+            model=MODELS[int(sv.model[c])],
+            path="short" if sv.short[c] else ("long" if tested else "none"),
+            segment=int(sv.segment[c]),
+            segments=int(sv.segments[c]),
+            pooled_segments=int(sv.each_count[c]) if sv.each[c] and v in (Verdict.LEAK, Verdict.SUSPECT) else 0,
+            segment_points=int(sv.segment_points[c]),
+            intervals=int(sv.intervals[c]),
+            intervals_up=int(sv.ups[c]),
+            intervals_down=int(sv.downs[c]),
+            growth_bytes=float(sv.growth[c]),
+            levelled_off=bool(sv.levelled[c]),
+            level_bytes=float(sv.level[c]) if sv.levelled[c] else None,
+            tail_rate_high=float(sv.tail_high[c]) if np.isfinite(sv.tail_high[c]) else None,
+            rate_before_tail=float(sv.ref_rate[c]) if np.isfinite(sv.ref_rate[c]) else None,
+            fell_back_bytes=float(sv.fell_back[c]),
+            large_falls=int(sv.falls[c]),
+            rise_bytes=float(sv.rise[c]),
+            fall_bytes=float(sv.fall[c]),
+            noise_bytes=float(sv.noise[c]),
+            reference_tags=int(sv.reference[c]),
+            smallest_step_bytes=float(sv.smallest_step[c]) if np.isfinite(sv.smallest_step[c]) else None,
+            top_steps=int(sv.top_steps[c]),
             resets=int(n_resets[c]),
             wraps=int(n_wraps[c]),
-            points_analyzed=int(st.segment_points[c]),
-            last_seen_index=int(last_i[c]),
+            points_analyzed=int(sv.segment_points[c]),
+            last_seen_index=int(last_seen[c]),
         )
-        rate_ok = tested and np.isfinite(st.slope[c])
+        rate_ok = tested and np.isfinite(sv.slope[c])
         rows.append(
             TrendRow(
                 tag=data.tags[c],
-                pool=POOLS[data.pool_codes[c]],
+                pool=POOLS[pool_codes[c]],
                 verdict=v,
                 reason="",
-                rate_bytes_per_hour=float(st.slope[c]) if rate_ok and data.timed else None,
-                rate_low=float(st.low[c]) if rate_ok and data.timed and np.isfinite(st.low[c]) else None,
-                rate_high=float(st.high[c]) if rate_ok and data.timed and np.isfinite(st.high[c]) else None,
+                rate_bytes_per_hour=float(sv.slope[c]) if rate_ok and data.timed else None,
+                rate_low=float(sv.low[c]) if rate_ok and data.timed and np.isfinite(sv.low[c]) else None,
+                rate_high=float(sv.high[c]) if rate_ok and data.timed and np.isfinite(sv.high[c]) else None,
                 allocs_per_hour=apr,
-                freed_ratio=None if np.isnan(st.freed[c]) else float(st.freed[c]),
+                freed_ratio=None if np.isnan(sv.freed[c]) else float(sv.freed[c]),
                 onset=onset_dt,
                 exhaustion=exh,
-                group=int(groups[c]) or None,
-                n_points=int(st.n_points[c]),
-                bytes_first=None if np.isnan(bytes_first[c]) else int(bytes_first[c]),
-                bytes_last=None if np.isnan(bytes_last[c]) else int(bytes_last[c]),
+                group=int(group_of[c]) or None,
+                n_points=int(sv.n_points[c]),
+                bytes_first=None if np.isnan(firsts[c]) else int(firsts[c]),
+                bytes_last=None if np.isnan(lasts[c]) else int(lasts[c]),
                 stats=record,
             )
         )
-        rows[-1].reason = _reason(rows[-1], st, c, data, segs, opts)
+        rows[-1].reason = _reason(rows[-1], sv, c, data, segs, opts)
     rows.sort(key=lambda r: (_RANK[str(r.verdict)], -_sort_rate(r), r.tag, r.pool))
     summary["verdicts"] = {v: sum(1 for r in rows if r.verdict == v) for v in VERDICTS}
     summary["null_scale"] = _num(st.null_scale)
@@ -1368,14 +1420,14 @@ def _q(v: float | None) -> str:
     return "q<1e-300" if v < 1e-300 else f"q={v:.2g}"
 
 
-def _reason(row: TrendRow, st: SeriesStatistics, c: int, data: SeriesSet, segs: BootSegments,
+def _reason(row: TrendRow, st: _Listed, c: int, data: SeriesSet, segs: BootSegments,
             opts: TrendOptions) -> str:
     rec = row.stats
     assert rec is not None
     unit = "/h" if data.timed else "/snapshot"
     seg_note = ""
     if rec.segments > 1 and rec.segment >= 1:
-        first_t = int(np.argmax((segs.ids[:, c] == segs.analysed[c]) & ~np.isnan(data.values["bytes"][:, c])))
+        first_t = int(st.segment_start[c])
         when = _clock(data.timestamps[first_t] if data.timed else None, f"snapshot {first_t}")
         seg_note = f", boot segment {rec.segment} of {rec.segments} (since {when})"
     extra = ""
@@ -1449,7 +1501,7 @@ def _reason(row: TrendRow, st: SeriesStatistics, c: int, data: SeriesSet, segs: 
     return f"no sustained growth: {rate}, {_q(rec.q_value)}, net {net}{freed}{seg_note}{extra}"
 
 
-def _weaker(rec: TrendStatistics, data: SeriesSet, st: SeriesStatistics, c: int, opts: TrendOptions) -> str:
+def _weaker(rec: TrendStatistics, data: SeriesSet, st: _Listed, c: int, opts: TrendOptions) -> str:
     """What a suspect row lacks for a leak."""
     why = []
     if rec.q_value is None or rec.q_value > opts.alpha:

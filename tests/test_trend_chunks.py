@@ -1,0 +1,42 @@
+"""The trend statistics do not depend on how the full-resolution matrices are cut for speed."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from analyzer.analysis import trend
+from tests.trend_helpers import noisy, snapshots_from
+
+
+@pytest.fixture(scope="module")
+def rebooted() -> list:
+    """40 tags over 7 boot segments of 30 snapshots (counters restart at each), with gaps and a few leaks."""
+    rng = np.random.default_rng(11)
+    n, boots = 210, 7
+    series, allocs, frees = {}, {}, {}
+    for i in range(40):
+        key = (f"T{i:03d}", "nonpaged" if i % 2 else "paged")
+        level = noisy(rng, n, 50_000 + 1_000 * i, 300)
+        if i % 5 == 0:
+            level += np.tile(np.arange(n // boots) * 400.0, boots)  # grows in every boot segment
+        if i % 7 == 0:
+            level[rng.choice(n, 9, replace=False)] = np.nan  # absent now and then
+        series[key] = level
+        ops = np.tile(np.cumsum(rng.integers(50, 150, n // boots)), boots).astype(float)
+        allocs[key] = ops + np.tile(np.arange(n // boots), boots) * (i % 5 == 0)
+        frees[key] = ops
+    return snapshots_from(series, allocs=allocs, frees=frees)
+
+
+def _rows(snaps: list) -> list[dict]:
+    return [r.to_dict() for r in trend.analyze(snaps).rows]
+
+
+def test_column_chunks_and_held_segments_give_the_same_rows(rebooted, monkeypatch):
+    whole = _rows(rebooted)
+    assert any(r["stats"]["segments"] == 7 for r in whole)
+    monkeypatch.setattr(trend, "_CHUNK", 7)  # chunks that cut the columns unevenly
+    assert _rows(rebooted) == whole
+    monkeypatch.setattr(trend, "_HELD_SEGMENTS", 10)  # every segment gathered in the one pass
+    assert _rows(rebooted) == whole
