@@ -329,3 +329,22 @@ def test_a_block_that_straddles_a_reboot_is_no_fall():
     assert row.stats.segments == 3
     assert row.stats.large_falls == 0
     assert row.verdict == "leak"
+
+
+def test_a_sawtooth_whose_latest_boot_is_one_clean_rise_is_not_a_leak():
+    """Trimmed every 150 minutes; the last reboot leaves one rise, no higher than the peaks before it."""
+    rng = np.random.default_rng(33)
+    n = 600
+    bounds = (0, 320, 451, n)
+    saw = 100_000 + 10_000.0 * (np.arange(n) % 150)
+    series = {("Saw ", "nonpaged"): np.round(saw + rng.normal(0, 3000, n))}
+    series.update({(f"C{i:03d}", "paged"): noisy(rng, n, 300_000, 2000) for i in range(10)})
+    allocs, frees = {}, {}
+    for k, v in series.items():
+        parts = [_counters(v[a:b], start=0 if a else 1_000_000) for a, b in pairwise(bounds)]
+        allocs[k] = np.concatenate([p[0] for p in parts])
+        frees[k] = np.concatenate([p[1] for p in parts])
+    row = _row(analyze(snapshots_from(series, allocs=allocs, frees=frees)), "Saw ")
+    assert row.stats.segment == 3 and row.stats.large_falls >= 2
+    assert row.q_value < 1e-6  # the latest segment alone is a clean rise
+    assert row.verdict != "leak"

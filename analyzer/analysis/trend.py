@@ -1213,7 +1213,9 @@ def verdict_rules(st: SeriesStatistics, opts: TrendOptions, timed: bool) -> np.n
     big = (st.growth >= opts.min_growth) | (np.nan_to_num(st.slope) * np.maximum(growing_part, 0) >= opts.min_growth)
     # A cycling tag (two or more large falls) whose growth starts late in the segment is its latest
     # refill unless it has climbed above everything before.
-    cyclic = (st.falls >= 2) & (st.onset_j > 0) & ~st.each
+    # So is a rise that fills the whole latest boot segment of a tag that fell back twice before
+    # (a sawtooth cut by reboots: its latest segment is one clean rise, no higher than its peaks).
+    cyclic = (st.falls >= 2) & ((st.onset_j > 0) | (st.segment > 1)) & ~st.each
     kept = (st.fell_back <= st.fell_back_limit) & (~cyclic | st.new_high)
     unbounded = ~st.levelled
     shape_ok = np.where(st.short, st.fell_back <= st.fell_back_limit, kept & unbounded)
