@@ -40,3 +40,17 @@ def test_column_chunks_and_held_segments_give_the_same_rows(rebooted, monkeypatc
     assert _rows(rebooted) == whole
     monkeypatch.setattr(trend, "_HELD_SEGMENTS", 10)  # every segment gathered in the one pass
     assert _rows(rebooted) == whole
+
+
+@pytest.mark.parametrize("n", [30, 241, 360, 469, 1391, 1440, 10_080])
+@pytest.mark.parametrize("points", [240, 24])
+def test_block_sums_are_numpys_bit_for_bit(n, points):
+    starts = trend._blocks(n, points)
+    if starts is None:
+        pytest.skip("no blocks at this length")
+    rng = np.random.default_rng(n + points)
+    a = rng.normal(size=(n, 16)) * 10.0 ** rng.integers(0, 12, size=(1, 16))
+    a[rng.random(a.shape) < 0.3] = 0.0
+    assert np.array_equal(trend._block_sum(a, starts), np.add.reduceat(a, starts, axis=0))
+    present = rng.random(a.shape) < 0.7
+    assert np.array_equal(trend._block_sum(present, starts), np.add.reduceat(present, starts, axis=0))

@@ -240,11 +240,60 @@ def _block_mean(a: np.ndarray, starts: np.ndarray | None) -> np.ndarray:
     if starts is None:
         return a
     valid = ~np.isnan(a)
-    sums = np.add.reduceat(np.where(valid, a, 0.0), starts, axis=0)
-    cnt = np.add.reduceat(valid, starts, axis=0, dtype=np.float64)
+    sums = _block_sum(np.where(valid, a, 0.0), starts)
+    cnt = _block_sum(valid, starts)
     with np.errstate(invalid="ignore", divide="ignore"):
         sums /= cnt
     return sums  # NaN where a block has no point (0 / 0)
+
+
+def _block_sum(a: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """``np.add.reduceat(a, starts, axis=0)`` for the blocks of :func:`_blocks`, bit for bit, several times faster.
+
+    reduceat adds each block down a strided column: the block's first row plus numpy's pairwise
+    sum of the rest.  With equal blocks (and one shorter block first) the same additions, in the
+    same order, run as whole-row operations on a (blocks, width, ...) view.  Booleans are counted.
+    """
+    n = a.shape[0]
+    width = int(starts[-1] - starts[-2]) if len(starts) > 1 else n
+    head = n % width
+    expected = np.arange(head, n, width)
+    if head:
+        expected = np.concatenate([[0], expected])
+    if not np.array_equal(starts, expected):
+        return np.add.reduceat(a, starts, axis=0)
+    if a.dtype == bool:
+        body = a[head:].reshape((n - head) // width, width, *a.shape[1:]).sum(axis=1)
+        return np.concatenate([a[:head].sum(axis=0)[None], body]) if head else body
+    body3 = a[head:].reshape((n - head) // width, width, *a.shape[1:])
+    body = body3[:, 0] + _pairwise_sum(body3, 1, width - 1)
+    if head:
+        first3 = a[:head][None]
+        return np.concatenate([first3[:, 0] + _pairwise_sum(first3, 1, head - 1), body])
+    return body
+
+
+def _pairwise_sum(a3: np.ndarray, lo: int, n: int) -> np.ndarray:
+    """numpy's pairwise summation of ``a3[:, lo:lo + n]`` along axis 1, for every other index at once."""
+    if n < 8:
+        res = np.zeros_like(a3[:, 0])
+        for i in range(lo, lo + n):
+            res += a3[:, i]
+        return res
+    if n <= 128:
+        acc = [a3[:, lo + j].copy() for j in range(8)]
+        i = 8
+        while i < n - n % 8:
+            for j in range(8):
+                acc[j] += a3[:, lo + i + j]
+            i += 8
+        res = ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]))
+        for k in range(i, n):
+            res += a3[:, lo + k]
+        return res
+    half = n // 2
+    half -= half % 8
+    return _pairwise_sum(a3, lo, half) + _pairwise_sum(a3, lo + half, n - half)
 
 
 def _fill(a: np.ndarray) -> np.ndarray:
