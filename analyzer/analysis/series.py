@@ -260,9 +260,11 @@ def _whole_log_restarts(resets: np.ndarray, values: dict[str, np.ndarray]) -> li
     if "allocs" not in values or not resets.any():
         return []
     have = ~np.isnan(values["allocs"])
-    # Series seen before and at t: only they can show a restart at t.
-    seen_before = np.vstack([np.zeros((1, have.shape[1]), bool), np.maximum.accumulate(have, axis=0)[:-1]])
-    eligible = (have & seen_before).sum(axis=1)
+    # Series seen before and at t: only they can show a restart at t (every series present at t
+    # but the ones seen for the first time there).
+    ever = have.any(axis=0)
+    first_seen = np.bincount(np.argmax(have, axis=0)[ever], minlength=have.shape[0])
+    eligible = have.sum(axis=1) - first_seen
     counts = resets.sum(axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
         share = np.where(eligible > 0, counts / np.maximum(eligible, 1), 0.0)

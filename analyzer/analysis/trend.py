@@ -393,7 +393,7 @@ class BootSegments:
 
 def segment_by_boot(data: SeriesSet, min_points: int) -> BootSegments:
     """Stage 1: boot segments from the counter restarts found in :func:`build_series`."""
-    ids = np.cumsum(data.resets, axis=0)
+    ids = np.cumsum(data.resets, axis=0, dtype=np.int32)  # a few segments: 4 bytes a cell, not 8
     present = ~np.isnan(data.values["bytes"])
     s_count = int(ids.max()) + 1 if ids.size else 1
     points = np.stack([(present & (ids == s)).sum(axis=0) for s in range(s_count)]) if ids.size \
@@ -678,10 +678,12 @@ def _prepare(data: SeriesSet, segs: BootSegments, opts: TrendOptions, x_full: np
             z_pair[0][:, cs], z_pair[1][:, cs] = _block_mean(zf, starts), _block_mean(zf, coarse_starts)
         for s_id, layouts in seg_blocks.items():
             mine = segs.ids[:, cs] == s_id
-            part = np.where(mine, raw, np.nan)
+            # The analysed segment of every series here: its bytes are seg_raw (absent points are NaN).
+            analysed_here = bool(np.all(analysed == s_id))
+            part = seg_raw if analysed_here else np.where(mine, raw, np.nan)
             z_part = None if turnover is None else np.where(mine, turnover, np.nan)
             for (y_out, z_out), layout in zip(layouts, (starts, coarse_starts), strict=True):
-                y_out[:, cs] = _block_mean(part, layout)
+                y_out[:, cs] = raw_fine[:, cs] if analysed_here and layout is starts else _block_mean(part, layout)
                 if z_out is not None and z_part is not None:
                     z_out[:, cs] = _block_mean(z_part, layout)
     return _Prepared(
