@@ -820,6 +820,9 @@ def _long_path(st: SeriesStatistics, cols: np.ndarray, prep: _Prepared, data: Se
         begin = _edge_mean(y_s, ~np.isnan(y_s) & part, start, +1)
         fell_j = high_j - end_s
         limit_j = np.maximum(opts.giveback * (high_j - begin), opts.noise_multiple * noise_j)
+        if m_i == 1:  # without a mean size (no count), the bytes' give-back stands
+            fell_j = np.where(size > 0, fell_j, gave_back[(j, 0)][0])
+            limit_j = np.where(size > 0, limit_j, gave_back[(j, 0)][1])
         gave_back[(j, m_i)] = (fell_j, limit_j)
         return fell_j <= limit_j
 
@@ -893,7 +896,9 @@ def _long_path(st: SeriesStatistics, cols: np.ndarray, prep: _Prepared, data: Se
     # What the growing part gave back, on the measure of the test that carried the evidence.
     fell_all = np.stack([gave_back[(j, m)][0] for j in range(opts.onsets) for m in range(len(measures))])
     limit_all = np.stack([gave_back[(j, m)][1] for j in range(opts.onsets) for m in range(len(measures))])
-    pick = best_j * len(measures) + best_m
+    # The measure the shape statistics are read on: the test's, unless the count has no mean size.
+    shape_m = np.where(size > 0, best_m, 0) if len(shapes) > 1 else best_m
+    pick = best_j * len(measures) + shape_m
     st.fell_back[cols] = np.take_along_axis(fell_all, pick[None, :], axis=0)[0]
     st.fell_back_limit[cols] = np.take_along_axis(limit_all, pick[None, :], axis=0)[0]
     # Large falls counted inside every boot segment (a reboot's drop is no fall), and the highest
@@ -911,14 +916,14 @@ def _long_path(st: SeriesStatistics, cols: np.ndarray, prep: _Prepared, data: Se
     falls, before = _falls_and_before(smooth, _take(prep.every, cols) if prep.every is not None else smooth, steps,
                                       grow_part, blk_ids, opts)
     new_high = end_level - before >= 0.25 * np.maximum(growth, 0)
-    if len(shapes) > 1 and (best_m == 1).any():
+    if len(shapes) > 1 and (shape_m == 1).any():
         yo, smooth_o, end_o = shapes[1]
         every_o = yo if blk_ids is None or prep.every_outstanding is None \
             else _take(prep.every_outstanding, cols) * size[None, :]
         steps_o = stats.step_noise(np.where(ok, every_o, np.nan))
         begin_o = _edge_mean(yo, ~np.isnan(yo) & grow_part, start_b, +1)
         falls_o, before_o = _falls_and_before(smooth_o, every_o, steps_o, grow_part, blk_ids, opts)
-        on_o = best_m == 1
+        on_o = shape_m == 1
         falls = np.where(on_o, falls_o, falls)
         new_high = np.where(on_o, end_o - before_o >= 0.25 * np.maximum(end_o - begin_o, 0), new_high)
     st.falls[cols] = falls
@@ -928,8 +933,8 @@ def _long_path(st: SeriesStatistics, cols: np.ndarray, prep: _Prepared, data: Se
     # on the measure of the test (bytes, or outstanding allocations at the tag's mean size).
     seg_start_level = _edge_mean(yb, ok, first, +1)
     tails = _levelled_off(yb, zb, zse, x, first, last, steps, scale, opts)
-    if len(shapes) > 1 and (best_m == 1).any():
-        on_o = np.flatnonzero(best_m == 1)
+    if len(shapes) > 1 and (shape_m == 1).any():
+        on_o = np.flatnonzero(shape_m == 1)
         m_o = measures[1]
         z_o = None if m_o[2] is None else m_o[2][:, on_o]
         se_o = None if m_o[4] is None else m_o[4][on_o] * size[on_o]
