@@ -54,3 +54,16 @@ def test_block_sums_are_numpys_bit_for_bit(n, points):
     assert np.array_equal(trend._block_sum(a, starts), np.add.reduceat(a, starts, axis=0))
     present = rng.random(a.shape) < 0.7
     assert np.array_equal(trend._block_sum(present, starts), np.add.reduceat(present, starts, axis=0))
+
+
+@pytest.mark.parametrize("direction", [1, -1])
+def test_edge_mean_is_the_mean_of_the_nearest_present_points(direction):
+    rng = np.random.default_rng(5)
+    y = rng.normal(size=(40, 30)) * 1e6
+    ok = rng.random(y.shape) < 0.6
+    at = rng.integers(0, 40, 30)
+    got = trend._edge_mean(y, ok, at, direction)
+    for c in range(30):
+        rows = [t for t in (range(at[c], 40) if direction > 0 else range(at[c], -1, -1)) if ok[t, c]][:3]
+        expect = sum(y[t, c] for t in sorted(rows)) / len(rows) if rows else np.nan
+        assert got[c] == expect or (np.isnan(expect) and np.isnan(got[c]))

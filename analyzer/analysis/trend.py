@@ -1085,12 +1085,29 @@ def _longest_pause(jumps: np.ndarray, x: np.ndarray, before: np.ndarray) -> np.n
 
 def _edge_mean(y: np.ndarray, ok: np.ndarray, at: np.ndarray, direction: int, width: int = 3) -> np.ndarray:
     """Mean of the first ``width`` present points from index ``at`` on (direction +1) or back (−1)."""
-    idx = np.arange(y.shape[0])[:, None]
+    n, m = y.shape
+    idx = np.arange(n)[:, None]
     side = ok & ((idx >= at[None, :]) if direction > 0 else (idx <= at[None, :]))
-    cnt = np.cumsum(side, axis=0) if direction > 0 else np.cumsum(side[::-1], axis=0)[::-1]
-    sel = side & (cnt <= width)
+    # The points one at a time (the nearest left), instead of counting along every column; added
+    # in time order, as a column sum over the selected points would add them.
+    side = np.ascontiguousarray(side if direction > 0 else side[::-1])
+    values = y if direction > 0 else y[::-1]
+    cols = np.arange(m)
+    found = []
+    for _ in range(width):
+        pos = np.argmax(side, axis=0)
+        hit = side[pos, cols]
+        found.append((values[pos, cols], hit))
+        side[pos, cols] = False
+    if direction < 0:
+        found.reverse()
+    total = np.zeros(m)
+    count = np.zeros(m, dtype=np.intp)
+    for value, hit in found:
+        total = np.where(hit, total + value, total)
+        count += hit
     with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(sel, y, 0.0).sum(axis=0) / sel.sum(axis=0)
+        return total / count
 
 
 def _each_segment(st: SeriesStatistics, cols: np.ndarray, data: SeriesSet, prep: _Prepared,
