@@ -13,6 +13,10 @@ frame, saved as PNG or JPEG at quality 50-90.  The reader was tuned on the ``tun
 A row counts as exactly right when its tag, pool and all seven numbers equal the truth.
 A wrong row counts as flagged when the reader reported a doubt or repair on its line.
 Prints per-case lines and a summary: rows right, wrong rows flagged/silent, seconds a screen.
+With ``--hold-out-font`` each screen is read as if its own font were not installed here
+(parsers/screenshot/fonts.py then finds no font, or a wrong one it must reject): the figure
+for a console font the reader has never seen.  ``--fonts`` keeps only screens in those fonts.
+CPU seconds (workers and Tesseract) are reported next to wall time.
 With ``--diff-pairs N``: N before/after pairs (a later screen of the same machine: tags grew,
 churned), each drawn as two pictures; ``poolscope diff`` on the pictures must print the same
 JSON as on the same screens as text (file names and warnings aside).
@@ -71,8 +75,22 @@ def _key(line: str) -> tuple[str, str, tuple[str, ...]] | None:
     return m.group(1), m.group(2).strip(), nums[:8]
 
 
+#: Part of each benchmark font's file name, for --hold-out-font.
+FONT_FILE_PART = {"dejavu": "DejaVuSansMono", "liberation": "LiberationMono", "terminus": "ter-u"}
+
+
+def _hold_out(case: dict) -> None:
+    from parsers.screenshot.fonts import EXCLUDE_ENV
+
+    if case.get("hold_out_font"):
+        os.environ[EXCLUDE_ENV] = FONT_FILE_PART[case["font"]]
+    else:
+        os.environ.pop(EXCLUDE_ENV, None)
+
+
 def run_case(case: dict) -> dict:
     os.environ.setdefault("OMP_THREAD_LIMIT", "1")
+    _hold_out(case)
     from parsers.screenshot.reader import read_screen
 
     screen = random_screen(case["seed"], n_rows=case["rows"], width=case["width"], mapped_driver=case["driver"])
@@ -111,8 +129,9 @@ def run_case(case: dict) -> dict:
             examples.append((t, g[0]))
         if g is not None and g[0][2] == t[2]:
             numbers_right += 1
+    used = None if read.font is None else Path(read.font.choice.path).name
     return {**case, "rows_total": len(truth), "right": right, "wrong_flagged": flagged, "wrong_silent": silent,
-            "numbers_right": numbers_right, "seconds": seconds, "silent_examples": examples[:3]}
+            "numbers_right": numbers_right, "seconds": seconds, "silent_examples": examples[:3], "font_used": used}
 
 
 def run_pair(case: dict) -> dict:
@@ -121,6 +140,7 @@ def run_pair(case: dict) -> dict:
     import tempfile
     from datetime import datetime
 
+    _hold_out(case)
     before = random_screen(case["seed"], n_rows=case["rows"], width=case["width"], mapped_driver=case["driver"])
     after = later_screen(before, case["seed"] + 7)
     ext = ".png" if case["quality"] is None else ".jpg"
@@ -157,20 +177,31 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--json", type=Path, help="write per-screen results here")
     ap.add_argument("--diff-pairs", type=int, default=0, help="compare diff on N picture pairs with text instead")
+    ap.add_argument("--hold-out-font", action="store_true", help="read each screen as if its font were not installed")
+    ap.add_argument("--fonts", help="comma-separated: only screens in these fonts (same seeds as the full set)")
     args = ap.parse_args()
+
+    def selected(n: int) -> list[dict]:
+        out = [dict(c, hold_out_font=args.hold_out_font) for c in cases(args.set, n)]
+        return [c for c in out if not args.fonts or c["font"] in args.fonts.split(",")]
+
     if args.diff_pairs:
         with ProcessPoolExecutor(max_workers=args.workers) as pool:
-            pairs = list(pool.map(run_pair, cases(args.set, args.diff_pairs)))
+            pairs = list(pool.map(run_pair, selected(args.diff_pairs)))
         for r in pairs:
             print(f"{r['font']:10} {r['size']:2} {r['scheme']:10} q={r['quality']} w={r['width']}: "
                   f"{'same diff' if r['same'] else 'DIFFERENT'} {r['only_pictures'] or ''} {r['only_text'] or ''}")
         print(f"set={args.set} pairs={len(pairs)}: same diff as text {sum(r['same'] for r in pairs)}/{len(pairs)}")
         return
-    todo = cases(args.set, args.screens)
+    todo = selected(args.screens)
     started = time.perf_counter()
     with ProcessPoolExecutor(max_workers=args.workers) as pool:
         results = list(pool.map(run_case, todo))
     wall = time.perf_counter() - started
+    import resource
+
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = used.ru_utime + used.ru_stime
     total = sum(r["rows_total"] for r in results)
     right = sum(r["right"] for r in results)
     flagged = sum(r["wrong_flagged"] for r in results)
@@ -188,12 +219,18 @@ def main() -> None:
     print(f"wrong rows flagged: {flagged}, wrong rows silent: {silent}")
     print(f"seconds a screen: mean {sum(secs) / len(secs):.2f}, max {max(secs):.2f} "
           f"(wall {wall:.0f} s on {args.workers} workers)")
+    print(f"CPU seconds (workers and Tesseract): {cpu:.0f} in all, {cpu / len(results):.2f} a screen"
+          f"{' (each screen read as if its font were not installed)' if args.hold_out_font else ''}")
     by_font: dict[str, list[int]] = {}
     for r in results:
         acc = by_font.setdefault(r["font"], [0, 0])
         acc[0] += r["right"]
         acc[1] += r["rows_total"]
     print("by font: " + ", ".join(f"{k} {v[0]}/{v[1]}" for k, v in sorted(by_font.items())))
+    own = sum(1 for r in results if r.get("font_used") and FONT_FILE_PART[r["font"]] in r["font_used"])
+    other = sum(1 for r in results if r.get("font_used") and FONT_FILE_PART[r["font"]] not in r["font_used"])
+    print(f"installed font used: its own font on {own} screens, another font on {other}, none on "
+          f"{len(results) - own - other}")
     if args.json:
         args.json.write_text(json.dumps(results, indent=1))
 

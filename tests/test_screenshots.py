@@ -128,8 +128,8 @@ def _unshown_letter_screen(seed: int) -> Screen:
 
 
 needs_fonts = pytest.mark.skipif(
-    shutil.which("fc-list") is None or not Path(FONT_FILES["liberation"]).exists(),
-    reason="fontconfig (fc-list) or Liberation Mono is not installed",
+    shutil.which("fc-list") is None or not Path(FONT_FILES["dejavu"]).exists(),
+    reason="fontconfig (fc-list) or DejaVu Sans Mono is not installed",
 )
 
 
@@ -139,11 +139,12 @@ def test_letters_poolmon_never_shows_are_read_by_the_installed_font_that_draws_t
     from parsers.screenshot.reader import read_screen
 
     screen = _unshown_letter_screen(31)
-    path = pictures / "liberation.jpg"
-    draw_screen(screen, "liberation", 14, "powershell").save(path, quality=60)
-    read = read_screen(path.read_bytes(), "liberation.jpg")
-    assert read.font is not None and "LiberationMono-Regular" in read.font.choice.path
-    assert read.font.choice.size == 14
+    path = pictures / "dejavu12.jpg"
+    # 12 px at JPEG quality 50: Tesseract alone leaves two of these tags unread.
+    draw_screen(screen, "dejavu", 12, "cmd").save(path, quality=50)
+    read = read_screen(path.read_bytes(), "dejavu12.jpg")
+    assert read.font is not None and read.font.choice.path.endswith("DejaVuSansMono.ttf")
+    assert read.font.choice.size == 12
     snap = parse([path]).snapshots[0]
     assert [row.tag for row in snap.rows] == list(_UNSHOWN_TAGS)
     assert [_numbers(row) for row in snap.rows] == [_truth_numbers(r) for r in screen.rows]

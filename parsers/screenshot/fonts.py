@@ -253,6 +253,10 @@ class FontGlyphs:
     self_check: float  # share of proven cells the font's glyphs read as what they are
     spread: float = 0.0  # how far the proven cells lie from their own mean (JPEG noise)
 
+    def distances(self, cells: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        """Distance of each cell (raw samples, one a row) to each of ``chars``."""
+        return np.sqrt(np.maximum(0.0, 2.0 - 2.0 * _unit(cells * mask) @ _unit(self.raw * mask).T))
+
     def nearest(self, cells: np.ndarray, mask: np.ndarray, among: str | None = None) -> list[tuple[str, float, float]]:
         """Per cell (raw samples): the nearest character, its distance and the next character's distance."""
         keep = [k for k, c in enumerate(self.chars) if among is None or c in among]

@@ -155,16 +155,23 @@ def settle_text(
     )
     thresholds = template_radii(vecs, templates, labels, cents, match)
     d = glyph_distances(np.stack([vecs[c] for c in cells]), cents) if labels else np.zeros((len(cells), 0))
-    fonted: list[tuple[str, float, float]] = []
-    if font is not None:
-        fonted = font.nearest(np.stack([raw[c] for c in cells]), _side_mask(False, False))
-    font_margin = max(FONT_MARGIN, FONT_MARGIN_SHARE * font.radius) if font is not None else 0.0
+    font_d = font.distances(np.stack([raw[c] for c in cells]), _side_mask(False, False)) if font is not None else None
     out: dict[tuple[int, int], str] = {}
     for n, c in enumerate(cells):
         vote = votes.get(c)
-        if fonted:
-            ch, f1, f2 = fonted[n]
-            if f1 <= FONT_RADIUS * font.radius and f2 - f1 >= font_margin:  # type: ignore[union-attr]
+        if font is not None and font_d is not None:
+            order = np.argsort(font_d[n])
+            ch, f1, f2 = font.chars[order[0]], font_d[n, order[0]], font_d[n, order[1]]
+            near = f1 <= FONT_RADIUS * font.radius
+            margin_f = max(FONT_MARGIN, FONT_MARGIN_SHARE * font.radius)
+            f_vote = font_d[n, font.chars.index(vote)] if vote in font.chars else None
+            # The font's glyph when the cell clearly is that glyph, or when Tesseract read a glyph
+            # the cell is clearly further from; where Tesseract gave no reading at all, the nearest
+            # glyph when no other is close (small marks such as . and : are far from everything).
+            if near and (f2 - f1 >= margin_f or (f_vote is not None and f_vote - f1 >= margin_f)):
+                out[c] = ch
+                continue
+            if vote is None and f2 - f1 >= max(margin_f, 0.5 * f1):
                 out[c] = ch
                 continue
         if labels:
