@@ -34,6 +34,9 @@ X_HEIGHT = frozenset("acemnorsuvwxz")
 #: Characters a tag cell may be read as on the second reading.
 TAG_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
 
+#: Letters PoolMon's own words never show that Tesseract confuses with each other in console fonts:
+#: a tag cell no template and no installed font settles is reported when read as one of them.
+NO_TEMPLATE_LOOKALIKES = {"J": "Uj", "U": "J", "j": "J", "V": "Y", "Y": "V"}
 #: What a character read by Tesseract most likely is when the cell is not this picture's glyph for it.
 CONFUSED_WITH = {
     "0": "O", "O": "0", "o": "0", "Q": "O", "D": "O", "1": "l", "l": "1", "I": "l", "i": "l", "5": "S", "S": "5",
@@ -284,6 +287,10 @@ def settle_tags(
                 why = "; ".join(filter(None, (why, "capital or small letter?")))
             else:
                 vote = vote.upper() if case == "upper" else vote.lower()
+        partners = [p for p in NO_TEMPLATE_LOOKALIKES.get(vote, "") if p not in templates]
+        if vote not in templates and partners:
+            # No glyph of this picture tells these apart, and Tesseract mixes them up.
+            why = "; ".join(filter(None, (why, f"{vote!r} or {' or '.join(map(repr, partners))}?")))
         if vote in ("V", "Y"):
             # Y's arms meet half-way down, V's strokes only near the baseline.
             meet = _arms_meet(raw[c])
