@@ -250,6 +250,16 @@ def test_vanished_tag_says_when_it_was_last_seen():
     assert row.stats.last_seen_index == 149
 
 
+def _analyze_rebooted(series: dict, bounds: tuple[int, ...]):
+    """Analyse ``series`` whose counters restart at each of ``bounds``' inner points (reboots)."""
+    allocs, frees = {}, {}
+    for k, v in series.items():
+        parts = [_counters(v[a:b], start=0 if a else 1_000_000) for a, b in pairwise(bounds)]
+        allocs[k] = np.concatenate([p[0] for p in parts])
+        frees[k] = np.concatenate([p[1] for p in parts])
+    return analyze(snapshots_from(series, allocs=allocs, frees=frees))
+
+
 def test_leak_in_every_boot_segment_reports_the_pooled_rate():
     """Slow growth after each of three boots: each segment alone is weak, together they are not."""
     rng = np.random.default_rng(31)
@@ -261,12 +271,7 @@ def test_leak_in_every_boot_segment_reports_the_pooled_rate():
     leak = np.concatenate([200_000 + rate * np.arange(b - a) for a, b in pairwise(bounds)]) + noise
     series = {("Slow", "nonpaged"): np.round(leak)}
     series.update({(f"C{i:03d}", "paged"): np.round(noisy(rng, N, 300_000, 2000)) for i in range(30)})
-    allocs, frees = {}, {}
-    for k, v in series.items():
-        parts = [_counters(v[a:b], start=0 if a else 1_000_000) for a, b in pairwise(bounds)]
-        allocs[k] = np.concatenate([p[0] for p in parts])
-        frees[k] = np.concatenate([p[1] for p in parts])
-    row = _row(analyze(snapshots_from(series, allocs=allocs, frees=frees)), "Slow")
+    row = _row(_analyze_rebooted(series, bounds), "Slow")
     assert row.stats.segments == 3
     assert row.verdict == "leak"
     # The evidence is the every-segment route: the reason and the rate say so and are its own.
@@ -320,12 +325,7 @@ def test_a_block_that_straddles_a_reboot_is_no_fall():
     leak = np.concatenate([200_000 + 3000.0 * np.arange(b - a) for a, b in pairwise(bounds)])
     series = {("Boot", "nonpaged"): np.round(leak + rng.normal(0, 2000, n))}
     series.update({(f"C{i:03d}", "paged"): noisy(rng, n, 300_000, 2000) for i in range(10)})
-    allocs, frees = {}, {}
-    for k, v in series.items():
-        parts = [_counters(v[a:b], start=0 if a else 1_000_000) for a, b in pairwise(bounds)]
-        allocs[k] = np.concatenate([p[0] for p in parts])
-        frees[k] = np.concatenate([p[1] for p in parts])
-    row = _row(analyze(snapshots_from(series, allocs=allocs, frees=frees)), "Boot")
+    row = _row(_analyze_rebooted(series, bounds), "Boot")
     assert row.stats.segments == 3
     assert row.stats.large_falls == 0
     assert row.verdict == "leak"
@@ -339,12 +339,7 @@ def test_a_sawtooth_whose_latest_boot_is_one_clean_rise_is_not_a_leak():
     saw = 100_000 + 10_000.0 * (np.arange(n) % 150)
     series = {("Saw ", "nonpaged"): np.round(saw + rng.normal(0, 3000, n))}
     series.update({(f"C{i:03d}", "paged"): noisy(rng, n, 300_000, 2000) for i in range(10)})
-    allocs, frees = {}, {}
-    for k, v in series.items():
-        parts = [_counters(v[a:b], start=0 if a else 1_000_000) for a, b in pairwise(bounds)]
-        allocs[k] = np.concatenate([p[0] for p in parts])
-        frees[k] = np.concatenate([p[1] for p in parts])
-    row = _row(analyze(snapshots_from(series, allocs=allocs, frees=frees)), "Saw ")
+    row = _row(_analyze_rebooted(series, bounds), "Saw ")
     assert row.stats.segment == 3 and row.stats.large_falls >= 2
     assert row.q_value < 1e-6  # the latest segment alone is a clean rise
     assert row.verdict != "leak"

@@ -118,17 +118,24 @@ def leader_clusters(vecs: np.ndarray, same: float) -> np.ndarray:
     return out
 
 
-def template_radii(
-    vecs: np.ndarray, templates: dict[str, list[tuple[int, int]]], labels: list[str], cents: np.ndarray, match: float
-) -> np.ndarray:
-    """Each template's own radius: how far its cells lie from their mean here (JPEG spreads them)."""
+def template_centres(
+    vecs: np.ndarray, templates: dict[str, list[tuple[int, int]]], match: float
+) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """The proven characters, each one's mean glyph here, and each one's own match radius.
+
+    The radius is how far its cells lie from their mean here (JPEG spreads them), at most ``match``.
+    """
+    labels = sorted(templates)
+    if not labels:
+        return labels, np.zeros((0, vecs.shape[-1])), np.zeros(0)
+    members = [np.stack([vecs[c] for c in templates[t][:40]]) for t in labels]
+    cents = np.stack([_unit(m.mean(axis=0)) for m in members])
     thresholds = np.full(len(labels), match)
-    for k, t in enumerate(labels):
-        members = np.stack([vecs[c] for c in templates[t][:40]])
-        if len(members) >= 5:
-            radius = float(np.percentile(glyph_distances(members, cents[k : k + 1])[:, 0], 98))
+    for k, m in enumerate(members):
+        if len(m) >= 5:
+            radius = float(np.percentile(glyph_distances(m, cents[k : k + 1])[:, 0], 98))
             thresholds[k] = min(match, max(0.06, 1.3 * radius))
-    return thresholds
+    return labels, cents, thresholds
 
 
 def settle_text(
@@ -150,13 +157,7 @@ def settle_text(
     """
     if not cells:
         return {}
-    labels = sorted(templates)
-    cents = (
-        np.stack([_unit(np.mean([vecs[c] for c in templates[t][:40]], axis=0)) for t in labels])
-        if labels
-        else np.zeros((0, vecs.shape[-1]))
-    )
-    thresholds = template_radii(vecs, templates, labels, cents, match)
+    labels, cents, thresholds = template_centres(vecs, templates, match)
     d = glyph_distances(np.stack([vecs[c] for c in cells]), cents) if labels else np.zeros((len(cells), 0))
     font_d = font.distances(np.stack([raw[c] for c in cells]), _side_mask(False, False)) if font is not None else None
     out: dict[tuple[int, int], str] = {}
@@ -219,12 +220,7 @@ def settle_tags(
     """
     if not cells:
         return {}
-    labels = sorted(templates)
-    cents = (
-        np.stack([_unit(np.mean([vecs[c] for c in templates[t][:40]], axis=0)) for t in labels])
-        if labels
-        else np.zeros((0, vecs.shape[-1]))
-    )
+    labels, _, thresholds = template_centres(vecs, templates, match)
     tops: dict[str, list[float]] = {}
     bottoms: list[float] = []
     for t in labels:
@@ -235,7 +231,6 @@ def settle_tags(
                 bottoms.append(bottom)
     heights = picture_heights(tops)
     baseline = float(np.median(bottoms)) if len(bottoms) >= 3 else None
-    thresholds = template_radii(vecs, templates, labels, cents, match)
     cell_vecs = np.stack([vecs[c] for c in cells])
     plain = _nearest_templates(raw, cells, templates, labels, thresholds, [(False, False)] * len(cells))
     sides = [_spill_sides(raw, blank, c) for c in cells]
