@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .picture import CELL_SHAPE
+from .picture import CELL_SHAPE, glyph_distances
 
 #: Characters a tag or driver-text cell may be: every letter and digit.
 ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
@@ -233,15 +233,6 @@ def identify_font(
     return best
 
 
-def rendered_alphabet(
-    choice: FontChoice, col_pitch: float, line_pitch: float, chars: str = ALPHABET
-) -> dict[str, np.ndarray]:
-    """Raw cell samples of ``chars`` in the chosen font."""
-    drawn = render(choice.path, choice.size, chars, col_pitch, line_pitch, choice.dx, choice.dy, choice.blur)
-    return dict(zip(chars, drawn, strict=True))
-
-
-
 @dataclass
 class FontGlyphs:
     """The installed font that draws this picture: every character's cell, and how far to trust them."""
@@ -250,18 +241,16 @@ class FontGlyphs:
     chars: list[str]
     raw: np.ndarray  # the characters' cells, sampled as the picture's are
     radius: float  # how far a proven cell of the picture lies from the font's glyph for it
-    self_check: float  # share of proven cells the font's glyphs read as what they are
-    spread: float = 0.0  # how far the proven cells lie from their own mean (JPEG noise)
 
     def distances(self, cells: np.ndarray, mask: np.ndarray) -> np.ndarray:
         """Distance of each cell (raw samples, one a row) to each of ``chars``."""
-        return np.sqrt(np.maximum(0.0, 2.0 - 2.0 * _unit(cells * mask) @ _unit(self.raw * mask).T))
+        return glyph_distances(_unit(cells * mask), _unit(self.raw * mask))
 
     def nearest(self, cells: np.ndarray, mask: np.ndarray, among: str | None = None) -> list[tuple[str, float, float]]:
         """Per cell (raw samples): the nearest character, its distance and the next character's distance."""
         keep = [k for k, c in enumerate(self.chars) if among is None or c in among]
         glyphs = _unit(self.raw[keep] * mask)
-        d = np.sqrt(np.maximum(0.0, 2.0 - 2.0 * _unit(cells * mask) @ glyphs.T))
+        d = glyph_distances(_unit(cells * mask), glyphs)
         order = np.argsort(d, axis=1)
         rows = np.arange(len(cells))
         return [
@@ -283,22 +272,17 @@ def font_glyphs(
         return None
     chars = sorted(set(ALPHABET + TEXT_SYMBOLS) | set(means))
     drawn = render(choice.path, choice.size, "".join(chars), col_pitch, line_pitch, choice.dx, choice.dy, choice.blur)
-    glyphs = FontGlyphs(choice, chars, drawn, 0.0, 0.0)
+    glyphs = FontGlyphs(choice, chars, drawn, 0.0)
     own: list[float] = []
-    spread: list[float] = []
     right = total = 0
     for c, cells in proven.items():
         units = _unit(cells * mask)
-        centre = _unit(units.mean(axis=0))
-        spread.extend(np.sqrt(np.maximum(0.0, 2.0 - 2.0 * units @ centre)).tolist())
         for got, _, _ in glyphs.nearest(cells, mask):
             right += got == c
             total += 1
         k = chars.index(c)
-        own.extend(np.sqrt(np.maximum(0.0, 2.0 - 2.0 * units @ _unit(drawn[k] * mask))).tolist())
+        own.extend(glyph_distances(units, _unit(drawn[k] * mask)).tolist())
     if right < total:
         return None  # a proven cell the font draws as another character: not this picture's font
     glyphs.radius = float(np.percentile(own, 98))
-    glyphs.self_check = right / max(total, 1)
-    glyphs.spread = float(np.percentile(spread, 98))
     return glyphs

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .fonts import FontGlyphs
-from .picture import CELL_SHAPE, Grid
+from .picture import CELL_SHAPE, Grid, glyph_distances
 
 #: Lower-case letters drawn as their capital, only smaller: height tells them apart.
 SAME_SHAPE_CASE = frozenset("cosuvwxz")
@@ -95,11 +95,6 @@ def picture_heights(tops: dict[str, list[float]]) -> Heights | None:
     if len(cap) < 3 or len(low) < 3:
         return None
     return Heights(float(np.median(cap)), float(np.median(low)))
-
-
-def glyph_distances(vecs: np.ndarray, cents: np.ndarray) -> np.ndarray:
-    """Euclidean distances between unit-length glyph vectors (rows) and centroids."""
-    return np.sqrt(np.maximum(0.0, 2.0 - 2.0 * vecs @ cents.T))
 
 
 def leader_clusters(vecs: np.ndarray, same: float) -> np.ndarray:

@@ -28,6 +28,11 @@ from ..errors import InputError
 CELL_SHAPE = (12, 20)
 
 
+def glyph_distances(vecs: np.ndarray, cents: np.ndarray) -> np.ndarray:
+    """Euclidean distances between unit-length glyph vectors (rows) and centroids."""
+    return np.sqrt(np.maximum(0.0, 2.0 - 2.0 * vecs @ cents.T))
+
+
 @dataclass
 class Grid:
     """The cell grid of one console picture (coordinates in the cropped ink image)."""

@@ -23,8 +23,8 @@ import numpy as np
 
 from ..errors import InputError
 from .fonts import FontGlyphs, font_glyphs
-from .letters import glyph_distances, leader_clusters, settle_tags, settle_text
-from .picture import CELL_SHAPE, Grid, cell_vectors
+from .letters import leader_clusters, settle_tags, settle_text
+from .picture import CELL_SHAPE, Grid, cell_vectors, glyph_distances
 
 #: Upscale so that a text line is about this tall before Tesseract reads it.
 TESSERACT_LINE_PX = 40
