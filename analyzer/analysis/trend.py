@@ -309,15 +309,23 @@ def _fill(a: np.ndarray) -> np.ndarray:
     return np.nan_to_num(out)
 
 
+def _median_of_three(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
+    """Elementwise median of three arrays: max(min(a, b), min(max(a, b), c)).
+
+    The median of three is one of them, the value np.median picks (NaN if any is NaN), found
+    without sorting every window.
+    """
+    low = np.minimum(a, b)
+    high = np.maximum(a, b)
+    np.minimum(high, c, out=high)
+    return np.maximum(low, high, out=low)
+
+
 def _median3(a: np.ndarray, keep: np.ndarray) -> np.ndarray:
     """Running median of 3 (single-snapshot spikes removed); points in ``keep`` or next to a gap stay."""
     if a.shape[0] < 3:
         return a
-    prev, cur, nxt = a[:-2], a[1:-1], a[2:]
-    low = np.minimum(prev, cur)
-    high = np.maximum(prev, cur)
-    np.minimum(high, nxt, out=high)
-    np.maximum(low, high, out=low)  # the median of the three (NaN if any is NaN)
+    low = _median_of_three(a[:-2], a[1:-1], a[2:])
     out = a.copy()
     inner = ~np.isnan(low)
     inner &= ~keep[1:-1]
@@ -331,14 +339,7 @@ def _rolling_median(a: np.ndarray, width: int = 5) -> np.ndarray:
     if n < width:
         return a
     if width == 3:
-        # The median of three is one of them: max(min(a, b), min(max(a, b), c)) picks the same value
-        # np.median does (NaN if any is NaN), without sorting every window.
-        prev = np.concatenate([a[:1], a[:-1]])
-        nxt = np.concatenate([a[1:], a[-1:]])
-        low = np.minimum(prev, a)
-        np.maximum(prev, a, out=prev)
-        np.minimum(prev, nxt, out=prev)
-        return np.maximum(low, prev, out=low)
+        return _median_of_three(np.concatenate([a[:1], a[:-1]]), a, np.concatenate([a[1:], a[-1:]]))
     half = width // 2
     padded = np.concatenate([np.repeat(a[:1], half, axis=0), a, np.repeat(a[-1:], half, axis=0)])
     win = np.lib.stride_tricks.sliding_window_view(padded, width, axis=0)
